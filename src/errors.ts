@@ -1,0 +1,67 @@
+/**
+ * Every error privagg throws on purpose is a PrivaggError with a stable `code`.
+ * Callers (and the network layers later) switch on `code`, never on message text,
+ * so codes are part of the public API: add new ones, never rename old ones.
+ */
+export const ErrorCode = {
+  /** An argument is outside the documented domain (k > m, ε ≤ 0, NaN, …). */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A field element is not in [0, p). */
+  VALUE_OUT_OF_FIELD: 'VALUE_OUT_OF_FIELD',
+  /** A modular inverse of 0 (mod p) was asked for. */
+  NOT_INVERTIBLE: 'NOT_INVERTIBLE',
+  /** A Shamir share index is outside 1..m or repeated. */
+  SHARE_INDEX_OUT_OF_RANGE: 'SHARE_INDEX_OUT_OF_RANGE',
+  DUPLICATE_SHARE_INDEX: 'DUPLICATE_SHARE_INDEX',
+  /** A share value is not in [0, p). */
+  SHARE_OUT_OF_RANGE: 'SHARE_OUT_OF_RANGE',
+  /** Fewer than k shares were given. */
+  NOT_ENOUGH_SHARES: 'NOT_ENOUGH_SHARES',
+  /** Share vectors of different lengths or index sets were combined. */
+  SHARE_MISMATCH: 'SHARE_MISMATCH',
+  /** More than k shares do not lie on one polynomial of degree < k. */
+  INCONSISTENT_SHARES: 'INCONSISTENT_SHARES',
+  /** Berlekamp–Welch found more errors than it can correct. */
+  TOO_MANY_ERRORS: 'TOO_MANY_ERRORS',
+  /** A fixed-point value is outside the codec's signed range. */
+  FIXED_POINT_OUT_OF_RANGE: 'FIXED_POINT_OUT_OF_RANGE',
+  /** A sum of n values in the configured range could wrap modulo p. */
+  SUM_MAY_WRAP: 'SUM_MAY_WRAP',
+  /** A MAC / AEAD tag failed to verify. */
+  BAD_MAC: 'BAD_MAC',
+  /** AEAD open failed (bad tag, wrong key, wrong AAD, truncated). */
+  DECRYPT_FAILED: 'DECRYPT_FAILED',
+  /** A key has the wrong length or type. */
+  BAD_KEY: 'BAD_KEY',
+  /** A signature failed to verify. */
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** LDP parameters for which the mechanism is undefined (b ≤ 0). */
+  INVALID_PRIVACY_PARAMETERS: 'INVALID_PRIVACY_PARAMETERS',
+  /** A spend would exceed the principal's privacy budget. */
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
+  /** A principal has no budget registered with the accountant. */
+  UNKNOWN_PRINCIPAL: 'UNKNOWN_PRINCIPAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class PrivaggError extends Error {
+  override readonly name = 'PrivaggError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Structured, non-secret context (indices, sizes) for logs and tests. */
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** Throws INVALID_ARGUMENT unless `condition` holds. */
+export function ensure(condition: boolean, message: string, details?: Record<string, unknown>): asserts condition {
+  if (!condition) throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, message, details);
+}
+
+export function isPrivaggError(e: unknown, code?: ErrorCode): e is PrivaggError {
+  return e instanceof PrivaggError && (code === undefined || e.code === code);
+}
