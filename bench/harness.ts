@@ -82,7 +82,7 @@ export function judge(results: BenchResult[]): BenchResult[] {
   const byName = new Map(results.map((r) => [r.name, r]));
   return results.map((r) => {
     const out = { ...r };
-    if (r.baseline) {
+    if (r.baseline && r.ratio === undefined) {
       const base = byName.get(r.baseline);
       if (base) out.ratio = r.microsPerOp / base.microsPerOp;
     }
