@@ -41,6 +41,33 @@ export const ErrorCode = {
   BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
   /** A principal has no budget registered with the accountant. */
   UNKNOWN_PRINCIPAL: 'UNKNOWN_PRINCIPAL',
+  /** A data file (CSV trace) is not in the expected format; details name line and column. */
+  MALFORMED_DATA: 'MALFORMED_DATA',
+  /** A data file's sha256 differs from the published one. */
+  DATA_CHECKSUM_MISMATCH: 'DATA_CHECKSUM_MISMATCH',
+  /** A data file could not be found or read. */
+  DATA_UNAVAILABLE: 'DATA_UNAVAILABLE',
+  // ── Untrusted messages (stable codes counted by gateways and the ledger) ──
+  /** Bytes that do not decode: truncated, wrong lengths, trailing bytes, bad enum. */
+  MALFORMED_MESSAGE: 'MALFORMED_MESSAGE',
+  /** A wire version this build does not speak. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  /** A message larger than the protocol allows. */
+  OVERSIZED_MESSAGE: 'OVERSIZED_MESSAGE',
+  /** The sender is not registered for this role, IAN or link. */
+  UNKNOWN_SENDER: 'UNKNOWN_SENDER',
+  /** The timestamp is outside the freshness window. */
+  STALE_TIMESTAMP: 'STALE_TIMESTAMP',
+  /** A second message for an already-seen (sender, round[, index]). */
+  REPLAY: 'REPLAY',
+  /** A message for a round that is not open (closed, too old or in the future). */
+  WRONG_ROUND: 'WRONG_ROUND',
+  /** The querier has no access right to what it asked for. */
+  ACCESS_DENIED: 'ACCESS_DENIED',
+  /** A re-aggregated partial whose contributor set is not the one the ledger asked for. */
+  CONTRIBUTOR_MISMATCH: 'CONTRIBUTOR_MISMATCH',
+  /** A recovery could not produce an aggregate (fewer than k usable partials, …). */
+  RESTORE_FAILED: 'RESTORE_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,140 @@
+import { ensure } from '../../errors.js';
+import { bitLength, defaultField, type PrimeField } from '../../math/field.js';
+
+/**
+ * Parameters of one MaaS deployment (SCHEMES.md §1), fixed by the TA at setup.
+ *
+ * `modes` selects between the paper's constructions and privagg's sound defaults;
+ * every paper mode is kept so a test can show what goes wrong with it.
+ */
+export interface MaasModes {
+  /**
+   * 'hmac' (default): HMAC-SHA256 under a key only the device and that gateway hold.
+   * 'paper-hash': the paper's mac = H2(i‖j‖l‖rd‖t‖ID_DS‖share), which any party that
+   * knows ID_DS (every gateway does) can compute, so a gateway can forge device messages.
+   */
+  mac: 'hmac' | 'paper-hash';
+  /**
+   * 'each' (default): every tag is checked on its own; bad messages are named.
+   * 'paper-sum': the paper's batch check Σ mac = Σ H(…) (eq. 7), which passes when two
+   * messages' tags are swapped; when it fails, bisection names the failing messages.
+   */
+  batch: 'each' | 'paper-sum';
+  /** AES-256-GCM of the shares on each DS→GW link (default on; the paper sends shares in clear). */
+  aead: boolean;
+  /** 'vector' (default): one message per gateway with all w shares; 'per-dimension': the paper's w messages. */
+  layout: 'vector' | 'per-dimension';
+  /**
+   * 'reconcile' (default): partials carry contributor sets; the ledger only interpolates
+   * partials over the same set and asks gateways to re-aggregate over the intersection.
+   * 'paper': interpolate whatever k partials arrived (a gateway that missed a device
+   * silently corrupts the total).
+   */
+  restore: 'reconcile' | 'paper';
+  /**
+   * 'derived' (default): query noise is derived from a ledger secret and the query window,
+   * so a repeated query returns the same noise, and each distinct query spends the OEM's budget.
+   * 'paper-fresh': fresh noise per query and no budget (averaging removes the noise).
+   */
+  queryNoise: 'derived' | 'paper-fresh';
+}
+
+export const DEFAULT_MODES: MaasModes = {
+  mac: 'hmac',
+  batch: 'each',
+  aead: true,
+  layout: 'vector',
+  restore: 'reconcile',
+  queryNoise: 'derived',
+};
+
+export const PAPER_MODES: MaasModes = {
+  mac: 'paper-hash',
+  batch: 'paper-sum',
+  aead: false,
+  layout: 'per-dimension',
+  restore: 'paper',
+  queryNoise: 'paper-fresh',
+};
+
+export interface MaasParams {
+  /** Deployment name; bound into identities, keys and MACs. */
+  deployment: string;
+  /** z: industrial area networks. */
+  ians: number;
+  /** n: device sensors per IAN (roster size; devices are indexed 0..n−1). */
+  devicesPerIan: number;
+  /** m: gateways per IAN. */
+  gateways: number;
+  /** k: partials needed to restore. */
+  threshold: number;
+  /** w: dimensions of a reading, and their names. */
+  dimensions: readonly string[];
+  /** Upper bound of each dimension's raw reading; readings are normalised to [0,1] by it. */
+  maxReading: readonly number[];
+  /** (ε, δ) of the device's LDP mechanism (SCHEMES.md §11), or null to switch LDP off. */
+  ldp: { epsilon: number; delta: number } | null;
+  /** Fixed-point scale for perturbed readings (LDP on). With LDP off, raw integer counts are shared. */
+  scale: number;
+  field: PrimeField;
+  /** A message whose timestamp is further than this from the receiver's clock is stale. */
+  freshnessWindowMs: number;
+  modes: MaasModes;
+}
+
+export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasParams {
+  const dimensions = overrides.dimensions ?? ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'];
+  return validateMaasParams({
+    deployment: 'privagg-demo',
+    ians: 4,
+    devicesPerIan: 25,
+    gateways: 5,
+    threshold: 3,
+    dimensions,
+    maxReading: dimensions.map(() => 5),
+    ldp: { epsilon: 1, delta: 1e-3 },
+    scale: 2 ** 20,
+    field: defaultField,
+    freshnessWindowMs: 30_000,
+    modes: DEFAULT_MODES,
+    ...overrides,
+  });
+}
+
+/** Checks every parameter; the limits come from the wire format (u8 gateway index, u16 IAN, …). */
+export function validateMaasParams(p: MaasParams): MaasParams {
+  const int = (x: number, lo: number, hi: number, name: string) =>
+    ensure(
+      Number.isInteger(x) && x >= lo && x <= hi,
+      `${name} must be an integer in [${lo}, ${hi}]`,
+      { [name]: x },
+    );
+  int(p.ians, 1, 65_535, 'ians');
+  int(p.devicesPerIan, 1, 1_000_000, 'devicesPerIan');
+  int(p.gateways, 1, 255, 'gateways');
+  int(p.threshold, 1, p.gateways, 'threshold');
+  ensure(p.dimensions.length >= 1 && p.dimensions.length <= 8, 'between 1 and 8 dimensions', {
+    w: p.dimensions.length,
+  });
+  ensure(p.maxReading.length === p.dimensions.length, 'one maxReading per dimension');
+  for (const m of p.maxReading)
+    ensure(Number.isFinite(m) && m > 0, 'maxReading must be positive', { m });
+  ensure(Number.isFinite(p.scale) && p.scale >= 1, 'scale must be ≥ 1', { scale: p.scale });
+  ensure(p.freshnessWindowMs > 0, 'freshnessWindowMs must be positive');
+  ensure(
+    p.deployment.length > 0 && p.deployment.length <= 200,
+    'deployment name must be 1..200 characters',
+  );
+  if (p.ldp) {
+    ensure(p.ldp.epsilon > 0 && Number.isFinite(p.ldp.epsilon), 'ε must be positive', {
+      epsilon: p.ldp.epsilon,
+    });
+    ensure(p.ldp.delta >= 0 && p.ldp.delta < 1, 'δ must be in [0, 1)', { delta: p.ldp.delta });
+  }
+  return p;
+}
+
+/** Bytes of one field element on the wire: ⌈log2 p / 8⌉ (8 for 2^61 − 1). */
+export function shareBytes(p: MaasParams): number {
+  return Math.ceil(bitLength(p.field.p) / 8);
+}

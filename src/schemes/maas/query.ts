@@ -1,0 +1,212 @@
+import { macTag } from '../../crypto/mac.js';
+import { lengthPrefixed } from '../../crypto/bytes.js';
+import { sampleDiscreteLaplace } from '../../dp/discreteLaplace.js';
+import type { PrivacyAccountant } from '../../dp/accountant.js';
+import { formatRational } from '../../dp/rational.js';
+import { ErrorCode, PrivaggError, isPrivaggError } from '../../errors.js';
+import { type RandomSource, seededRandom, uniformInt } from '../../math/random.js';
+import { decodeQuery, encodeQueryBody, MAX_MESSAGE_BYTES, type QueryFields } from '../../wire/maas.js';
+import { checkFreshness } from '../common/freshness.js';
+import type { LedgerKey, OemKey } from './keys.js';
+import type { MaasLedgerContract } from './ledgerContract.js';
+import type { MaasParams } from './params.js';
+import { computeTag, verifyTag } from './tags.js';
+
+/**
+ * Query (Algorithm 2, "weighted noise injection") and DpUtils.
+ *
+ * For each queried dimension j, round rd and IAN v the ledger adds strong noise
+ * noise_j^v = η_v − mean(η) with η_v iid discrete Laplace of scale Δ_j/ε_j (Δ_j =
+ * maxReading_j, one device's largest contribution to an IAN sum), so Σ_v noise_j^v = 0
+ * over the IANs restored for that round: summing all of them cancels the noise exactly,
+ * summing fewer leaves it in. `number` IANs are chosen at random and summed over
+ * [startRound, endRound].
+ *
+ * privagg's default ('derived'): η and the IAN choice come from a PRG keyed with
+ * HMAC(ledger noise key, query window), so asking the same window again returns the same
+ * answer (nothing to average), and every distinct window spends Σ_j ε_j of the OEM's
+ * budget (basic composition), refused with BUDGET_EXCEEDED past it. The paper's mode
+ * ('paper-fresh') draws fresh noise every time and keeps no budget.
+ *
+ * What the zero-sum noise protects is the paper's claim (one IAN's trend hidden inside
+ * partial sums); the device-level guarantee is the LDP of each report.
+ */
+export interface SeriesPoint {
+  round: number;
+  value: number;
+  /** Standard error of the LDP estimate inside `value` (query noise not included). */
+  standardError: number;
+  /** Selected IANs with no restored aggregate for this round. */
+  missingIans: number[];
+}
+
+export interface DimensionAnswer {
+  index: number;
+  name: string;
+  series: SeriesPoint[];
+  total: number;
+  totalStandardError: number;
+}
+
+export interface QueryAnswer {
+  oem: string;
+  number: number;
+  startRound: number;
+  endRound: number;
+  ians: number[];
+  dimensions: DimensionAnswer[];
+  /** What this query charged (null when answered from cache or in the paper's mode). */
+  spent: { epsilon: string; delta: string } | null;
+  remaining: { epsilon: string; delta: string } | null;
+  cached: boolean;
+}
+
+export type QueryResult = { ok: true; answer: QueryAnswer } | { ok: false; code: ErrorCode; reason: string };
+
+/** The OEM side: a MAC-authenticated query transaction. */
+export function buildQuery(params: MaasParams, key: OemKey, q: Omit<QueryFields, 'oem'>): Buffer {
+  const body = encodeQueryBody({ ...q, oem: key.oem });
+  return Buffer.concat([body, computeTag(params.modes.mac, { mac: key.mac, identity: key.identity }, body)]);
+}
+
+export function dimensionMask(dimensions: readonly number[]): number {
+  return dimensions.reduce((m, j) => m | (1 << j), 0);
+}
+
+export class MaasQueryEngine {
+  private readonly answers = new Map<string, QueryAnswer>();
+  private readonly seenQueries = new Map<string, number>();
+  readonly rejections = new Map<ErrorCode, number>();
+
+  constructor(
+    readonly contract: MaasLedgerContract,
+    readonly key: LedgerKey,
+    readonly params: MaasParams,
+    readonly accountant: PrivacyAccountant,
+  ) {
+    for (const o of key.oems) {
+      if (!accountant.has(o.grant.name)) accountant.register(o.grant.name, o.grant.budget);
+    }
+  }
+
+  /** Never throws: a bad query is rejected with a code and changes nothing. */
+  query(bytes: Uint8Array, nowMs: number, freshRng: RandomSource): QueryResult {
+    try {
+      return { ok: true, answer: this.answer(bytes, nowMs, freshRng) };
+    } catch (e) {
+      const code = isPrivaggError(e) ? e.code : ErrorCode.MALFORMED_MESSAGE;
+      this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
+      return { ok: false, code, reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  private answer(bytes: Uint8Array, nowMs: number, freshRng: RandomSource): QueryAnswer {
+    const { params } = this;
+    if (bytes.length > MAX_MESSAGE_BYTES) throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'query too large');
+    const q = decodeQuery(bytes);
+    const oem = this.key.oems[q.oem];
+    if (!oem) throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `no OEM ${q.oem}`);
+    checkFreshness(q.timestamp, nowMs, params.freshnessWindowMs);
+    if (!verifyTag(params.modes.mac, { mac: oem.mac, identity: oem.identity }, q.authenticated, q.tag)) {
+      throw new PrivaggError(ErrorCode.BAD_MAC, 'query tag does not verify');
+    }
+    const tagHex = Buffer.from(q.tag).toString('hex');
+    for (const [t, at] of this.seenQueries) if (nowMs - at > 2 * params.freshnessWindowMs) this.seenQueries.delete(t);
+    if (this.seenQueries.has(tagHex)) throw new PrivaggError(ErrorCode.REPLAY, 'this query message was already answered');
+    const dims: number[] = [];
+    for (let j = 0; j < 8; j++) if (q.dimensionMask & (1 << j)) dims.push(j);
+    for (const j of dims) {
+      if (j >= params.dimensions.length || !oem.grant.dimensions.includes(j)) {
+        throw new PrivaggError(ErrorCode.ACCESS_DENIED, `${oem.grant.name} may not query dimension ${j}`);
+      }
+    }
+    if (q.number > params.ians) {
+      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `number = ${q.number} > z = ${params.ians}`);
+    }
+    const windowKey = `${q.number}/${q.startRound}/${q.endRound}/${q.dimensionMask}`;
+    const derived = params.modes.queryNoise === 'derived';
+    if (derived) {
+      const cached = this.answers.get(`${oem.grant.name}|${windowKey}`);
+      if (cached) {
+        this.seenQueries.set(tagHex, nowMs);
+        return { ...cached, spent: null, cached: true };
+      }
+    }
+    let spent: QueryAnswer['spent'] = null;
+    if (derived) {
+      const epsilon = dims.reduce((s, j) => s + oem.grant.epsilonPerDimension[j]!, 0);
+      const spend = this.accountant.spend(oem.grant.name, epsilon, 0, `query ${windowKey}`);
+      spent = { epsilon: formatRational(spend.epsilon), delta: formatRational(spend.delta) };
+    }
+    this.seenQueries.set(tagHex, nowMs);
+    const rng = derived
+      ? seededRandom(macTag({ algorithm: 'hmac-sha256', bytes: this.key.queryNoiseKey }, lengthPrefixed(Buffer.from(windowKey))).toString('hex'))
+      : freshRng;
+    const answer = this.compute(q, dims, oem.grant.epsilonPerDimension, rng);
+    const remaining = this.accountant.remaining(oem.grant.name);
+    const full: QueryAnswer = {
+      ...answer,
+      oem: oem.grant.name,
+      spent,
+      remaining: derived ? { epsilon: formatRational(remaining.epsilon), delta: formatRational(remaining.delta) } : null,
+      cached: false,
+    };
+    if (derived) this.answers.set(`${oem.grant.name}|${windowKey}`, full);
+    return full;
+  }
+
+  /** Algorithm 2 steps 3–18 (Restore is assumed done for the window's rounds). */
+  private compute(
+    q: { number: number; startRound: number; endRound: number },
+    dims: number[],
+    epsilonPerDimension: readonly number[],
+    rng: RandomSource,
+  ): Omit<QueryAnswer, 'oem' | 'spent' | 'remaining' | 'cached'> {
+    const z = this.params.ians;
+    // A uniformly random `number`-subset of the IANs (partial Fisher–Yates).
+    const order = Array.from({ length: z }, (_, v) => v);
+    for (let i = 0; i < q.number; i++) {
+      const j = i + uniformInt(rng, z - i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const selected = order.slice(0, q.number).sort((a, b) => a - b);
+    const chosen = new Set(selected);
+    const dimensions: DimensionAnswer[] = dims.map((j) => {
+      const scale = this.params.maxReading[j]! / epsilonPerDimension[j]!;
+      const series: SeriesPoint[] = [];
+      let total = 0;
+      let totalVar = 0;
+      for (let rd = q.startRound; rd <= q.endRound; rd++) {
+        // DpUtils: one η per IAN, in IAN order, so the draw does not depend on the selection.
+        const eta = Array.from({ length: z }, () => sampleDiscreteLaplace(rng, scale));
+        const present: number[] = [];
+        for (let v = 0; v < z; v++) if (this.contract.restoredOf(v, rd)) present.push(v);
+        const mean = present.length > 0 ? present.reduce((s, v) => s + eta[v]!, 0) / present.length : 0;
+        let value = 0;
+        let variance = 0;
+        let noise = 0;
+        let inSelection = 0;
+        const missingIans: number[] = [];
+        for (const v of selected) {
+          const r = this.contract.restoredOf(v, rd);
+          if (!r) {
+            missingIans.push(v);
+            continue;
+          }
+          const est = r.estimates[j]!;
+          value += est.estimate;
+          variance += est.standardError ** 2;
+          noise += eta[v]!;
+          inSelection++;
+        }
+        // Σ_{v∈S}(η_v − mean) computed as one subtraction, so S = all present cancels exactly.
+        value += inSelection === present.length && present.every((v) => chosen.has(v)) ? 0 : noise - inSelection * mean;
+        series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
+        total += value;
+        totalVar += variance;
+      }
+      return { index: j, name: this.params.dimensions[j]!, series, total, totalStandardError: Math.sqrt(totalVar) };
+    });
+    return { number: q.number, startRound: q.startRound, endRound: q.endRound, ians: selected, dimensions };
+  }
+}

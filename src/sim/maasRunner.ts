@@ -1,0 +1,608 @@
+import { aeadSeal } from '../crypto/aead.js';
+import { macTag } from '../crypto/mac.js';
+import { type RandomSource, seededRandom, systemRandom, uniformInt, uniformUnit } from '../math/random.js';
+import { encodeElements } from '../wire/fieldElements.js';
+import { encodeReportHeader } from '../wire/maas.js';
+import { PrivacyAccountant } from '../dp/accountant.js';
+import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
+import type { MaasGateway } from '../schemes/maas/gateway.js';
+import type { OemGrant } from '../schemes/maas/keys.js';
+import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
+import { shareBytes, type MaasParams } from '../schemes/maas/params.js';
+import { buildQuery, dimensionMask, type QueryAnswer } from '../schemes/maas/query.js';
+import { paperHash } from '../schemes/maas/tags.js';
+import { type AttackKind, type MaasFaults, NO_FAULTS } from './maasFaults.js';
+import type { ReadingRef, Workload } from './workload.js';
+
+/**
+ * The in-process MaaS runner: every role of one deployment in one process, a
+ * simulated clock, and the faults and attacks of the scenario. It talks to the roles
+ * only through bytes (the same messages the networked runtime sends), so what it
+ * shows holds for the wire.
+ */
+export interface MaasScenario {
+  params: MaasParams;
+  workload: Workload;
+  /** Rounds to run (≤ workload.rounds). */
+  rounds: number;
+  faults?: Partial<MaasFaults>;
+  /** Attack kinds to inject every round (the query attacks once, after the rounds). */
+  attacks?: readonly AttackKind[];
+  /** Queriers and their grants; default: one OEM with access to every dimension. */
+  oems?: readonly OemGrant[];
+  /** Queries for number = 1..z over all rounds (default true). */
+  queries?: boolean;
+  /** Placement and network randomness (faults, loss, delivery order, attack placement). */
+  scenarioRng?: RandomSource;
+  /** Cryptographic randomness (shares, LDP, nonces, the TA's master secret). Default: node:crypto. */
+  cryptoRng?: RandomSource;
+  startTimeMs?: number;
+  roundDurationMs?: number;
+  onRound?: (r: RoundReport, done: number, total: number) => void;
+}
+
+export type RoundStatus = 'complete' | 'degraded' | 'failed';
+
+export interface IanRoundReport {
+  ian: number;
+  status: RoundStatus;
+  reasons: string[];
+  contributors: number[];
+  liars: number[];
+  gatewaysUsed: number[];
+  attempts: number;
+  /** Per dimension: the restored estimate and its standard error, and the truth over the contributors. */
+  estimates: { estimate: number; standardError: number }[] | null;
+  truth: number[] | null;
+}
+
+export interface RoundReport {
+  round: number;
+  ians: IanRoundReport[];
+}
+
+export interface MaasRunResult {
+  scenario: {
+    workload: string;
+    ians: number;
+    devicesPerIan: number;
+    gateways: number;
+    threshold: number;
+    rounds: number;
+    dimensions: readonly string[];
+    ldp: MaasParams['ldp'];
+    modes: MaasParams['modes'];
+    faults: MaasFaults;
+    attacks: readonly AttackKind[];
+  };
+  rounds: RoundReport[];
+  /** The all-IAN query over all rounds (noise cancels), per dimension. */
+  totals: Record<string, { estimate: number; standardError: number }>;
+  /** Ground truth over every (ian, device, round) that entered a restored aggregate. */
+  truth: Record<string, number>;
+  queries: QueryRun[];
+  rejected: Record<string, number>;
+  lyingGatewaysFound: { ian: number; gateway: number; rounds: number[] }[];
+  tolerated: {
+    failedGateways: number;
+    failedDeviceReports: number;
+    droppedByReconciliation: number;
+    correctedLies: number;
+    degradedIanRounds: number;
+    failedIanRounds: number;
+  };
+}
+
+export interface QueryRun {
+  number: number;
+  ok: boolean;
+  code?: string;
+  answer?: QueryAnswer;
+  /** Per dimension: the true per-round series over the selected IANs' contributors. */
+  truthSeries?: Record<string, number[]>;
+  /** Pearson correlation of the answered series with the truth, per dimension and over all. */
+  pearson?: Record<string, number | null> & { all: number | null };
+}
+
+const DEFAULT_OEM = (w: number): OemGrant => ({
+  name: 'oem-1',
+  dimensions: Array.from({ length: w }, (_, j) => j),
+  budget: { epsilon: 2 * w * 4, delta: 0 },
+  epsilonPerDimension: Array.from({ length: w }, () => 2),
+});
+
+export function runMaas(s: MaasScenario): MaasRunResult {
+  const params = s.params;
+  const z = params.ians;
+  const n = params.devicesPerIan;
+  const m = params.gateways;
+  const w = params.dimensions.length;
+  const faults: MaasFaults = { ...NO_FAULTS, ...s.faults };
+  const attacks = new Set(s.attacks ?? []);
+  const srng = s.scenarioRng ?? seededRandom('privagg-scenario');
+  const crng = s.cryptoRng ?? systemRandom;
+  const t0 = s.startTimeMs ?? Date.UTC(2026, 0, 1);
+  const roundMs = s.roundDurationMs ?? 60_000;
+  const oems = s.oems ?? [DEFAULT_OEM(w)];
+  if (s.rounds > s.workload.rounds) throw new Error(`workload has ${s.workload.rounds} rounds, asked for ${s.rounds}`);
+
+  const dep: MaasDeployment = createMaasDeployment(params, { oems, registeredAtMs: t0 - 1, rng: crng });
+  const devices = Array.from({ length: z }, (_, v) => Array.from({ length: n }, (_, i) => dep.device(v, i)));
+  const gateways: MaasGateway[][] = Array.from({ length: z }, (_, v) =>
+    Array.from({ length: m }, (_, l) => dep.gateway(v, l + 1)),
+  );
+  const accountant = new PrivacyAccountant();
+  const { contract, queries } = dep.ledger(accountant);
+
+  const isFailedGw = (v: number, l: number) => faults.failedGateways.some((g) => g.ian === v && g.gateway === l);
+  const isLyingGw = (v: number, l: number) => faults.lyingGateways.some((g) => g.ian === v && g.gateway === l);
+  const isFailedDevice = (v: number, i: number) => faults.failedDevices.some((d) => d.ian === v && d.device === i);
+  const rejected = new Map<string, number>();
+  const count = (code: string) => rejected.set(code, (rejected.get(code) ?? 0) + 1);
+  const liarRounds = new Map<string, number[]>();
+  const contributed: ReadingRef[] = [];
+  const rounds: RoundReport[] = [];
+  let failedDeviceReports = 0;
+  let dropped = 0;
+  let correctedLies = 0;
+  let previousRoundMessage: Buffer | undefined;
+
+  for (let rd = 0; rd < s.rounds; rd++) {
+    const now = t0 + rd * roundMs;
+    // Per-round gateway outages (p2) on top of the permanent ones.
+    const downThisRound = new Set<string>();
+    for (let v = 0; v < z; v++) {
+      for (let l = 1; l <= m; l++) {
+        if (isFailedGw(v, l) || (faults.gatewayFailureProbability > 0 && uniformUnit(srng) < faults.gatewayFailureProbability)) {
+          downThisRound.add(`${v}:${l}`);
+        }
+      }
+    }
+    const report: RoundReport = { round: rd, ians: [] };
+    for (let v = 0; v < z; v++) {
+      const inbox: Buffer[][] = Array.from({ length: m }, () => []);
+      for (const g of gateways[v]!) g.beginRound(rd);
+      let sampleMessage: Buffer | undefined;
+      let sampleSender = -1;
+      for (let i = 0; i < n; i++) {
+        if (isFailedDevice(v, i) || (faults.deviceFailureProbability > 0 && uniformUnit(srng) < faults.deviceFailureProbability)) {
+          failedDeviceReports++;
+          continue;
+        }
+        // A compromised device (the last of each IAN) sends gateway 1 a share ≥ p under a
+        // valid tag and honest shares to the others: gateway 1 leaves it out, the others
+        // count it, and the ledger's reconciliation must drop it everywhere.
+        const corrupt = attacks.has('out-of-range-share') && i === n - 1;
+        if (corrupt) inbox[0]!.push(outOfRangeReport(dep, v, i, 1, rd, now));
+        for (const msg of devices[v]![i]!.report(rd, s.workload.reading(v, i, rd), now, crng)) {
+          if (corrupt && msg.gateway === 1) continue;
+          if (faults.linkLossProbability > 0 && uniformUnit(srng) < faults.linkLossProbability) continue;
+          inbox[msg.gateway - 1]!.push(msg.bytes);
+          if (!sampleMessage && msg.gateway === 1) {
+            sampleMessage = msg.bytes;
+            sampleSender = i;
+          }
+        }
+      }
+      if (sampleMessage) injectDeviceAttacks(attacks, inbox, sampleMessage, sampleSender, previousRoundMessage, dep, v, rd, now, srng);
+      if (sampleMessage && v === 0) previousRoundMessage = sampleMessage;
+
+      // Deliver in a shuffled order: the network does not keep order, and forgeries may come first.
+      const partials: Buffer[] = [];
+      for (let l = 1; l <= m; l++) {
+        if (downThisRound.has(`${v}:${l}`)) continue;
+        const g = gateways[v]![l - 1]!;
+        const box = inbox[l - 1]!;
+        shuffle(box, srng);
+        for (const bytes of box) {
+          const verdict = g.ingest(bytes, now + 1000);
+          if (!verdict.ok) count(verdict.code);
+        }
+        const res = g.closeRound(now + 2000);
+        for (const r of res.rejected) count(r.code);
+        const sent = isLyingGw(v, l) ? lie(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params) : res.partial;
+        if (sent) partials.push(sent);
+      }
+      if (attacks.has('forged-partial') && partials[0]) {
+        const forged = Buffer.from(partials[0]);
+        forged[forged.length - 1]! ^= 0xff;
+        partials.unshift(forged);
+      }
+      for (const p of partials) {
+        const r = contract.add(p, now + 3000);
+        if (!r.ok) count(r.code);
+      }
+      if (attacks.has('replayed-partial') && partials.length > 0) {
+        const r = contract.add(partials[partials.length - 1]!, now + 3000);
+        if (!r.ok) count(r.code);
+      }
+
+      // Restore, reconciling contributor sets when gateways disagree.
+      let outcome: RestoreOutcome = contract.restore(v, rd);
+      const reasons: string[] = [];
+      let attempts = 0;
+      while (outcome.status === 'reconcile') {
+        attempts++;
+        for (const d of outcome.dropped) {
+          reasons.push(`device ${d.device} dropped: missing at gateway(s) ${d.missingAt.join(',')}`);
+          dropped++;
+        }
+        for (let l = 1; l <= m; l++) {
+          if (downThisRound.has(`${v}:${l}`)) continue;
+          const g = gateways[v]![l - 1]!;
+          const again = isLyingGw(v, l)
+            ? lie(g, rd, outcome.contributors, null, outcome.attempt, now + 4000, srng, params)
+            : g.reaggregate(rd, outcome.contributors, outcome.attempt, now + 4000);
+          if (again) {
+            const r = contract.add(again, now + 4000);
+            if (!r.ok) count(r.code);
+          }
+        }
+        outcome = contract.restore(v, rd);
+      }
+      const down = [...downThisRound].filter((k) => k.startsWith(`${v}:`)).map((k) => Number(k.split(':')[1]));
+      if (down.length > 0) reasons.push(`gateway(s) ${down.join(',')} down`);
+      if (outcome.status === 'restored') {
+        for (const l of outcome.liars) {
+          const key = `${v}:${l}`;
+          liarRounds.set(key, [...(liarRounds.get(key) ?? []), rd]);
+          reasons.push(`gateway ${l} lied and was corrected`);
+          correctedLies++;
+        }
+        const missingDevices = n - outcome.contributors.length;
+        if (missingDevices > 0) reasons.push(`${missingDevices} device(s) not in the aggregate`);
+        if (!outcome.crossChecked) reasons.push('only k partials: not cross-checked');
+        const refs = outcome.contributors.map((device) => ({ ian: v, device, round: rd }));
+        contributed.push(...refs);
+        report.ians.push({
+          ian: v,
+          status: reasons.length === 0 ? 'complete' : 'degraded',
+          reasons,
+          contributors: [...outcome.contributors],
+          liars: [...outcome.liars],
+          gatewaysUsed: [...outcome.gateways],
+          attempts,
+          estimates: outcome.estimates.map((e) => ({ estimate: e.estimate, standardError: e.standardError })),
+          truth: s.workload.groundTruthOver(refs),
+        });
+      } else {
+        report.ians.push({
+          ian: v,
+          status: 'failed',
+          reasons: [...reasons, outcome.reason],
+          contributors: [],
+          liars: [],
+          gatewaysUsed: [],
+          attempts,
+          estimates: null,
+          truth: null,
+        });
+      }
+    }
+    rounds.push(report);
+    s.onRound?.(report, rd + 1, s.rounds);
+  }
+
+  // Queries: number = 1..z over every round, all dimensions (Fig. 3–4 of the paper).
+  const oemKey = dep.registry.oemKey(0);
+  const all = Array.from({ length: w }, (_, j) => j);
+  const qrng = seededRandom('paper-fresh-query-noise');
+  const queryRuns: QueryRun[] = [];
+  const tq = t0 + s.rounds * roundMs;
+  const ask = (number: number, dims = all, at = tq) =>
+    buildQuery(params, oemKey, {
+      number,
+      startRound: 0,
+      endRound: s.rounds - 1,
+      dimensionMask: dimensionMask(dims),
+      timestamp: at,
+    });
+  const truthOfSelection = (ians: number[]) => {
+    const out: Record<string, number[]> = {};
+    for (const [j, name] of params.dimensions.entries()) {
+      out[name] = rounds.map((r) =>
+        r.ians.filter((x) => ians.includes(x.ian) && x.truth).reduce((sum, x) => sum + x.truth![j]!, 0),
+      );
+    }
+    return out;
+  };
+  let fullAnswer: QueryAnswer | undefined;
+  if (s.queries ?? true) {
+    for (let number = 1; number <= z; number++) {
+      const bytes = ask(number);
+      const res = queries.query(bytes, tq, qrng);
+      if (!res.ok) {
+        count(res.code);
+        queryRuns.push({ number, ok: false, code: res.code });
+        continue;
+      }
+      const truthSeries = truthOfSelection(res.answer.ians);
+      const pearson: Record<string, number | null> & { all: number | null } = { all: null };
+      const flatA: number[] = [];
+      const flatT: number[] = [];
+      for (const d of res.answer.dimensions) {
+        const a = d.series.map((p) => p.value);
+        const t = truthSeries[d.name]!;
+        pearson[d.name] = pearsonCorrelation(a, t);
+        flatA.push(...a);
+        flatT.push(...t);
+      }
+      pearson.all = pearsonCorrelation(flatA, flatT);
+      queryRuns.push({ number, ok: true, answer: res.answer, truthSeries, pearson });
+      if (number === z) fullAnswer = res.answer;
+      if (attacks.has('replayed-query') && number === z) {
+        const again = queries.query(bytes, tq + 10, qrng);
+        if (!again.ok) count(again.code);
+      }
+    }
+    if (attacks.has('forged-query')) {
+      const forged = Buffer.from(ask(z, all, tq + 20));
+      forged[forged.length - 5]! ^= 0x10;
+      const r = queries.query(forged, tq + 20, qrng);
+      if (!r.ok) count(r.code);
+    }
+    if (attacks.has('unauthorised-query') && w > 0) {
+      const bad = buildQuery(params, oemKey, {
+        number: z,
+        startRound: 0,
+        endRound: s.rounds - 1,
+        dimensionMask: 0x80,
+        timestamp: tq + 30,
+      });
+      const r = queries.query(bad, tq + 30, qrng);
+      if (!r.ok) count(r.code);
+    }
+    if (attacks.has('over-budget-query')) {
+      // Distinct windows until the OEM's budget is spent; the first refusal is counted.
+      for (let end = 0; end < Math.max(1, s.rounds); end++) {
+        const b = buildQuery(params, oemKey, {
+          number: z,
+          startRound: 0,
+          endRound: end,
+          dimensionMask: dimensionMask(all),
+          timestamp: tq + 40 + end,
+        });
+        const r = queries.query(b, tq + 40 + end, qrng);
+        if (!r.ok) {
+          count(r.code);
+          break;
+        }
+      }
+    }
+  }
+
+  const truthTotals = s.workload.groundTruthOver(contributed);
+  const totals: MaasRunResult['totals'] = {};
+  const truth: MaasRunResult['truth'] = {};
+  for (const [j, name] of params.dimensions.entries()) {
+    truth[name] = truthTotals[j]!;
+    const d = fullAnswer?.dimensions.find((x) => x.index === j);
+    totals[name] = d ? { estimate: d.total, standardError: d.totalStandardError } : { estimate: Number.NaN, standardError: Number.NaN };
+  }
+  const ianRounds = rounds.flatMap((r) => r.ians);
+  return {
+    scenario: {
+      workload: s.workload.name,
+      ians: z,
+      devicesPerIan: n,
+      gateways: m,
+      threshold: params.threshold,
+      rounds: s.rounds,
+      dimensions: params.dimensions,
+      ldp: params.ldp,
+      modes: params.modes,
+      faults,
+      attacks: [...attacks],
+    },
+    rounds,
+    totals,
+    truth,
+    queries: queryRuns,
+    rejected: Object.fromEntries([...rejected].sort(([a], [b]) => a.localeCompare(b))),
+    lyingGatewaysFound: [...liarRounds].map(([k, rs]) => {
+      const [ian, gateway] = k.split(':').map(Number);
+      return { ian: ian!, gateway: gateway!, rounds: rs };
+    }),
+    tolerated: {
+      failedGateways: faults.failedGateways.length,
+      failedDeviceReports,
+      droppedByReconciliation: dropped,
+      correctedLies,
+      degradedIanRounds: ianRounds.filter((x) => x.status === 'degraded').length,
+      failedIanRounds: ianRounds.filter((x) => x.status === 'failed').length,
+    },
+  };
+}
+
+function shuffle<T>(xs: T[], rng: RandomSource): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = uniformInt(rng, i + 1);
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+}
+
+/** A compromised gateway: honest sums plus a non-zero offset, tagged with its real key. */
+function lie(
+  g: MaasGateway,
+  round: number,
+  contributors: readonly number[],
+  sums: readonly bigint[] | null,
+  attempt: number,
+  now: number,
+  rng: RandomSource,
+  params: MaasParams,
+): Buffer | null {
+  let honest = sums;
+  if (!honest) {
+    const bytes = g.reaggregate(round, contributors, attempt, now);
+    if (!bytes) return null;
+    // Re-derive the honest sums by asking the gateway core; then perturb them.
+    honest = readSums(bytes, params);
+  }
+  const p = params.field.p;
+  const lied = honest.map((s) => (s + 1n + BigInt(uniformInt(rng, 1_000_000))) % p);
+  return g.buildPartial(round, contributors, lied, attempt, now);
+}
+
+function readSums(partial: Buffer, params: MaasParams): bigint[] {
+  const e = shareBytes(params);
+  const w = params.dimensions.length;
+  const start = partial.length - 32 - w * e;
+  const out: bigint[] = [];
+  for (let j = 0; j < w; j++) out.push(BigInt(`0x${partial.subarray(start + j * e, start + (j + 1) * e).toString('hex')}`));
+  return out;
+}
+
+function outOfRangeReport(dep: MaasDeployment, v: number, i: number, l: number, rd: number, now: number): Buffer {
+  const params = dep.params;
+  const key = dep.registry.deviceKey(v, i);
+  const perDim = params.modes.layout === 'per-dimension';
+  const width = perDim ? 1 : params.dimensions.length;
+  const header = encodeReportHeader({
+    sealed: false,
+    perDimension: perDim,
+    width,
+    dimension: 0,
+    gateway: l,
+    ian: v,
+    device: i,
+    round: rd,
+    timestamp: now,
+  });
+  // All-ones elements are ≥ p for 2^61 − 1 (and any p below 2^(8E)).
+  const bad = Buffer.alloc(width * shareBytes(params), 0xff);
+  // Sealed deployments get a sealed box of the bad plaintext, so the check that fires is the range check.
+  let payload: Buffer = bad;
+  let h = header;
+  if (params.modes.aead) {
+    h = encodeReportHeader({ sealed: true, perDimension: perDim, width, dimension: 0, gateway: l, ian: v, device: i, round: rd, timestamp: now });
+    payload = aeadSeal(key.gatewayAead[l - 1]!, bad, { aad: h });
+  }
+  const authenticated = Buffer.concat([h, payload]);
+  const tag =
+    params.modes.mac === 'hmac'
+      ? macTag(key.gatewayMac[l - 1]!, authenticated)
+      : paperHash(key.identity, authenticated);
+  return Buffer.concat([authenticated, tag]);
+}
+
+
+function injectDeviceAttacks(
+  attacks: Set<AttackKind>,
+  inbox: Buffer[][],
+  sample: Buffer,
+  sender: number,
+  previousRound: Buffer | undefined,
+  dep: MaasDeployment,
+  v: number,
+  rd: number,
+  now: number,
+  rng: RandomSource,
+): void {
+  const params = dep.params;
+  const box = inbox[0]!; // all aimed at gateway 1, which the sample message was for
+  if (attacks.has('forged')) {
+    // An outsider claims to be device `sender` with a random tag.
+    const f = Buffer.from(sample);
+    rng.fill(f.subarray(f.length - 32));
+    box.push(f);
+  }
+  if (attacks.has('tampered')) {
+    const t = Buffer.from(sample);
+    t[24]! ^= 0x01; // first payload byte
+    box.push(t);
+  }
+  if (attacks.has('replayed')) box.push(Buffer.from(sample));
+  if (attacks.has('wrong-round') && previousRound && rd > 0 && v === 0) box.push(Buffer.from(previousRound));
+  if (attacks.has('stale')) {
+    // A genuine device message delayed past the freshness window.
+    const old = Buffer.from(sample);
+    old.writeBigUInt64BE(BigInt(now - 10 * params.freshnessWindowMs), 16);
+    box.push(old);
+  }
+  if (attacks.has('malformed')) {
+    box.push(sample.subarray(0, 30));
+    const wrongVersion = Buffer.from(sample);
+    wrongVersion[0] = 9;
+    box.push(wrongVersion);
+  }
+  if (attacks.has('unknown-sender')) {
+    const u = Buffer.from(sample);
+    u.writeUInt32BE(params.devicesPerIan + 7, 8);
+    box.push(u);
+  }
+  if (attacks.has('insider-forgery') && params.gateways >= 2) {
+    // Gateway 2 of this IAN, which knows every device's public identity, fabricates a
+    // report from device `sender` to gateway 1 with shares of its choosing.
+    const gw2 = dep.registry.gatewayKey(v, 2);
+    const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
+    const header = encodeReportHeader({
+      sealed: false,
+      perDimension: params.modes.layout === 'per-dimension',
+      width,
+      dimension: 0,
+      gateway: 1,
+      ian: v,
+      device: sender,
+      round: rd,
+      timestamp: now,
+    });
+    if (!params.modes.aead) {
+      const authenticated = Buffer.concat([header, encodeElements(Array(width).fill(12345n), shareBytes(params))]);
+      // The best an insider can do: the paper's hash (computable from public IDs), or an HMAC
+      // under its *own* link key with that device (it holds no other).
+      const tag =
+        params.modes.mac === 'paper-hash'
+          ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
+          : macTag(gw2.deviceMac[sender]!, authenticated);
+      box.unshift(Buffer.concat([authenticated, tag]));
+    } else {
+      const sealedHeader = encodeReportHeader({
+        sealed: true,
+        perDimension: params.modes.layout === 'per-dimension',
+        width,
+        dimension: 0,
+        gateway: 1,
+        ian: v,
+        device: sender,
+        round: rd,
+        timestamp: now,
+      });
+      const payload = aeadSeal(gw2.deviceAead[sender]!, encodeElements(Array(width).fill(12345n), shareBytes(params)), {
+        aad: sealedHeader,
+      });
+      const authenticated = Buffer.concat([sealedHeader, payload]);
+      const tag =
+        params.modes.mac === 'paper-hash'
+          ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
+          : macTag(gw2.deviceMac[sender]!, authenticated);
+      box.unshift(Buffer.concat([authenticated, tag]));
+    }
+  }
+}
+
+/** Pearson's r; null when either series is constant (r undefined). */
+export function pearsonCorrelation(a: readonly number[], b: readonly number[]): number | null {
+  const len = Math.min(a.length, b.length);
+  if (len < 2) return null;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < len; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= len;
+  mb /= len;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < len; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (saa === 0 || sbb === 0) return null;
+  return sab / Math.sqrt(saa * sbb);
+}
