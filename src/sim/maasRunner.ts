@@ -51,6 +51,8 @@ export interface IanRoundReport {
   liars: number[];
   gatewaysUsed: number[];
   attempts: number;
+  /** Live gateways whose first partial summed all n devices (the paper's success event, eq. 14). */
+  gatewaysWithAllDevices: number;
   /** Per dimension: the restored estimate and its standard error, and the truth over the contributors. */
   estimates: { estimate: number; standardError: number }[] | null;
   truth: number[] | null;
@@ -161,6 +163,8 @@ export function runMaas(s: MaasScenario): MaasRunResult {
     const report: RoundReport = { round: rd, ians: [] };
     for (let v = 0; v < z; v++) {
       const inbox: Buffer[][] = Array.from({ length: m }, () => []);
+      // Messages an insider races ahead of the genuine ones (delivered before the shuffled inbox).
+      const ahead: Buffer[] = [];
       for (const g of gateways[v]!) g.beginRound(rd);
       let sampleMessage: Buffer | undefined;
       let sampleSender = -1;
@@ -184,22 +188,26 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           }
         }
       }
-      if (sampleMessage) injectDeviceAttacks(attacks, inbox, sampleMessage, sampleSender, previousRoundMessage, dep, v, rd, now, srng);
+      if (sampleMessage) {
+        injectDeviceAttacks(attacks, inbox, ahead, sampleMessage, sampleSender, previousRoundMessage, dep, v, rd, now, srng);
+      }
       if (sampleMessage && v === 0) previousRoundMessage = sampleMessage;
 
       // Deliver in a shuffled order: the network does not keep order, and forgeries may come first.
       const partials: Buffer[] = [];
+      let gatewaysWithAllDevices = 0;
       for (let l = 1; l <= m; l++) {
         if (downThisRound.has(`${v}:${l}`)) continue;
         const g = gateways[v]![l - 1]!;
         const box = inbox[l - 1]!;
         shuffle(box, srng);
-        for (const bytes of box) {
+        for (const bytes of l === 1 ? [...ahead, ...box] : box) {
           const verdict = g.ingest(bytes, now + 1000);
           if (!verdict.ok) count(verdict.code);
         }
         const res = g.closeRound(now + 2000);
         for (const r of res.rejected) count(r.code);
+        if (res.contributors.length === n) gatewaysWithAllDevices++;
         const sent = isLyingGw(v, l) ? lie(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params) : res.partial;
         if (sent) partials.push(sent);
       }
@@ -262,6 +270,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           liars: [...outcome.liars],
           gatewaysUsed: [...outcome.gateways],
           attempts,
+          gatewaysWithAllDevices,
           estimates: outcome.estimates.map((e) => ({ estimate: e.estimate, standardError: e.standardError })),
           truth: s.workload.groundTruthOver(refs),
         });
@@ -274,6 +283,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           liars: [],
           gatewaysUsed: [],
           attempts,
+          gatewaysWithAllDevices,
           estimates: null,
           truth: null,
         });
@@ -353,19 +363,24 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       if (!r.ok) count(r.code);
     }
     if (attacks.has('over-budget-query')) {
-      // Distinct windows until the OEM's budget is spent; the first refusal is counted.
-      for (let end = 0; end < Math.max(1, s.rounds); end++) {
-        const b = buildQuery(params, oemKey, {
-          number: z,
-          startRound: 0,
-          endRound: end,
-          dimensionMask: dimensionMask(all),
-          timestamp: tq + 40 + end,
-        });
-        const r = queries.query(b, tq + 40 + end, qrng);
-        if (!r.ok) {
-          count(r.code);
-          break;
+      // Distinct windows (each spends budget; a repeated one would be answered from
+      // cache) until the OEM's budget is spent; the first refusal is counted.
+      let tries = 0;
+      outer: for (let start = 0; start < s.rounds; start++) {
+        for (let end = start; end < s.rounds; end++) {
+          tries++;
+          const b = buildQuery(params, oemKey, {
+            number: 1,
+            startRound: start,
+            endRound: end,
+            dimensionMask: dimensionMask(all),
+            timestamp: tq + 40 + tries,
+          });
+          const r = queries.query(b, tq + 40 + tries, qrng);
+          if (!r.ok) {
+            count(r.code);
+            break outer;
+          }
         }
       }
     }
@@ -490,6 +505,7 @@ function outOfRangeReport(dep: MaasDeployment, v: number, i: number, l: number, 
 function injectDeviceAttacks(
   attacks: Set<AttackKind>,
   inbox: Buffer[][],
+  ahead: Buffer[],
   sample: Buffer,
   sender: number,
   previousRound: Buffer | undefined,
@@ -555,7 +571,7 @@ function injectDeviceAttacks(
         params.modes.mac === 'paper-hash'
           ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
           : macTag(gw2.deviceMac[sender]!, authenticated);
-      box.unshift(Buffer.concat([authenticated, tag]));
+      ahead.push(Buffer.concat([authenticated, tag]));
     } else {
       const sealedHeader = encodeReportHeader({
         sealed: true,
@@ -576,7 +592,7 @@ function injectDeviceAttacks(
         params.modes.mac === 'paper-hash'
           ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
           : macTag(gw2.deviceMac[sender]!, authenticated);
-      box.unshift(Buffer.concat([authenticated, tag]));
+      ahead.push(Buffer.concat([authenticated, tag]));
     }
   }
 }
