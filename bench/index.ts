@@ -25,7 +25,11 @@ for (const f of files) {
   all.push(...mod.cases);
 }
 // A baseline is always measured when a case that needs it is selected.
-const wanted = new Set(all.filter((c) => !filter || c.name.includes(filter) || c.group.includes(filter)).map((c) => c.name));
+const wanted = new Set(
+  all
+    .filter((c) => !filter || c.name.includes(filter) || c.group.includes(filter))
+    .map((c) => c.name),
+);
 for (const c of all) if (wanted.has(c.name) && c.baseline) wanted.add(c.baseline);
 const selected = all.filter((c) => wanted.has(c.name));
 

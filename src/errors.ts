@@ -85,7 +85,11 @@ export class PrivaggError extends Error {
 }
 
 /** Throws INVALID_ARGUMENT unless `condition` holds. */
-export function ensure(condition: boolean, message: string, details?: Record<string, unknown>): asserts condition {
+export function ensure(
+  condition: boolean,
+  message: string,
+  details?: Record<string, unknown>,
+): asserts condition {
   if (!condition) throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, message, details);
 }
 

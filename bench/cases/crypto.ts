@@ -1,6 +1,11 @@
 import { createCipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { aeadKey, aeadOpen, aeadSeal } from '../../src/crypto/aead.js';
-import { ed25519KeyPair, ed25519PrivateKey, ed25519Sign, ed25519Verify } from '../../src/crypto/ed25519.js';
+import {
+  ed25519KeyPair,
+  ed25519PrivateKey,
+  ed25519Sign,
+  ed25519Verify,
+} from '../../src/crypto/ed25519.js';
 import { hkdf } from '../../src/crypto/kdf.js';
 import { macKey, macTag, macVerify } from '../../src/crypto/mac.js';
 import { x25519Agree, x25519KeyPair, x25519PrivateKey } from '../../src/crypto/x25519.js';

@@ -36,13 +36,20 @@ export function ed25519PublicFromPrivate(privateKey: Uint8Array): Buffer {
   return ed25519PrivateKey(privateKey).publicKey;
 }
 
-export function ed25519Sign(privateKey: Ed25519PrivateKey | Uint8Array, message: Uint8Array): Buffer {
+export function ed25519Sign(
+  privateKey: Ed25519PrivateKey | Uint8Array,
+  message: Uint8Array,
+): Buffer {
   const key = privateKey instanceof Uint8Array ? ed25519PrivateKey(privateKey) : privateKey;
   return sign(null, message, key.keyObject);
 }
 
 /** False for a wrong signature, a wrong length, or a malformed public key. */
-export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export function ed25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== 32) return false;
   try {
     return verify(null, message, importRawPublic('Ed25519', publicKey), signature);
@@ -51,7 +58,11 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   }
 }
 
-export function ed25519Check(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
+export function ed25519Check(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): void {
   if (!ed25519Verify(publicKey, message, signature)) {
     throw new PrivaggError(ErrorCode.BAD_SIGNATURE, 'Ed25519 signature does not verify');
   }

@@ -7,8 +7,12 @@ import { ensure } from '../errors.js';
  * link key reveals nothing about another.
  */
 export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length = 32): Buffer {
-  ensure(Number.isInteger(length) && length >= 1 && length <= 255 * 32, 'HKDF output length must be 1..8160', {
-    length,
-  });
+  ensure(
+    Number.isInteger(length) && length >= 1 && length <= 255 * 32,
+    'HKDF output length must be 1..8160',
+    {
+      length,
+    },
+  );
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
 }

@@ -35,8 +35,14 @@ export function x25519PublicFromPrivate(privateKey: Uint8Array): Buffer {
  * (RFC 7748 §6.1): refuse it rather than derive keys from a value anyone knows.
  * Feed the result through HKDF; never use it as a key directly.
  */
-export function x25519Agree(privateKey: X25519PrivateKey | Uint8Array, peerPublicKey: Uint8Array): Buffer {
-  const priv = privateKey instanceof Uint8Array ? importRawPrivate('X25519', privateKey) : privateKey.keyObject;
+export function x25519Agree(
+  privateKey: X25519PrivateKey | Uint8Array,
+  peerPublicKey: Uint8Array,
+): Buffer {
+  const priv =
+    privateKey instanceof Uint8Array
+      ? importRawPrivate('X25519', privateKey)
+      : privateKey.keyObject;
   const pub = importRawPublic('X25519', peerPublicKey);
   let shared: Buffer;
   try {

@@ -65,11 +65,14 @@ export const systemRandom: RandomSource = new PooledRandom((buf) => {
  * keys or noise in a deployment: anyone who knows the seed knows every draw.
  */
 export function seededRandom(seed: string | number | bigint): RandomSource {
-  const key = createHash('sha256').update(`privagg/seeded-random/v1|${String(seed)}`).digest();
+  const key = createHash('sha256')
+    .update(`privagg/seeded-random/v1|${String(seed)}`)
+    .digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   const zeros = Buffer.alloc(POOL_BYTES);
   return new PooledRandom((buf) => {
-    const input = buf.length <= POOL_BYTES ? zeros.subarray(0, buf.length) : Buffer.alloc(buf.length);
+    const input =
+      buf.length <= POOL_BYTES ? zeros.subarray(0, buf.length) : Buffer.alloc(buf.length);
     const block = cipher.update(input);
     block.copy(buf);
   });
@@ -77,7 +80,11 @@ export function seededRandom(seed: string | number | bigint): RandomSource {
 
 /** Uniform integer in [0, n) for 1 ≤ n ≤ 2^32, by rejection (no modulo bias). */
 export function uniformInt(rng: RandomSource, n: number): number {
-  ensure(Number.isInteger(n) && n >= 1 && n <= 2 ** 32, 'uniformInt needs an integer 1 ≤ n ≤ 2^32', { n });
+  ensure(
+    Number.isInteger(n) && n >= 1 && n <= 2 ** 32,
+    'uniformInt needs an integer 1 ≤ n ≤ 2^32',
+    { n },
+  );
   if (n === 1) return 0;
   // Accept draws below the largest multiple of n that fits in 32 bits.
   const limit = 2 ** 32 - (2 ** 32 % n);

@@ -68,7 +68,12 @@ export function parsePlacement(
   ians: number,
   perIan: number,
   rng: RandomSource,
-  opts: { firstIan: number; direction: 1 | -1; oneBased: boolean; avoid?: readonly { ian: number; index: number }[] },
+  opts: {
+    firstIan: number;
+    direction: 1 | -1;
+    oneBased: boolean;
+    avoid?: readonly { ian: number; index: number }[];
+  },
 ): { ian: number; index: number }[] {
   const s = spec.trim();
   if (s === '' || s === '0' || s === 'none') return [];
@@ -97,7 +102,10 @@ export function parsePlacement(
     ensure(m !== null, `expected a count or "ian:index,…", got "${part}"`);
     const ian = Number(m[1]);
     const index = Number(m[2]);
-    ensure(ian < ians && index >= lo && index < lo + perIan, `"${part}" is outside ${ians} IANs × ${perIan}`);
+    ensure(
+      ian < ians && index >= lo && index < lo + perIan,
+      `"${part}" is outside ${ians} IANs × ${perIan}`,
+    );
     return { ian, index };
   });
 }

@@ -1,16 +1,22 @@
 import { aeadSeal } from '../crypto/aead.js';
 import { macTag } from '../crypto/mac.js';
-import { type RandomSource, seededRandom, systemRandom, uniformInt, uniformUnit } from '../math/random.js';
-import { encodeElements } from '../wire/fieldElements.js';
-import { encodeReportHeader } from '../wire/maas.js';
 import { PrivacyAccountant } from '../dp/accountant.js';
+import {
+  type RandomSource,
+  seededRandom,
+  systemRandom,
+  uniformInt,
+  uniformUnit,
+} from '../math/random.js';
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import type { MaasGateway } from '../schemes/maas/gateway.js';
 import type { OemGrant } from '../schemes/maas/keys.js';
 import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
-import { shareBytes, type MaasParams } from '../schemes/maas/params.js';
+import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
 import { buildQuery, dimensionMask, type QueryAnswer } from '../schemes/maas/query.js';
 import { paperHash } from '../schemes/maas/tags.js';
+import { encodeElements } from '../wire/fieldElements.js';
+import { encodeReportHeader } from '../wire/maas.js';
 import { type AttackKind, type MaasFaults, NO_FAULTS } from './maasFaults.js';
 import type { ReadingRef, Workload } from './workload.js';
 
@@ -126,19 +132,29 @@ export function runMaas(s: MaasScenario): MaasRunResult {
   const t0 = s.startTimeMs ?? Date.UTC(2026, 0, 1);
   const roundMs = s.roundDurationMs ?? 60_000;
   const oems = s.oems ?? [DEFAULT_OEM(w)];
-  if (s.rounds > s.workload.rounds) throw new Error(`workload has ${s.workload.rounds} rounds, asked for ${s.rounds}`);
+  if (s.rounds > s.workload.rounds)
+    throw new Error(`workload has ${s.workload.rounds} rounds, asked for ${s.rounds}`);
 
-  const dep: MaasDeployment = createMaasDeployment(params, { oems, registeredAtMs: t0 - 1, rng: crng });
-  const devices = Array.from({ length: z }, (_, v) => Array.from({ length: n }, (_, i) => dep.device(v, i)));
+  const dep: MaasDeployment = createMaasDeployment(params, {
+    oems,
+    registeredAtMs: t0 - 1,
+    rng: crng,
+  });
+  const devices = Array.from({ length: z }, (_, v) =>
+    Array.from({ length: n }, (_, i) => dep.device(v, i)),
+  );
   const gateways: MaasGateway[][] = Array.from({ length: z }, (_, v) =>
     Array.from({ length: m }, (_, l) => dep.gateway(v, l + 1)),
   );
   const accountant = new PrivacyAccountant();
   const { contract, queries } = dep.ledger(accountant);
 
-  const isFailedGw = (v: number, l: number) => faults.failedGateways.some((g) => g.ian === v && g.gateway === l);
-  const isLyingGw = (v: number, l: number) => faults.lyingGateways.some((g) => g.ian === v && g.gateway === l);
-  const isFailedDevice = (v: number, i: number) => faults.failedDevices.some((d) => d.ian === v && d.device === i);
+  const isFailedGw = (v: number, l: number) =>
+    faults.failedGateways.some((g) => g.ian === v && g.gateway === l);
+  const isLyingGw = (v: number, l: number) =>
+    faults.lyingGateways.some((g) => g.ian === v && g.gateway === l);
+  const isFailedDevice = (v: number, i: number) =>
+    faults.failedDevices.some((d) => d.ian === v && d.device === i);
   const rejected = new Map<string, number>();
   const count = (code: string) => rejected.set(code, (rejected.get(code) ?? 0) + 1);
   const liarRounds = new Map<string, number[]>();
@@ -155,7 +171,11 @@ export function runMaas(s: MaasScenario): MaasRunResult {
     const downThisRound = new Set<string>();
     for (let v = 0; v < z; v++) {
       for (let l = 1; l <= m; l++) {
-        if (isFailedGw(v, l) || (faults.gatewayFailureProbability > 0 && uniformUnit(srng) < faults.gatewayFailureProbability)) {
+        if (
+          isFailedGw(v, l) ||
+          (faults.gatewayFailureProbability > 0 &&
+            uniformUnit(srng) < faults.gatewayFailureProbability)
+        ) {
           downThisRound.add(`${v}:${l}`);
         }
       }
@@ -169,7 +189,11 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       let sampleMessage: Buffer | undefined;
       let sampleSender = -1;
       for (let i = 0; i < n; i++) {
-        if (isFailedDevice(v, i) || (faults.deviceFailureProbability > 0 && uniformUnit(srng) < faults.deviceFailureProbability)) {
+        if (
+          isFailedDevice(v, i) ||
+          (faults.deviceFailureProbability > 0 &&
+            uniformUnit(srng) < faults.deviceFailureProbability)
+        ) {
           failedDeviceReports++;
           continue;
         }
@@ -180,7 +204,8 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         if (corrupt) inbox[0]!.push(outOfRangeReport(dep, v, i, 1, rd, now));
         for (const msg of devices[v]![i]!.report(rd, s.workload.reading(v, i, rd), now, crng)) {
           if (corrupt && msg.gateway === 1) continue;
-          if (faults.linkLossProbability > 0 && uniformUnit(srng) < faults.linkLossProbability) continue;
+          if (faults.linkLossProbability > 0 && uniformUnit(srng) < faults.linkLossProbability)
+            continue;
           inbox[msg.gateway - 1]!.push(msg.bytes);
           if (!sampleMessage && msg.gateway === 1) {
             sampleMessage = msg.bytes;
@@ -189,7 +214,19 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         }
       }
       if (sampleMessage) {
-        injectDeviceAttacks(attacks, inbox, ahead, sampleMessage, sampleSender, previousRoundMessage, dep, v, rd, now, srng);
+        injectDeviceAttacks(
+          attacks,
+          inbox,
+          ahead,
+          sampleMessage,
+          sampleSender,
+          previousRoundMessage,
+          dep,
+          v,
+          rd,
+          now,
+          srng,
+        );
       }
       if (sampleMessage && v === 0) previousRoundMessage = sampleMessage;
 
@@ -208,7 +245,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         const res = g.closeRound(now + 2000);
         for (const r of res.rejected) count(r.code);
         if (res.contributors.length === n) gatewaysWithAllDevices++;
-        const sent = isLyingGw(v, l) ? lie(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params) : res.partial;
+        const sent = isLyingGw(v, l)
+          ? lie(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params)
+          : res.partial;
         if (sent) partials.push(sent);
       }
       if (attacks.has('forged-partial') && partials[0]) {
@@ -232,7 +271,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       while (outcome.status === 'reconcile') {
         attempts++;
         for (const d of outcome.dropped) {
-          reasons.push(`device ${d.device} dropped: missing at gateway(s) ${d.missingAt.join(',')}`);
+          reasons.push(
+            `device ${d.device} dropped: missing at gateway(s) ${d.missingAt.join(',')}`,
+          );
           dropped++;
         }
         for (let l = 1; l <= m; l++) {
@@ -248,7 +289,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         }
         outcome = contract.restore(v, rd);
       }
-      const down = [...downThisRound].filter((k) => k.startsWith(`${v}:`)).map((k) => Number(k.split(':')[1]));
+      const down = [...downThisRound]
+        .filter((k) => k.startsWith(`${v}:`))
+        .map((k) => Number(k.split(':')[1]));
       if (down.length > 0) reasons.push(`gateway(s) ${down.join(',')} down`);
       if (outcome.status === 'restored') {
         for (const l of outcome.liars) {
@@ -271,7 +314,10 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           gatewaysUsed: [...outcome.gateways],
           attempts,
           gatewaysWithAllDevices,
-          estimates: outcome.estimates.map((e) => ({ estimate: e.estimate, standardError: e.standardError })),
+          estimates: outcome.estimates.map((e) => ({
+            estimate: e.estimate,
+            standardError: e.standardError,
+          })),
           truth: s.workload.groundTruthOver(refs),
         });
       } else {
@@ -311,7 +357,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
     const out: Record<string, number[]> = {};
     for (const [j, name] of params.dimensions.entries()) {
       out[name] = rounds.map((r) =>
-        r.ians.filter((x) => ians.includes(x.ian) && x.truth).reduce((sum, x) => sum + x.truth![j]!, 0),
+        r.ians
+          .filter((x) => ians.includes(x.ian) && x.truth)
+          .reduce((sum, x) => sum + x.truth![j]!, 0),
       );
     }
     return out;
@@ -392,7 +440,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
   for (const [j, name] of params.dimensions.entries()) {
     truth[name] = truthTotals[j]!;
     const d = fullAnswer?.dimensions.find((x) => x.index === j);
-    totals[name] = d ? { estimate: d.total, standardError: d.totalStandardError } : { estimate: Number.NaN, standardError: Number.NaN };
+    totals[name] = d
+      ? { estimate: d.total, standardError: d.totalStandardError }
+      : { estimate: Number.NaN, standardError: Number.NaN };
   }
   const ianRounds = rounds.flatMap((r) => r.ians);
   return {
@@ -464,11 +514,19 @@ function readSums(partial: Buffer, params: MaasParams): bigint[] {
   const w = params.dimensions.length;
   const start = partial.length - 32 - w * e;
   const out: bigint[] = [];
-  for (let j = 0; j < w; j++) out.push(BigInt(`0x${partial.subarray(start + j * e, start + (j + 1) * e).toString('hex')}`));
+  for (let j = 0; j < w; j++)
+    out.push(BigInt(`0x${partial.subarray(start + j * e, start + (j + 1) * e).toString('hex')}`));
   return out;
 }
 
-function outOfRangeReport(dep: MaasDeployment, v: number, i: number, l: number, rd: number, now: number): Buffer {
+function outOfRangeReport(
+  dep: MaasDeployment,
+  v: number,
+  i: number,
+  l: number,
+  rd: number,
+  now: number,
+): Buffer {
   const params = dep.params;
   const key = dep.registry.deviceKey(v, i);
   const perDim = params.modes.layout === 'per-dimension';
@@ -490,7 +548,17 @@ function outOfRangeReport(dep: MaasDeployment, v: number, i: number, l: number, 
   let payload: Buffer = bad;
   let h = header;
   if (params.modes.aead) {
-    h = encodeReportHeader({ sealed: true, perDimension: perDim, width, dimension: 0, gateway: l, ian: v, device: i, round: rd, timestamp: now });
+    h = encodeReportHeader({
+      sealed: true,
+      perDimension: perDim,
+      width,
+      dimension: 0,
+      gateway: l,
+      ian: v,
+      device: i,
+      round: rd,
+      timestamp: now,
+    });
     payload = aeadSeal(key.gatewayAead[l - 1]!, bad, { aad: h });
   }
   const authenticated = Buffer.concat([h, payload]);
@@ -500,7 +568,6 @@ function outOfRangeReport(dep: MaasDeployment, v: number, i: number, l: number, 
       : paperHash(key.identity, authenticated);
   return Buffer.concat([authenticated, tag]);
 }
-
 
 function injectDeviceAttacks(
   attacks: Set<AttackKind>,
@@ -529,7 +596,8 @@ function injectDeviceAttacks(
     box.push(t);
   }
   if (attacks.has('replayed')) box.push(Buffer.from(sample));
-  if (attacks.has('wrong-round') && previousRound && rd > 0 && v === 0) box.push(Buffer.from(previousRound));
+  if (attacks.has('wrong-round') && previousRound && rd > 0 && v === 0)
+    box.push(Buffer.from(previousRound));
   if (attacks.has('stale')) {
     // A genuine device message delayed past the freshness window.
     const old = Buffer.from(sample);
@@ -564,7 +632,10 @@ function injectDeviceAttacks(
       timestamp: now,
     });
     if (!params.modes.aead) {
-      const authenticated = Buffer.concat([header, encodeElements(Array(width).fill(12345n), shareBytes(params))]);
+      const authenticated = Buffer.concat([
+        header,
+        encodeElements(Array(width).fill(12345n), shareBytes(params)),
+      ]);
       // The best an insider can do: the paper's hash (computable from public IDs), or an HMAC
       // under its *own* link key with that device (it holds no other).
       const tag =
@@ -584,9 +655,13 @@ function injectDeviceAttacks(
         round: rd,
         timestamp: now,
       });
-      const payload = aeadSeal(gw2.deviceAead[sender]!, encodeElements(Array(width).fill(12345n), shareBytes(params)), {
-        aad: sealedHeader,
-      });
+      const payload = aeadSeal(
+        gw2.deviceAead[sender]!,
+        encodeElements(Array(width).fill(12345n), shareBytes(params)),
+        {
+          aad: sealedHeader,
+        },
+      );
       const authenticated = Buffer.concat([sealedHeader, payload]);
       const tag =
         params.modes.mac === 'paper-hash'

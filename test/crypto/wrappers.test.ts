@@ -70,14 +70,25 @@ describe('HMAC-SHA256 (RFC 4231 vectors)', () => {
 
 describe('HKDF-SHA256 (RFC 5869)', () => {
   it('test case 1', () => {
-    const okm = hkdf(Buffer.alloc(22, 0x0b), hex('000102030405060708090a0b0c'), hex('f0f1f2f3f4f5f6f7f8f9'), 42);
+    const okm = hkdf(
+      Buffer.alloc(22, 0x0b),
+      hex('000102030405060708090a0b0c'),
+      hex('f0f1f2f3f4f5f6f7f8f9'),
+      42,
+    );
     expect(okm.toString('hex')).toBe(
       '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
     );
   });
   it('rejects an impossible length', () => {
-    expectCode(() => hkdf(Buffer.alloc(32), Buffer.alloc(0), Buffer.alloc(0), 0), ErrorCode.INVALID_ARGUMENT);
-    expectCode(() => hkdf(Buffer.alloc(32), Buffer.alloc(0), Buffer.alloc(0), 9000), ErrorCode.INVALID_ARGUMENT);
+    expectCode(
+      () => hkdf(Buffer.alloc(32), Buffer.alloc(0), Buffer.alloc(0), 0),
+      ErrorCode.INVALID_ARGUMENT,
+    );
+    expectCode(
+      () => hkdf(Buffer.alloc(32), Buffer.alloc(0), Buffer.alloc(0), 9000),
+      ErrorCode.INVALID_ARGUMENT,
+    );
   });
 });
 
@@ -100,16 +111,27 @@ describe('AES-256-GCM', () => {
   });
   it('round-trips and rejects tampering, wrong AAD, wrong key, truncation', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 40 }), fc.nat(), (m, a, pos) => {
-        const sealed = aeadSeal(key, m, { aad: a });
-        expect(aeadOpen(key, sealed, a)).toEqual(Buffer.from(m));
-        const bad = Buffer.from(sealed);
-        bad[pos % bad.length]! ^= 0x80;
-        expectCode(() => aeadOpen(key, bad, a), ErrorCode.DECRYPT_FAILED);
-        expectCode(() => aeadOpen(key, sealed, Buffer.concat([a, Buffer.of(1)])), ErrorCode.DECRYPT_FAILED);
-        expectCode(() => aeadOpen(aeadKey(Buffer.alloc(32, 3)), sealed, a), ErrorCode.DECRYPT_FAILED);
-        expectCode(() => aeadOpen(key, sealed.subarray(0, 27), a), ErrorCode.DECRYPT_FAILED);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.nat(),
+        (m, a, pos) => {
+          const sealed = aeadSeal(key, m, { aad: a });
+          expect(aeadOpen(key, sealed, a)).toEqual(Buffer.from(m));
+          const bad = Buffer.from(sealed);
+          bad[pos % bad.length]! ^= 0x80;
+          expectCode(() => aeadOpen(key, bad, a), ErrorCode.DECRYPT_FAILED);
+          expectCode(
+            () => aeadOpen(key, sealed, Buffer.concat([a, Buffer.of(1)])),
+            ErrorCode.DECRYPT_FAILED,
+          );
+          expectCode(
+            () => aeadOpen(aeadKey(Buffer.alloc(32, 3)), sealed, a),
+            ErrorCode.DECRYPT_FAILED,
+          );
+          expectCode(() => aeadOpen(key, sealed.subarray(0, 27), a), ErrorCode.DECRYPT_FAILED);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { seededRandom, systemRandom, uniformBigint, uniformInt, uniformUnit } from '../../src/math/random.js';
+import {
+  seededRandom,
+  systemRandom,
+  uniformBigint,
+  uniformInt,
+  uniformUnit,
+} from '../../src/math/random.js';
 
 describe('random sources', () => {
   it('a seeded source is deterministic per seed and differs across seeds', () => {
@@ -62,7 +68,9 @@ describe('random sources', () => {
   });
 
   it('rejects empty ranges', () => {
-    expect(() => uniformInt(systemRandom, 0)).toThrowError(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(() => uniformInt(systemRandom, 0)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
+    );
     expect(() => uniformBigint(systemRandom, 0n)).toThrowError(
       expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
     );

@@ -36,7 +36,12 @@ describe('MaaS wire codecs', () => {
     round: 9,
     timestamp: 1_767_225_600_000,
   };
-  const report = () => Buffer.concat([encodeReportHeader(fields), encodeElements([1n, 2n, 3n, 4n, P - 1n], 8), Buffer.alloc(32, 7)]);
+  const report = () =>
+    Buffer.concat([
+      encodeReportHeader(fields),
+      encodeElements([1n, 2n, 3n, 4n, P - 1n], 8),
+      Buffer.alloc(32, 7),
+    ]);
   const expected = (w: number, sealed: boolean) => w * 8 + (sealed ? 28 : 0);
 
   it('device report: exact size, round trip, tag coverage', () => {
@@ -45,7 +50,9 @@ describe('MaaS wire codecs', () => {
     expect(bytes.length).toBe(96);
     expect(deviceReportSize(5, 8, true)).toBe(124);
     const d = decodeDeviceReport(bytes, expected);
-    expect({ ...d, payload: undefined, tag: undefined, authenticated: undefined }).toMatchObject(fields);
+    expect({ ...d, payload: undefined, tag: undefined, authenticated: undefined }).toMatchObject(
+      fields,
+    );
     expect(d.authenticated.length).toBe(64);
     expect(decodeElements(d.payload, 5, 8, P)).toEqual([1n, 2n, 3n, 4n, P - 1n]);
   });
@@ -53,16 +60,22 @@ describe('MaaS wire codecs', () => {
   it('rejects truncation, trailing bytes, unknown version, flags and widths with stable codes', () => {
     const bytes = report();
     for (let cut = 0; cut < bytes.length; cut += 7) {
-      expect(code(() => decodeDeviceReport(bytes.subarray(0, cut), expected))).toBe(ErrorCode.MALFORMED_MESSAGE);
+      expect(code(() => decodeDeviceReport(bytes.subarray(0, cut), expected))).toBe(
+        ErrorCode.MALFORMED_MESSAGE,
+      );
     }
-    expect(code(() => decodeDeviceReport(Buffer.concat([bytes, Buffer.of(0)]), expected))).toBe(ErrorCode.MALFORMED_MESSAGE);
+    expect(code(() => decodeDeviceReport(Buffer.concat([bytes, Buffer.of(0)]), expected))).toBe(
+      ErrorCode.MALFORMED_MESSAGE,
+    );
     const v = Buffer.from(bytes);
     v[0] = 2;
     expect(code(() => decodeDeviceReport(v, expected))).toBe(ErrorCode.UNSUPPORTED_VERSION);
     const f = Buffer.from(bytes);
     f[2] = 0x80;
     expect(code(() => decodeDeviceReport(f, expected))).toBe(ErrorCode.MALFORMED_MESSAGE);
-    expect(code(() => decodeDeviceReport(Buffer.alloc(2 << 20), expected))).toBe(ErrorCode.OVERSIZED_MESSAGE);
+    expect(code(() => decodeDeviceReport(Buffer.alloc(2 << 20), expected))).toBe(
+      ErrorCode.OVERSIZED_MESSAGE,
+    );
   });
 
   it('never throws anything but a PrivaggError on random bytes', () => {
@@ -79,7 +92,9 @@ describe('MaaS wire codecs', () => {
   });
 
   it('field elements ≥ p are SHARE_OUT_OF_RANGE; wide primes round-trip', () => {
-    expect(code(() => decodeElements(Buffer.alloc(8, 0xff), 1, 8, P))).toBe(ErrorCode.SHARE_OUT_OF_RANGE);
+    expect(code(() => decodeElements(Buffer.alloc(8, 0xff), 1, 8, P))).toBe(
+      ErrorCode.SHARE_OUT_OF_RANGE,
+    );
     const p127 = (1n << 127n) - 1n;
     fc.assert(
       fc.property(fc.array(fc.bigInt({ min: 0n, max: p127 - 1n }), { maxLength: 6 }), (xs) => {
@@ -90,28 +105,42 @@ describe('MaaS wire codecs', () => {
 
   it('gateway partial: contributor bitmap round-trips; stray bits are refused', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 70 }).chain((n) => fc.tuple(fc.constant(n), fc.subarray(Array.from({ length: n }, (_, i) => i)))), ([n, contributors]) => {
-        const body = encodeGatewayPartialBody(
-          { attempt: 1, gateway: 2, ian: 3, round: 4, timestamp: 5, rosterSize: n, contributors },
-          encodeElements([9n, 8n], 8),
-          2,
-        );
-        const bytes = Buffer.concat([body, Buffer.alloc(32)]);
-        expect(bytes.length).toBe(gatewayPartialSize(n, 2, 8));
-        const d = decodeGatewayPartial(bytes, 8);
-        expect(d.contributors).toEqual(contributors);
-        expect(d.attempt).toBe(1);
-        if (n % 8 !== 0) {
-          const bad = Buffer.from(bytes);
-          bad[24 + Math.floor(n / 8)]! |= 0x80;
-          expect(code(() => decodeGatewayPartial(bad, 8))).toBe(ErrorCode.MALFORMED_MESSAGE);
-        }
-      }),
+      fc.property(
+        fc
+          .integer({ min: 1, max: 70 })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.subarray(Array.from({ length: n }, (_, i) => i))),
+          ),
+        ([n, contributors]) => {
+          const body = encodeGatewayPartialBody(
+            { attempt: 1, gateway: 2, ian: 3, round: 4, timestamp: 5, rosterSize: n, contributors },
+            encodeElements([9n, 8n], 8),
+            2,
+          );
+          const bytes = Buffer.concat([body, Buffer.alloc(32)]);
+          expect(bytes.length).toBe(gatewayPartialSize(n, 2, 8));
+          const d = decodeGatewayPartial(bytes, 8);
+          expect(d.contributors).toEqual(contributors);
+          expect(d.attempt).toBe(1);
+          if (n % 8 !== 0) {
+            const bad = Buffer.from(bytes);
+            bad[24 + Math.floor(n / 8)]! |= 0x80;
+            expect(code(() => decodeGatewayPartial(bad, 8))).toBe(ErrorCode.MALFORMED_MESSAGE);
+          }
+        },
+      ),
     );
   });
 
   it('query: 56 bytes; empty masks, zero IANs and inverted windows are malformed', () => {
-    const q = { oem: 1, number: 2, startRound: 0, endRound: 9, dimensionMask: 0b11111, timestamp: 42 };
+    const q = {
+      oem: 1,
+      number: 2,
+      startRound: 0,
+      endRound: 9,
+      dimensionMask: 0b11111,
+      timestamp: 42,
+    };
     const bytes = Buffer.concat([encodeQueryBody(q), Buffer.alloc(32)]);
     expect(bytes.length).toBe(QUERY_BYTES);
     expect(decodeQuery(bytes)).toMatchObject(q);

@@ -3,9 +3,13 @@ import { ErrorCode, PrivaggError } from '../../errors.js';
 /** STALE_TIMESTAMP unless |now − timestamp| ≤ window (both directions: a clock far ahead is as suspect). */
 export function checkFreshness(timestampMs: number, nowMs: number, windowMs: number): void {
   if (Math.abs(nowMs - timestampMs) > windowMs) {
-    throw new PrivaggError(ErrorCode.STALE_TIMESTAMP, `timestamp ${nowMs - timestampMs} ms from now, window ${windowMs} ms`, {
-      skewMs: nowMs - timestampMs,
-    });
+    throw new PrivaggError(
+      ErrorCode.STALE_TIMESTAMP,
+      `timestamp ${nowMs - timestampMs} ms from now, window ${windowMs} ms`,
+      {
+        skewMs: nowMs - timestampMs,
+      },
+    );
   }
 }
 
@@ -23,7 +27,9 @@ export class ReplayCache {
   /** Throws REPLAY if seen; otherwise does not record (call `remember` once the message is accepted). */
   check(round: number, key: string): void {
     if (this.byRound.get(round)?.has(key)) {
-      throw new PrivaggError(ErrorCode.REPLAY, `already accepted ${key} in round ${round}`, { round });
+      throw new PrivaggError(ErrorCode.REPLAY, `already accepted ${key} in round ${round}`, {
+        round,
+      });
     }
   }
 
@@ -36,7 +42,8 @@ export class ReplayCache {
     set.add(key);
     if (round > this.newest) {
       this.newest = round;
-      for (const r of this.byRound.keys()) if (r < this.newest - this.keepRounds) this.byRound.delete(r);
+      for (const r of this.byRound.keys())
+        if (r < this.newest - this.keepRounds) this.byRound.delete(r);
     }
   }
 

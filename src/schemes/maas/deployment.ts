@@ -21,18 +21,31 @@ export interface MaasDeployment {
   codec: ReadingCodec;
   device(ian: number, device: number): MaasDevice;
   gateway(ian: number, gateway: number): MaasGateway;
-  ledger(accountant?: PrivacyAccountant): { contract: MaasLedgerContract; queries: MaasQueryEngine };
+  ledger(accountant?: PrivacyAccountant): {
+    contract: MaasLedgerContract;
+    queries: MaasQueryEngine;
+  };
 }
 
 export interface MaasDevice {
   ian: number;
   device: number;
-  report(round: number, reading: readonly number[], nowMs: number, rng: RandomSource): AddressedMessage[];
+  report(
+    round: number,
+    reading: readonly number[],
+    nowMs: number,
+    rng: RandomSource,
+  ): AddressedMessage[];
 }
 
 export function createMaasDeployment(
   params: MaasParams,
-  opts: { oems: readonly OemGrant[]; registeredAtMs: number; masterSecret?: Uint8Array; rng?: RandomSource },
+  opts: {
+    oems: readonly OemGrant[];
+    registeredAtMs: number;
+    masterSecret?: Uint8Array;
+    rng?: RandomSource;
+  },
 ): MaasDeployment {
   validateMaasParams(params);
   const registry = registerDeployment(params, opts);
@@ -45,7 +58,11 @@ export function createMaasDeployment(
     codec,
     device(ian, device) {
       const ctx = { key: registry.deviceKey(ian, device), params, shamir, codec };
-      return { ian, device, report: (round, reading, nowMs, rng) => deviceReport(ctx, round, reading, nowMs, rng) };
+      return {
+        ian,
+        device,
+        report: (round, reading, nowMs, rng) => deviceReport(ctx, round, reading, nowMs, rng),
+      };
     },
     gateway(ian, gateway) {
       return new MaasGateway(registry.gatewayKey(ian, gateway), params);

@@ -74,7 +74,11 @@ export interface LedgerKey {
   /** [ian][l − 1] */
   readonly gatewayMac: readonly (readonly MacKey[])[];
   readonly gatewayIdentity: readonly (readonly Buffer[])[];
-  readonly oems: readonly { readonly grant: OemGrant; readonly identity: Buffer; readonly mac: MacKey }[];
+  readonly oems: readonly {
+    readonly grant: OemGrant;
+    readonly identity: Buffer;
+    readonly mac: MacKey;
+  }[];
   /** Secret seed from which query noise is derived (never leaves the ledger). */
   readonly queryNoiseKey: Buffer;
 }
@@ -105,21 +109,31 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
     (opts.rng ?? systemRandom).fill(master);
   }
   const salt = sha256(utf8(params.deployment));
-  const derive = (label: string, ...ids: Buffer[]) => hkdf(master, salt, lengthPrefixed(utf8(label), ...ids), 32);
+  const derive = (label: string, ...ids: Buffer[]) =>
+    hkdf(master, salt, lengthPrefixed(utf8(label), ...ids), 32);
   const t = opts.registeredAtMs;
-  const deviceId = (v: number, i: number) => roleIdentity('DS', deviceRealId(params.deployment, v, i), t);
-  const gatewayId = (v: number, l: number) => roleIdentity('GW', gatewayRealId(params.deployment, v, l), t);
+  const deviceId = (v: number, i: number) =>
+    roleIdentity('DS', deviceRealId(params.deployment, v, i), t);
+  const gatewayId = (v: number, l: number) =>
+    roleIdentity('GW', gatewayRealId(params.deployment, v, l), t);
   const checkIan = (v: number) =>
     ensure(Number.isInteger(v) && v >= 0 && v < params.ians, 'IAN index out of range', { ian: v });
   for (const g of opts.oems) {
-    ensure(g.epsilonPerDimension.length === params.dimensions.length, 'one ε_j per dimension', { oem: g.name });
-    for (const j of g.dimensions) ensure(j >= 0 && j < params.dimensions.length, 'grant names an unknown dimension');
+    ensure(g.epsilonPerDimension.length === params.dimensions.length, 'one ε_j per dimension', {
+      oem: g.name,
+    });
+    for (const j of g.dimensions)
+      ensure(j >= 0 && j < params.dimensions.length, 'grant names an unknown dimension');
   }
 
   return {
     deviceKey(v, i) {
       checkIan(v);
-      ensure(Number.isInteger(i) && i >= 0 && i < params.devicesPerIan, 'device index out of range', { device: i });
+      ensure(
+        Number.isInteger(i) && i >= 0 && i < params.devicesPerIan,
+        'device index out of range',
+        { device: i },
+      );
       const id = deviceId(v, i);
       const gws = Array.from({ length: params.gateways }, (_, l) => gatewayId(v, l + 1));
       return {
@@ -132,7 +146,9 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
     },
     gatewayKey(v, l) {
       checkIan(v);
-      ensure(Number.isInteger(l) && l >= 1 && l <= params.gateways, 'gateway index out of range', { gateway: l });
+      ensure(Number.isInteger(l) && l >= 1 && l <= params.gateways, 'gateway index out of range', {
+        gateway: l,
+      });
       const id = gatewayId(v, l);
       const ids = Array.from({ length: params.devicesPerIan }, (_, i) => deviceId(v, i));
       return {
@@ -157,7 +173,9 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
       );
       return {
         gatewayIdentity,
-        gatewayMac: gatewayIdentity.map((row) => row.map((g) => macKey(derive(KEY_LABEL.gwBcMac, g)))),
+        gatewayMac: gatewayIdentity.map((row) =>
+          row.map((g) => macKey(derive(KEY_LABEL.gwBcMac, g))),
+        ),
         oems: opts.oems.map((grant) => {
           const id = roleIdentity('OEM', grant.name, t);
           return { grant, identity: id, mac: macKey(derive(KEY_LABEL.oemBcMac, id)) };

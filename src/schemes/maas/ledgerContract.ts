@@ -1,6 +1,6 @@
 import { decodeShareVectors } from '../../crypto/berlekampWelch.js';
-import { ShamirReconstructor, type ShamirParams } from '../../crypto/shamir.js';
-import { ErrorCode, PrivaggError, isPrivaggError } from '../../errors.js';
+import { type ShamirParams, ShamirReconstructor } from '../../crypto/shamir.js';
+import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { decodeElements } from '../../wire/fieldElements.js';
 import { decodeGatewayPartial, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
 import { checkFreshness, ReplayCache } from '../common/freshness.js';
@@ -117,14 +117,21 @@ export class MaasLedgerContract {
 
   /** Verify: decoding, sender, freshness, replay, tag, element range, requested set. */
   private verify(bytes: Uint8Array, nowMs: number) {
-    if (bytes.length > MAX_MESSAGE_BYTES) throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'partial too large');
+    if (bytes.length > MAX_MESSAGE_BYTES)
+      throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'partial too large');
     const msg = decodeGatewayPartial(bytes, this.elementBytes);
     const { params } = this;
     if (msg.ian >= params.ians || msg.gateway < 1 || msg.gateway > params.gateways) {
-      throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `no gateway ${msg.gateway} in IAN ${msg.ian}`);
+      throw new PrivaggError(
+        ErrorCode.UNKNOWN_SENDER,
+        `no gateway ${msg.gateway} in IAN ${msg.ian}`,
+      );
     }
     if (msg.rosterSize !== params.devicesPerIan || msg.width !== params.dimensions.length) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'roster size or width differs from the deployment');
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        'roster size or width differs from the deployment',
+      );
     }
     checkFreshness(msg.timestamp, nowMs, params.freshnessWindowMs);
     this.replay.check(msg.round, `${msg.ian}/${msg.gateway}/${msg.attempt}`);
@@ -138,8 +145,15 @@ export class MaasLedgerContract {
     const sums = decodeElements(msg.sums, msg.width, this.elementBytes, params.field.p);
     if (msg.attempt > 0) {
       const asked = this.requested.get(keyOf(msg.ian, msg.round));
-      if (!asked || asked.attempt !== msg.attempt || asked.contributors !== msg.contributors.join(',')) {
-        throw new PrivaggError(ErrorCode.CONTRIBUTOR_MISMATCH, 'not the re-aggregation the ledger asked for');
+      if (
+        !asked ||
+        asked.attempt !== msg.attempt ||
+        asked.contributors !== msg.contributors.join(',')
+      ) {
+        throw new PrivaggError(
+          ErrorCode.CONTRIBUTOR_MISMATCH,
+          'not the re-aggregation the ledger asked for',
+        );
       }
     }
     return {
@@ -180,7 +194,8 @@ export class MaasLedgerContract {
     const threshold = this.params.threshold;
 
     if (this.params.modes.restore === 'paper') {
-      if (partials.length < threshold) return fail(`${partials.length} partial(s), k = ${threshold}`);
+      if (partials.length < threshold)
+        return fail(`${partials.length} partial(s), k = ${threshold}`);
       const used = partials.slice(0, threshold);
       const rec = new ShamirReconstructor(
         this.shamir,
@@ -207,11 +222,13 @@ export class MaasLedgerContract {
       sets.set(s, [...(sets.get(s) ?? []), p]);
     }
     if (sets.size > 1) {
-      if (attempt + 1 >= MAX_ATTEMPTS) return fail(`contributor sets still differ after ${attempt} re-aggregation(s)`);
+      if (attempt + 1 >= MAX_ATTEMPTS)
+        return fail(`contributor sets still differ after ${attempt} re-aggregation(s)`);
       const target = intersect(partials.map((p) => p.contributors));
       const inTarget = new Set(target);
       const dropped = new Map<number, number[]>();
-      for (const p of partials) for (const d of p.contributors) if (!inTarget.has(d)) dropped.set(d, []);
+      for (const p of partials)
+        for (const d of p.contributors) if (!inTarget.has(d)) dropped.set(d, []);
       for (const [d, missing] of dropped) {
         for (const p of partials) if (!p.contributors.includes(d)) missing.push(p.gateway);
       }
@@ -222,7 +239,9 @@ export class MaasLedgerContract {
         round,
         attempt: attempt + 1,
         contributors: target,
-        dropped: [...dropped].map(([device, missingAt]) => ({ device, missingAt })).sort((a, b) => a.device - b.device),
+        dropped: [...dropped]
+          .map(([device, missingAt]) => ({ device, missingAt }))
+          .sort((a, b) => a.device - b.device),
       };
     }
     if (partials.length < threshold) {
@@ -238,7 +257,9 @@ export class MaasLedgerContract {
       ));
     } catch (e) {
       if (isPrivaggError(e, ErrorCode.TOO_MANY_ERRORS)) {
-        return fail(`partials disagree beyond what ${partials.length} of k = ${threshold} can correct`);
+        return fail(
+          `partials disagree beyond what ${partials.length} of k = ${threshold} can correct`,
+        );
       }
       throw e;
     }
@@ -246,7 +267,8 @@ export class MaasLedgerContract {
     try {
       estimates = this.codec.decode(secrets, contributors.length);
     } catch (e) {
-      if (isPrivaggError(e)) return fail(`restored value is not a sum of ${contributors.length} readings (${e.code})`);
+      if (isPrivaggError(e))
+        return fail(`restored value is not a sum of ${contributors.length} readings (${e.code})`);
       throw e;
     }
     return this.store({

@@ -1,11 +1,16 @@
-import { macTag } from '../../crypto/mac.js';
 import { lengthPrefixed } from '../../crypto/bytes.js';
-import { sampleDiscreteLaplace } from '../../dp/discreteLaplace.js';
+import { macTag } from '../../crypto/mac.js';
 import type { PrivacyAccountant } from '../../dp/accountant.js';
+import { sampleDiscreteLaplace } from '../../dp/discreteLaplace.js';
 import { formatRational } from '../../dp/rational.js';
-import { ErrorCode, PrivaggError, isPrivaggError } from '../../errors.js';
+import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { type RandomSource, seededRandom, uniformInt } from '../../math/random.js';
-import { decodeQuery, encodeQueryBody, MAX_MESSAGE_BYTES, type QueryFields } from '../../wire/maas.js';
+import {
+  decodeQuery,
+  encodeQueryBody,
+  MAX_MESSAGE_BYTES,
+  type QueryFields,
+} from '../../wire/maas.js';
 import { checkFreshness } from '../common/freshness.js';
 import type { LedgerKey, OemKey } from './keys.js';
 import type { MaasLedgerContract } from './ledgerContract.js';
@@ -61,12 +66,17 @@ export interface QueryAnswer {
   cached: boolean;
 }
 
-export type QueryResult = { ok: true; answer: QueryAnswer } | { ok: false; code: ErrorCode; reason: string };
+export type QueryResult =
+  | { ok: true; answer: QueryAnswer }
+  | { ok: false; code: ErrorCode; reason: string };
 
 /** The OEM side: a MAC-authenticated query transaction. */
 export function buildQuery(params: MaasParams, key: OemKey, q: Omit<QueryFields, 'oem'>): Buffer {
   const body = encodeQueryBody({ ...q, oem: key.oem });
-  return Buffer.concat([body, computeTag(params.modes.mac, { mac: key.mac, identity: key.identity }, body)]);
+  return Buffer.concat([
+    body,
+    computeTag(params.modes.mac, { mac: key.mac, identity: key.identity }, body),
+  ]);
 }
 
 export function dimensionMask(dimensions: readonly number[]): number {
@@ -102,26 +112,37 @@ export class MaasQueryEngine {
 
   private answer(bytes: Uint8Array, nowMs: number, freshRng: RandomSource): QueryAnswer {
     const { params } = this;
-    if (bytes.length > MAX_MESSAGE_BYTES) throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'query too large');
+    if (bytes.length > MAX_MESSAGE_BYTES)
+      throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'query too large');
     const q = decodeQuery(bytes);
     const oem = this.key.oems[q.oem];
     if (!oem) throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `no OEM ${q.oem}`);
     checkFreshness(q.timestamp, nowMs, params.freshnessWindowMs);
-    if (!verifyTag(params.modes.mac, { mac: oem.mac, identity: oem.identity }, q.authenticated, q.tag)) {
+    if (
+      !verifyTag(params.modes.mac, { mac: oem.mac, identity: oem.identity }, q.authenticated, q.tag)
+    ) {
       throw new PrivaggError(ErrorCode.BAD_MAC, 'query tag does not verify');
     }
     const tagHex = Buffer.from(q.tag).toString('hex');
-    for (const [t, at] of this.seenQueries) if (nowMs - at > 2 * params.freshnessWindowMs) this.seenQueries.delete(t);
-    if (this.seenQueries.has(tagHex)) throw new PrivaggError(ErrorCode.REPLAY, 'this query message was already answered');
+    for (const [t, at] of this.seenQueries)
+      if (nowMs - at > 2 * params.freshnessWindowMs) this.seenQueries.delete(t);
+    if (this.seenQueries.has(tagHex))
+      throw new PrivaggError(ErrorCode.REPLAY, 'this query message was already answered');
     const dims: number[] = [];
     for (let j = 0; j < 8; j++) if (q.dimensionMask & (1 << j)) dims.push(j);
     for (const j of dims) {
       if (j >= params.dimensions.length || !oem.grant.dimensions.includes(j)) {
-        throw new PrivaggError(ErrorCode.ACCESS_DENIED, `${oem.grant.name} may not query dimension ${j}`);
+        throw new PrivaggError(
+          ErrorCode.ACCESS_DENIED,
+          `${oem.grant.name} may not query dimension ${j}`,
+        );
       }
     }
     if (q.number > params.ians) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `number = ${q.number} > z = ${params.ians}`);
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `number = ${q.number} > z = ${params.ians}`,
+      );
     }
     const windowKey = `${q.number}/${q.startRound}/${q.endRound}/${q.dimensionMask}`;
     const derived = params.modes.queryNoise === 'derived';
@@ -140,7 +161,12 @@ export class MaasQueryEngine {
     }
     this.seenQueries.set(tagHex, nowMs);
     const rng = derived
-      ? seededRandom(macTag({ algorithm: 'hmac-sha256', bytes: this.key.queryNoiseKey }, lengthPrefixed(Buffer.from(windowKey))).toString('hex'))
+      ? seededRandom(
+          macTag(
+            { algorithm: 'hmac-sha256', bytes: this.key.queryNoiseKey },
+            lengthPrefixed(Buffer.from(windowKey)),
+          ).toString('hex'),
+        )
       : freshRng;
     const answer = this.compute(q, dims, oem.grant.epsilonPerDimension, rng);
     const remaining = this.accountant.remaining(oem.grant.name);
@@ -148,7 +174,9 @@ export class MaasQueryEngine {
       ...answer,
       oem: oem.grant.name,
       spent,
-      remaining: derived ? { epsilon: formatRational(remaining.epsilon), delta: formatRational(remaining.delta) } : null,
+      remaining: derived
+        ? { epsilon: formatRational(remaining.epsilon), delta: formatRational(remaining.delta) }
+        : null,
       cached: false,
     };
     if (derived) this.answers.set(`${oem.grant.name}|${windowKey}`, full);
@@ -181,7 +209,8 @@ export class MaasQueryEngine {
         const eta = Array.from({ length: z }, () => sampleDiscreteLaplace(rng, scale));
         const present: number[] = [];
         for (let v = 0; v < z; v++) if (this.contract.restoredOf(v, rd)) present.push(v);
-        const mean = present.length > 0 ? present.reduce((s, v) => s + eta[v]!, 0) / present.length : 0;
+        const mean =
+          present.length > 0 ? present.reduce((s, v) => s + eta[v]!, 0) / present.length : 0;
         let value = 0;
         let variance = 0;
         let noise = 0;
@@ -200,13 +229,28 @@ export class MaasQueryEngine {
           inSelection++;
         }
         // Σ_{v∈S}(η_v − mean) computed as one subtraction, so S = all present cancels exactly.
-        value += inSelection === present.length && present.every((v) => chosen.has(v)) ? 0 : noise - inSelection * mean;
+        value +=
+          inSelection === present.length && present.every((v) => chosen.has(v))
+            ? 0
+            : noise - inSelection * mean;
         series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
         total += value;
         totalVar += variance;
       }
-      return { index: j, name: this.params.dimensions[j]!, series, total, totalStandardError: Math.sqrt(totalVar) };
+      return {
+        index: j,
+        name: this.params.dimensions[j]!,
+        series,
+        total,
+        totalStandardError: Math.sqrt(totalVar),
+      };
     });
-    return { number: q.number, startRound: q.startRound, endRound: q.endRound, ians: selected, dimensions };
+    return {
+      number: q.number,
+      startRound: q.startRound,
+      endRound: q.endRound,
+      ians: selected,
+      dimensions,
+    };
   }
 }

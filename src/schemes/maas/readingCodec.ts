@@ -37,11 +37,19 @@ export class ReadingCodec {
   constructor(readonly params: MaasParams) {
     this.ldp = params.ldp ? squareWaveParameters(params.ldp.epsilon, params.ldp.delta) : null;
     const bound = this.ldp ? 1 + this.ldp.b : Math.max(...params.maxReading);
-    this.fixed = new FixedPointCodec({ scale: this.ldp ? params.scale : 1, bound, field: params.field });
-    ensure(BigInt(params.devicesPerIan) <= this.fixed.maxSummands, 'a full IAN could wrap the field: lower the scale or use a larger prime', {
-      devicesPerIan: params.devicesPerIan,
-      maxSummands: this.fixed.maxSummands.toString(),
+    this.fixed = new FixedPointCodec({
+      scale: this.ldp ? params.scale : 1,
+      bound,
+      field: params.field,
     });
+    ensure(
+      BigInt(params.devicesPerIan) <= this.fixed.maxSummands,
+      'a full IAN could wrap the field: lower the scale or use a larger prime',
+      {
+        devicesPerIan: params.devicesPerIan,
+        maxSummands: this.fixed.maxSummands.toString(),
+      },
+    );
   }
 
   /** The w field elements a device shares for one reading. */
@@ -53,12 +61,19 @@ export class ReadingCodec {
     });
     return reading.map((value, j) => {
       const max = maxReading[j]!;
-      ensure(Number.isFinite(value) && value >= 0 && value <= max, 'reading outside [0, maxReading]', {
-        dimension: j,
-        value,
-      });
+      ensure(
+        Number.isFinite(value) && value >= 0 && value <= max,
+        'reading outside [0, maxReading]',
+        {
+          dimension: j,
+          value,
+        },
+      );
       if (!this.ldp) {
-        ensure(Number.isInteger(value), 'with LDP off, readings must be integers', { dimension: j, value });
+        ensure(Number.isInteger(value), 'with LDP off, readings must be integers', {
+          dimension: j,
+          value,
+        });
         return this.fixed.encode(value);
       }
       return this.fixed.encode(perturbSquareWave(rng, this.ldp, value / max));

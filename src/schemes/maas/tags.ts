@@ -1,6 +1,5 @@
-import { lengthPrefixed, sha256 } from '../../crypto/bytes.js';
+import { constantTimeEqual, lengthPrefixed, sha256 } from '../../crypto/bytes.js';
 import { type MacKey, macTag, macVerify } from '../../crypto/mac.js';
-import { constantTimeEqual } from '../../crypto/bytes.js';
 import type { MaasModes } from './params.js';
 
 /**
@@ -21,8 +20,15 @@ export function computeTag(mode: MaasModes['mac'], key: TagKey, bytes: Uint8Arra
   return mode === 'hmac' ? macTag(key.mac, bytes) : paperHash(key.identity, bytes);
 }
 
-export function verifyTag(mode: MaasModes['mac'], key: TagKey, bytes: Uint8Array, tag: Uint8Array): boolean {
-  return mode === 'hmac' ? macVerify(key.mac, tag, bytes) : constantTimeEqual(paperHash(key.identity, bytes), tag);
+export function verifyTag(
+  mode: MaasModes['mac'],
+  key: TagKey,
+  bytes: Uint8Array,
+  tag: Uint8Array,
+): boolean {
+  return mode === 'hmac'
+    ? macVerify(key.mac, tag, bytes)
+    : constantTimeEqual(paperHash(key.identity, bytes), tag);
 }
 
 /** The paper's H2(fields ‖ ID): anyone who knows the (public) identity computes it. */

@@ -26,14 +26,22 @@ const EXPECTED: Record<AttackKind, string> = {
 
 function run(attacks: AttackKind[], modes = {}) {
   const { params, workload, rounds } = smallSetup({ modes, seed: 'attacks' });
-  return { result: runMaas({ params, workload, rounds, attacks, scenarioRng: seededRandom('a') }), workload };
+  return {
+    result: runMaas({ params, workload, rounds, attacks, scenarioRng: seededRandom('a') }),
+    workload,
+  };
 }
 
-function expectExact(result: ReturnType<typeof runMaas>, workload: ReturnType<typeof smallSetup>['workload']) {
+function expectExact(
+  result: ReturnType<typeof runMaas>,
+  workload: ReturnType<typeof smallSetup>['workload'],
+) {
   for (const r of result.rounds) {
     for (const x of r.ians) {
       expect(x.status).not.toBe('failed');
-      const truth = workload.groundTruthOver(x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })));
+      const truth = workload.groundTruthOver(
+        x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })),
+      );
       expect(x.estimates!.map((e) => e.estimate)).toEqual(truth);
     }
   }
@@ -47,7 +55,8 @@ describe('every attack is rejected with its code and changes no aggregate', () =
     // Good messages of the attacked rounds still count: every device is in every aggregate,
     // except the compromised one that sent an out-of-range share (dropped by reconciliation).
     const expectedContributors = kind === 'out-of-range-share' ? 7 : 8;
-    for (const r of result.rounds) for (const x of r.ians) expect(x.contributors).toHaveLength(expectedContributors);
+    for (const r of result.rounds)
+      for (const x of r.ians) expect(x.contributors).toHaveLength(expectedContributors);
   });
 
   it('malformed input includes an unknown wire version', () => {
@@ -65,9 +74,11 @@ describe('every attack is rejected with its code and changes no aggregate', () =
     });
     expectExact(result, workload);
     expect(result.lyingGatewaysFound.map((g) => [g.ian, g.gateway])).toEqual([[1, 2]]);
-    for (const code of new Set(Object.values(EXPECTED))) expect(result.rejected[code]).toBeGreaterThan(0);
+    for (const code of new Set(Object.values(EXPECTED)))
+      expect(result.rejected[code]).toBeGreaterThan(0);
     const full = result.queries.find((q) => q.number === 3)!;
-    for (const [name, value] of Object.entries(result.truth)) expect(result.totals[name]!.estimate).toBe(value);
+    for (const [name, value] of Object.entries(result.truth))
+      expect(result.totals[name]!.estimate).toBe(value);
     expect(full.ok).toBe(true);
   });
 });

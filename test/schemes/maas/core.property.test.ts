@@ -28,13 +28,22 @@ describe('MaaS core properties', () => {
               n: fc.constant(n),
               seed: fc.constant(seed),
               k: fc.integer({ min: 1, max: m }),
-              readings: fc.array(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2, maxLength: 2 }), {
-                minLength: n,
-                maxLength: n,
-              }),
+              readings: fc.array(
+                fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2, maxLength: 2 }),
+                {
+                  minLength: n,
+                  maxLength: n,
+                },
+              ),
               // missing[l] = devices gateway l+1 never received
-              missing: fc.array(fc.subarray(Array.from({ length: n }, (_, i) => i)), { minLength: m, maxLength: m }),
-              alive: fc.subarray(Array.from({ length: m }, (_, l) => l + 1), { minLength: 1 }),
+              missing: fc.array(fc.subarray(Array.from({ length: n }, (_, i) => i)), {
+                minLength: m,
+                maxLength: m,
+              }),
+              alive: fc.subarray(
+                Array.from({ length: m }, (_, l) => l + 1),
+                { minLength: 1 },
+              ),
             }),
           ),
         ({ m, n, k, seed, readings, missing, alive }) => {
@@ -48,13 +57,18 @@ describe('MaaS core properties', () => {
             maxReading: [9, 9],
             ldp: null,
           });
-          const dep = createMaasDeployment(params, { oems: [], registeredAtMs: T0, rng: seededRandom(seed) });
+          const dep = createMaasDeployment(params, {
+            oems: [],
+            registeredAtMs: T0,
+            rng: seededRandom(seed),
+          });
           const rng = seededRandom(`shares-${seed}`);
           const gws = Array.from({ length: m }, (_, l) => dep.gateway(0, l + 1));
           for (const g of gws) g.beginRound(0);
           for (let i = 0; i < n; i++) {
             for (const msg of dep.device(0, i).report(0, readings[i]!, T0, rng)) {
-              if (!missing[msg.gateway - 1]!.includes(i)) gws[msg.gateway - 1]!.ingest(msg.bytes, T0);
+              if (!missing[msg.gateway - 1]!.includes(i))
+                gws[msg.gateway - 1]!.ingest(msg.bytes, T0);
             }
           }
           const { contract } = dep.ledger();
@@ -98,8 +112,18 @@ describe('MaaS core properties', () => {
           }),
         ),
         ({ k, alive, seed }) => {
-          const params = defaultMaasParams({ deployment: 'p2', ians: 1, devicesPerIan: 4, threshold: k, ldp: null });
-          const dep = createMaasDeployment(params, { oems: [], registeredAtMs: T0, rng: seededRandom(seed) });
+          const params = defaultMaasParams({
+            deployment: 'p2',
+            ians: 1,
+            devicesPerIan: 4,
+            threshold: k,
+            ldp: null,
+          });
+          const dep = createMaasDeployment(params, {
+            oems: [],
+            registeredAtMs: T0,
+            rng: seededRandom(seed),
+          });
           const gws = alive.map((l) => dep.gateway(0, l));
           for (const g of gws) g.beginRound(7);
           const readings = [
@@ -109,7 +133,9 @@ describe('MaaS core properties', () => {
             [3, 1, 4, 1, 5],
           ];
           for (let i = 0; i < 4; i++) {
-            for (const msg of dep.device(0, i).report(7, readings[i]!, T0, seededRandom(seed + i))) {
+            for (const msg of dep
+              .device(0, i)
+              .report(7, readings[i]!, T0, seededRandom(seed + i))) {
               const at = alive.indexOf(msg.gateway);
               if (at >= 0) gws[at]!.ingest(msg.bytes, T0);
             }
@@ -118,7 +144,8 @@ describe('MaaS core properties', () => {
           for (const g of gws) contract.add(g.closeRound(T0).partial, T0);
           const out = contract.restore(0, 7);
           expect(out.status).toBe('restored');
-          if (out.status === 'restored') expect(out.estimates.map((e) => e.estimate)).toEqual([9, 6, 11, 11, 10]);
+          if (out.status === 'restored')
+            expect(out.estimates.map((e) => e.estimate)).toEqual([9, 6, 11, 11, 10]);
         },
       ),
       { numRuns: 60 },

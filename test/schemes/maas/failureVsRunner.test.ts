@@ -11,20 +11,30 @@ import { smallSetup } from './helpers.js';
  */
 describe('failure probability: formula vs the runner', () => {
   it('the runner matches the joint formula; formula 13 under-estimates; reconciliation fails far less', () => {
-    const model = { devices: 8, gateways: 5, threshold: 3, pMessageLoss: 0.03, pGatewayFailure: 0.15 };
+    const model = {
+      devices: 8,
+      gateways: 5,
+      threshold: 3,
+      pMessageLoss: 0.03,
+      pGatewayFailure: 0.15,
+    };
     const { params, workload } = smallSetup({ ians: 10, devices: 8, rounds: 60, seed: 'mc' });
     const result = runMaas({
       params,
       workload,
       rounds: 60,
       queries: false,
-      faults: { linkLossProbability: model.pMessageLoss, gatewayFailureProbability: model.pGatewayFailure },
+      faults: {
+        linkLossProbability: model.pMessageLoss,
+        gatewayFailureProbability: model.pGatewayFailure,
+      },
       scenarioRng: seededRandom('monte-carlo'),
       cryptoRng: seededRandom('mc-crypto'),
     });
     const trials = result.rounds.flatMap((r) => r.ians);
     expect(trials).toHaveLength(600);
-    const paperEvent = trials.filter((x) => x.gatewaysWithAllDevices < model.threshold).length / trials.length;
+    const paperEvent =
+      trials.filter((x) => x.gatewaysWithAllDevices < model.threshold).length / trials.length;
     const joint = pFailGwJoint(model);
     const se = Math.sqrt((joint * (1 - joint)) / trials.length);
     // 4 standard errors: a correct model fails this with probability 6e−5 (fixed seed: never).

@@ -1,5 +1,10 @@
 import { seededRandom } from '../../../src/math/random.js';
-import { DEFAULT_MODES, defaultMaasParams, type MaasModes, type MaasParams } from '../../../src/schemes/maas/params.js';
+import {
+  DEFAULT_MODES,
+  defaultMaasParams,
+  type MaasModes,
+  type MaasParams,
+} from '../../../src/schemes/maas/params.js';
 import { SyntheticWorkload } from '../../../src/sim/syntheticWorkload.js';
 
 /** A small synthetic deployment: fast enough for property tests. */

@@ -18,7 +18,9 @@ function expectEveryIanRoundExact(result: ReturnType<typeof runMaas>) {
     for (const x of r.ians) {
       expect(x.status).not.toBe('failed');
       // Independently from the CSV: the truth over exactly the devices that entered the aggregate.
-      const truth = workload.groundTruthOver(x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })));
+      const truth = workload.groundTruthOver(
+        x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })),
+      );
       expect(x.estimates!.map((e) => e.estimate)).toEqual(truth);
       checked++;
     }
@@ -28,10 +30,16 @@ function expectEveryIanRoundExact(result: ReturnType<typeof runMaas>) {
 
 describe('MaaS end to end on AI4I 2020, LDP off', () => {
   it('recovers every per-IAN, per-round, per-type total exactly; all-IAN totals equal the CSV', () => {
-    const result = runMaas({ params: exactParams(), workload, rounds: 20, scenarioRng: seededRandom(1) });
+    const result = runMaas({
+      params: exactParams(),
+      workload,
+      rounds: 20,
+      scenarioRng: seededRandom(1),
+    });
     expectEveryIanRoundExact(result);
     expect(result.truth).toEqual(CSV_TOTALS);
-    for (const [name, v] of Object.entries(CSV_TOTALS)) expect(result.totals[name]!.estimate).toBe(v);
+    for (const [name, v] of Object.entries(CSV_TOTALS))
+      expect(result.totals[name]!.estimate).toBe(v);
     expect(result.rejected).toEqual({});
     expect(result.rounds.every((r) => r.ians.every((x) => x.status === 'complete'))).toBe(true);
   });
@@ -41,7 +49,12 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
       { ian, gateway: 1 + ian },
       { ian, gateway: 1 + ((ian + 2) % 5) },
     ]);
-    const result = runMaas({ params: exactParams(), workload, rounds: 20, faults: { failedGateways } });
+    const result = runMaas({
+      params: exactParams(),
+      workload,
+      rounds: 20,
+      faults: { failedGateways },
+    });
     expectEveryIanRoundExact(result);
     expect(result.truth).toEqual(CSV_TOTALS);
     expect(result.totals.HDF!.estimate).toBe(115);
@@ -57,8 +70,14 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
       faults: { lyingGateways: [{ ian: 2, gateway: 4 }] },
     });
     expectEveryIanRoundExact(result);
-    expect(result.lyingGatewaysFound).toEqual([{ ian: 2, gateway: 4, rounds: Array.from({ length: 20 }, (_, i) => i) }]);
-    expect(result.totals).toEqual(Object.fromEntries(Object.entries(CSV_TOTALS).map(([k, v]) => [k, { estimate: v, standardError: 0 }])));
+    expect(result.lyingGatewaysFound).toEqual([
+      { ian: 2, gateway: 4, rounds: Array.from({ length: 20 }, (_, i) => i) },
+    ]);
+    expect(result.totals).toEqual(
+      Object.fromEntries(
+        Object.entries(CSV_TOTALS).map(([k, v]) => [k, { estimate: v, standardError: 0 }]),
+      ),
+    );
   });
 
   it('excludes failed devices and stays exact over the rest', () => {
@@ -98,7 +117,10 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
 
 describe('MaaS end to end on AI4I 2020, LDP on', () => {
   it('per-type totals lie within 4 standard errors of the truth', () => {
-    const params = defaultMaasParams({ maxReading: workload.maxReading, ldp: { epsilon: 1, delta: 1e-3 } });
+    const params = defaultMaasParams({
+      maxReading: workload.maxReading,
+      ldp: { epsilon: 1, delta: 1e-3 },
+    });
     const result = runMaas({
       params,
       workload,

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom, systemRandom } from '../../../src/math/random.js';
 import { findBadTags } from '../../../src/schemes/maas/batchVerify.js';
 import { createMaasDeployment } from '../../../src/schemes/maas/deployment.js';
-import { buildQuery, dimensionMask } from '../../../src/schemes/maas/query.js';
 import { PAPER_MODES } from '../../../src/schemes/maas/params.js';
+import { buildQuery, dimensionMask } from '../../../src/schemes/maas/query.js';
 import { runMaas } from '../../../src/sim/maasRunner.js';
 import { smallSetup } from './helpers.js';
 
@@ -14,11 +14,16 @@ import { smallSetup } from './helpers.js';
  */
 const T0 = Date.UTC(2026, 0, 1);
 
-function exactOver(result: ReturnType<typeof runMaas>, workload: ReturnType<typeof smallSetup>['workload']) {
+function exactOver(
+  result: ReturnType<typeof runMaas>,
+  workload: ReturnType<typeof smallSetup>['workload'],
+) {
   return result.rounds.every((r) =>
     r.ians.every((x) => {
       if (!x.estimates) return false;
-      const truth = workload.groundTruthOver(x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })));
+      const truth = workload.groundTruthOver(
+        x.contributors.map((device) => ({ ian: x.ian, device, round: r.round })),
+      );
       return x.estimates.every((e, j) => e.estimate === truth[j]);
     }),
   );
@@ -46,8 +51,15 @@ describe('soundness beyond the paper', () => {
 
   it("two messages with swapped MACs pass the paper's batch check, not ours", () => {
     for (const mode of ['paper-sum', 'each'] as const) {
-      const { params } = smallSetup({ modes: { batch: mode, mac: 'paper-hash', aead: false }, seed: 'swap' });
-      const dep = createMaasDeployment(params, { oems: [], registeredAtMs: T0, rng: seededRandom(1) });
+      const { params } = smallSetup({
+        modes: { batch: mode, mac: 'paper-hash', aead: false },
+        seed: 'swap',
+      });
+      const dep = createMaasDeployment(params, {
+        oems: [],
+        registeredAtMs: T0,
+        rng: seededRandom(1),
+      });
       const gw = dep.gateway(0, 1);
       gw.beginRound(0);
       const a = dep.device(0, 0).report(0, [1, 2, 3], T0, systemRandom)[0]!.bytes;
@@ -93,15 +105,30 @@ describe('soundness beyond the paper', () => {
   it('repeating a query averages its noise away in the paper mode, not in ours', () => {
     const errors: Record<string, number[]> = {};
     for (const queryNoise of ['paper-fresh', 'derived'] as const) {
-      const { params, workload, rounds } = smallSetup({ ians: 4, modes: { queryNoise }, seed: 'avg' });
+      const { params, workload, rounds } = smallSetup({
+        ians: 4,
+        modes: { queryNoise },
+        seed: 'avg',
+      });
       const oem = {
         name: 'oem',
         dimensions: [0, 1, 2],
         budget: { epsilon: 3, delta: 0 },
         epsilonPerDimension: [1, 1, 1],
       };
-      const dep = createMaasDeployment(params, { oems: [oem], registeredAtMs: T0, rng: seededRandom(2) });
-      const result = runMaas({ params, workload, rounds, oems: [oem], queries: false, startTimeMs: T0 });
+      const dep = createMaasDeployment(params, {
+        oems: [oem],
+        registeredAtMs: T0,
+        rng: seededRandom(2),
+      });
+      const result = runMaas({
+        params,
+        workload,
+        rounds,
+        oems: [oem],
+        queries: false,
+        startTimeMs: T0,
+      });
       void result;
       // Re-run the pipeline inside this deployment to get a ledger we can query repeatedly.
       const { contract, queries } = dep.ledger();
@@ -109,7 +136,9 @@ describe('soundness beyond the paper', () => {
         const gws = Array.from({ length: params.gateways }, (_, l) => dep.gateway(v, l + 1));
         for (const g of gws) g.beginRound(0);
         for (let i = 0; i < params.devicesPerIan; i++) {
-          for (const msg of dep.device(v, i).report(0, workload.reading(v, i, 0), T0, systemRandom)) {
+          for (const msg of dep
+            .device(v, i)
+            .report(0, workload.reading(v, i, 0), T0, systemRandom)) {
             gws[msg.gateway - 1]!.ingest(msg.bytes, T0);
           }
         }
@@ -117,7 +146,8 @@ describe('soundness beyond the paper', () => {
         expect(contract.restore(v, 0).status).toBe('restored');
       }
       const key = dep.registry.oemKey(0);
-      const truth = (ians: number[]) => ians.reduce((s, v) => s + workload.groundTruth(v, 0)[0]!, 0);
+      const truth = (ians: number[]) =>
+        ians.reduce((s, v) => s + workload.groundTruth(v, 0)[0]!, 0);
       const answers: number[] = [];
       let target: number | undefined;
       for (let rep = 0; rep < 400; rep++) {
@@ -137,7 +167,11 @@ describe('soundness beyond the paper', () => {
         if (ian === target) answers.push(res.answer.dimensions[0]!.total);
       }
       const mean = answers.reduce((s, x) => s + x, 0) / answers.length;
-      errors[queryNoise] = [Math.abs(mean - truth([target!])), answers.length, new Set(answers).size];
+      errors[queryNoise] = [
+        Math.abs(mean - truth([target!])),
+        answers.length,
+        new Set(answers).size,
+      ];
       // The query noise here has scale Δ/ε = 6: a single answer is off by ~6·√2·(1−1/z) on average.
     }
     // Paper: ~100 fresh answers about one IAN average to within ~1 of the truth.
@@ -150,7 +184,12 @@ describe('soundness beyond the paper', () => {
 
   it('each distinct query window spends the OEM budget; past it the ledger refuses', () => {
     const { params, workload, rounds } = smallSetup({ ians: 2, seed: 'budget' });
-    const oem = { name: 'oem', dimensions: [0, 1, 2], budget: { epsilon: 2, delta: 0 }, epsilonPerDimension: [1, 1, 1] };
+    const oem = {
+      name: 'oem',
+      dimensions: [0, 1, 2],
+      budget: { epsilon: 2, delta: 0 },
+      epsilonPerDimension: [1, 1, 1],
+    };
     const result = runMaas({ params, workload, rounds, oems: [oem], attacks: [] });
     // number = 1 spends ε = 3 > 2: refused at once; nothing answered.
     expect(result.queries.every((q) => !q.ok && q.code === 'BUDGET_EXCEEDED')).toBe(true);
