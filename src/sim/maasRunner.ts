@@ -186,6 +186,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       // Messages an insider races ahead of the genuine ones (delivered before the shuffled inbox).
       const ahead: Buffer[] = [];
       for (const g of gateways[v]!) g.beginRound(rd);
+      let corruptTarget = 1;
+      while (corruptTarget < m && (isLyingGw(v, corruptTarget) || isFailedGw(v, corruptTarget)))
+        corruptTarget++;
       let sampleMessage: Buffer | undefined;
       let sampleSender = -1;
       for (let i = 0; i < n; i++) {
@@ -197,13 +200,14 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           failedDeviceReports++;
           continue;
         }
-        // A compromised device (the last of each IAN) sends gateway 1 a share ≥ p under a
-        // valid tag and honest shares to the others: gateway 1 leaves it out, the others
-        // count it, and the ledger's reconciliation must drop it everywhere.
+        // A compromised device (the last of each IAN) sends one honest gateway a share ≥ p
+        // under a valid tag and honest shares to the others: that gateway leaves it out,
+        // the others count it, and the ledger must reconcile the two contributor sets.
         const corrupt = attacks.has('out-of-range-share') && i === n - 1;
-        if (corrupt) inbox[0]!.push(outOfRangeReport(dep, v, i, 1, rd, now));
+        if (corrupt)
+          inbox[corruptTarget - 1]!.push(outOfRangeReport(dep, v, i, corruptTarget, rd, now));
         for (const msg of devices[v]![i]!.report(rd, s.workload.reading(v, i, rd), now, crng)) {
-          if (corrupt && msg.gateway === 1) continue;
+          if (corrupt && msg.gateway === corruptTarget) continue;
           if (faults.linkLossProbability > 0 && uniformUnit(srng) < faults.linkLossProbability)
             continue;
           inbox[msg.gateway - 1]!.push(msg.bytes);
@@ -276,7 +280,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           );
           dropped++;
         }
-        for (let l = 1; l <= m; l++) {
+        for (const l of outcome.gateways) {
           if (downThisRound.has(`${v}:${l}`)) continue;
           const g = gateways[v]![l - 1]!;
           const again = isLyingGw(v, l)
@@ -299,6 +303,11 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           liarRounds.set(key, [...(liarRounds.get(key) ?? []), rd]);
           reasons.push(`gateway ${l} lied and was corrected`);
           correctedLies++;
+        }
+        if (outcome.excluded.length > 0) {
+          reasons.push(
+            `gateway(s) ${outcome.excluded.join(',')} left out: contributor set differs from the majority`,
+          );
         }
         const missingDevices = n - outcome.contributors.length;
         if (missingDevices > 0) reasons.push(`${missingDevices} device(s) not in the aggregate`);

@@ -119,6 +119,18 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
   const checkIan = (v: number) =>
     ensure(Number.isInteger(v) && v >= 0 && v < params.ians, 'IAN index out of range', { ian: v });
   for (const g of opts.oems) {
+    ensure(
+      g.epsilonPerDimension.every((e) => Number.isFinite(e) && e > 0),
+      'every ε_j of a grant must be a finite number > 0',
+      { oem: g.name },
+    );
+    ensure(
+      Number.isFinite(g.budget.epsilon) && g.budget.epsilon >= 0,
+      'a grant budget needs ε ≥ 0',
+      {
+        oem: g.name,
+      },
+    );
     ensure(g.epsilonPerDimension.length === params.dimensions.length, 'one ε_j per dimension', {
       oem: g.name,
     });

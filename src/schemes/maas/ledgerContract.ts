@@ -15,15 +15,26 @@ import { verifyTag } from './tags.js';
  * so the same code can run as Fabric chaincode and be replayed to verify a chain.
  *
  * Restore, in privagg's default mode:
- *  1. Partials of one (IAN, round) are grouped by contributor set. Partials over
- *     different sets cannot be interpolated together (DESIGN.md), so when the sets
- *     differ the contract asks every gateway to re-aggregate over their intersection
- *     (attempt + 1); a gateway that missed a device thereby costs that device, not
- *     the round. A re-aggregated partial over any other set is CONTRIBUTOR_MISMATCH.
- *  2. With r ≥ k partials over one set: r = k interpolates (nothing to cross-check);
+ *  1. Partials of one (IAN, round) are grouped by contributor set: partials over
+ *     different sets cannot be interpolated together (DESIGN.md). If k or more share a
+ *     set, the largest such group is used and the others are left out (named in
+ *     `excluded`): a gateway that missed a device, or lies about its set, is out-voted
+ *     and costs nothing but its redundancy.
+ *  2. If no k gateways agree, the target set is every device that at least k gateways
+ *     hold, shrunk (least-held device first) until k gateways hold all of it; exactly
+ *     those gateways are asked to re-aggregate over it (attempt + 1). A re-aggregated
+ *     partial over another set, or from a gateway not asked, is CONTRIBUTOR_MISMATCH.
+ *     Since no k first-attempt partials shared a set, no first-attempt sum can be
+ *     interpolated and differenced against the new one.
+ *  3. With r ≥ k partials over one set: r = k interpolates (nothing to cross-check);
  *     r > k checks consistency and, if needed, decodes with Berlekamp–Welch, which
  *     corrects up to ⌊(r−k)/2⌋ lying gateways and names them.
- *  3. The restored elements are decoded strictly: a value that cannot be the sum of n
+ *  4. If that group detects a lie it cannot correct and gateways outside it could add
+ *     redundancy, all gateways are asked to re-sum over their common devices (when that
+ *     drops at most a quarter of them). Caveat: here the first-attempt group's sum and
+ *     the new one differ by the dropped devices, which the ledger could learn by
+ *     differencing once it knows the liar (their LDP reports when LDP is on).
+ *  5. The restored elements are decoded strictly: a value that cannot be the sum of n
  *     in-range readings fails the restore rather than enter a total.
  * The paper's mode interpolates the first k partials that arrived, whatever they summed.
  */
@@ -46,6 +57,8 @@ export type RestoreOutcome =
       gateways: readonly number[];
       /** Gateways whose partials Berlekamp–Welch found wrong. */
       liars: readonly number[];
+      /** Gateways whose partials were left out because their contributor set differs from the group used. */
+      excluded: readonly number[];
       /** False when exactly k partials were used: a lie could not have been detected. */
       crossChecked: boolean;
       estimates: readonly DimensionEstimate[];
@@ -57,6 +70,8 @@ export type RestoreOutcome =
       /** The attempt number gateways must use for their re-aggregated partials. */
       attempt: number;
       contributors: readonly number[];
+      /** The gateways asked to re-aggregate (those holding every device of `contributors`). */
+      gateways: readonly number[];
       /** Devices some gateway had and the target set drops, with the gateways that lacked them. */
       dropped: readonly { device: number; missingAt: readonly number[] }[];
     }
@@ -77,7 +92,12 @@ export class MaasLedgerContract {
   /** (ian, round) → attempt → gateway → partial */
   private readonly partials = new Map<string, Map<number, Map<number, StoredPartial>>>();
   /** (ian, round) → the set asked for in a re-aggregation, by attempt. */
-  private readonly requested = new Map<string, { attempt: number; contributors: string }>();
+  private readonly requested = new Map<
+    string,
+    { attempt: number; contributors: string; gateways: number[] }
+  >();
+  private readonly failed = new Map<string, Extract<RestoreOutcome, { status: 'failed' }>>();
+  private newestFinalRound = -1;
   private readonly restored = new Map<string, Extract<RestoreOutcome, { status: 'restored' }>>();
   readonly rejections = new Map<ErrorCode, number>();
 
@@ -148,7 +168,8 @@ export class MaasLedgerContract {
       if (
         !asked ||
         asked.attempt !== msg.attempt ||
-        asked.contributors !== msg.contributors.join(',')
+        asked.contributors !== msg.contributors.join(',') ||
+        !asked.gateways.includes(msg.gateway)
       ) {
         throw new PrivaggError(
           ErrorCode.CONTRIBUTOR_MISMATCH,
@@ -184,10 +205,10 @@ export class MaasLedgerContract {
   /** Restore s_j^v for one IAN and round (see the class comment). */
   restore(ian: number, round: number): RestoreOutcome {
     const k = keyOf(ian, round);
-    const done = this.restored.get(k);
+    const done = this.restored.get(k) ?? this.failed.get(k);
     if (done) return done;
     const byAttempt = this.partials.get(k);
-    const fail = (reason: string): RestoreOutcome => ({ status: 'failed', ian, round, reason });
+    const fail = (reason: string) => this.fail(ian, round, reason);
     if (!byAttempt || byAttempt.size === 0) return fail('no partial arrived');
     const attempt = Math.max(...byAttempt.keys());
     const partials = [...byAttempt.get(attempt)!.values()].sort((a, b) => a.gateway - b.gateway);
@@ -211,42 +232,70 @@ export class MaasLedgerContract {
         contributors,
         gateways: used.map((p) => p.gateway),
         liars: [],
+        excluded: partials.slice(threshold).map((p) => p.gateway),
         crossChecked: false,
         estimates: this.codec.decode(secrets, contributors.length, false),
       });
     }
 
-    const sets = new Map<string, StoredPartial[]>();
+    // 1. A group of ≥ k partials over one contributor set restores directly; the largest
+    //    such group wins (most redundancy), then the larger set. Gateways outside it are
+    //    left out and named. A gateway that lies about its set is simply out-voted.
+    const groups = new Map<string, StoredPartial[]>();
     for (const p of partials) {
-      const s = p.contributors.join(',');
-      sets.set(s, [...(sets.get(s) ?? []), p]);
+      const key = p.contributors.join(',');
+      groups.set(key, [...(groups.get(key) ?? []), p]);
     }
-    if (sets.size > 1) {
-      if (attempt + 1 >= MAX_ATTEMPTS)
-        return fail(`contributor sets still differ after ${attempt} re-aggregation(s)`);
-      const target = intersect(partials.map((p) => p.contributors));
-      const inTarget = new Set(target);
-      const dropped = new Map<number, number[]>();
-      for (const p of partials)
-        for (const d of p.contributors) if (!inTarget.has(d)) dropped.set(d, []);
-      for (const [d, missing] of dropped) {
-        for (const p of partials) if (!p.contributors.includes(d)) missing.push(p.gateway);
+    const best = [...groups.values()]
+      .filter((g) => g.length >= threshold)
+      .sort(
+        (a, b) => b.length - a.length || b[0]!.contributors.length - a[0]!.contributors.length,
+      )[0];
+    if (!best) {
+      // 2. No k gateways agree. Keep every device that at least k gateways hold, then drop
+      //    the least-held devices until k gateways hold all that remain; ask exactly those
+      //    gateways to re-sum over that set. No k attempt-0 partials share a set, so the
+      //    ledger cannot interpolate any attempt-0 sum and difference it against the new one.
+      if (attempt + 1 >= MAX_ATTEMPTS) {
+        return this.fail(
+          ian,
+          round,
+          `contributor sets still differ after ${attempt} re-aggregation(s)`,
+        );
       }
-      this.requested.set(k, { attempt: attempt + 1, contributors: target.join(',') });
-      return {
-        status: 'reconcile',
+      if (partials.length < threshold) {
+        return this.fail(
+          ian,
+          round,
+          `${partials.length} of the k = ${threshold} partials needed arrived`,
+        );
+      }
+      const holders = new Map<number, number[]>();
+      for (const p of partials)
+        for (const d of p.contributors) holders.set(d, [...(holders.get(d) ?? []), p.gateway]);
+      let target = [...holders.keys()].filter((d) => holders.get(d)!.length >= threshold);
+      let covering = partials.filter((p) => target.every((d) => p.contributors.includes(d)));
+      while (covering.length < threshold && target.length > 0) {
+        // The device fewest gateways hold (ties: the highest index) goes first.
+        const worst = [...target].sort(
+          (a, b) => holders.get(a)!.length - holders.get(b)!.length || b - a,
+        )[0]!;
+        target = target.filter((d) => d !== worst);
+        covering = partials.filter((p) => target.every((d) => p.contributors.includes(d)));
+      }
+      target.sort((a, b) => a - b);
+      return this.requestReaggregation(
         ian,
         round,
-        attempt: attempt + 1,
-        contributors: target,
-        dropped: [...dropped]
-          .map(([device, missingAt]) => ({ device, missingAt }))
-          .sort((a, b) => a.device - b.device),
-      };
+        attempt + 1,
+        partials,
+        target,
+        covering.map((p) => p.gateway),
+      );
     }
-    if (partials.length < threshold) {
-      return fail(`${partials.length} of the k = ${threshold} partials needed arrived`);
-    }
+    const everyone = [...partials];
+    const outside = partials.filter((p) => !best.includes(p)).map((p) => p.gateway);
+    partials.splice(0, partials.length, ...best);
     const contributors = partials[0]!.contributors;
     let secrets: bigint[];
     let liars: number[];
@@ -257,6 +306,27 @@ export class MaasLedgerContract {
       ));
     } catch (e) {
       if (isPrivaggError(e, ErrorCode.TOO_MANY_ERRORS)) {
+        // 4. The group detected a lie it cannot correct. If gateways outside it add
+        //    redundancy, re-sum everyone over the common devices — provided that drops
+        //    few devices (at most a quarter), so a gateway lying about its set cannot
+        //    shrink the round to nothing.
+        const all = [...best, ...everyone.filter((p) => !best.includes(p))];
+        const union = new Set(all.flatMap((p) => p.contributors));
+        const common = [...union].filter((d) => all.every((p) => p.contributors.includes(d)));
+        if (
+          outside.length > 0 &&
+          attempt + 1 < MAX_ATTEMPTS &&
+          union.size - common.length <= Math.max(1, Math.floor(union.size / 4))
+        ) {
+          return this.requestReaggregation(
+            ian,
+            round,
+            attempt + 1,
+            all,
+            common,
+            all.map((p) => p.gateway),
+          );
+        }
         return fail(
           `partials disagree beyond what ${partials.length} of k = ${threshold} can correct`,
         );
@@ -279,24 +349,66 @@ export class MaasLedgerContract {
       contributors,
       gateways: partials.map((p) => p.gateway).filter((g) => !liars.includes(g)),
       liars,
+      excluded: outside,
       crossChecked: partials.length > threshold,
       estimates,
     });
   }
 
-  private store(outcome: Extract<RestoreOutcome, { status: 'restored' }>): RestoreOutcome {
-    this.restored.set(keyOf(outcome.ian, outcome.round), outcome);
+  /** Records and returns a re-aggregation request over `target` to `asked`. */
+  private requestReaggregation(
+    ian: number,
+    round: number,
+    attempt: number,
+    partials: readonly StoredPartial[],
+    target: number[],
+    asked: number[],
+  ): RestoreOutcome {
+    target.sort((a, b) => a - b);
+    const inTarget = new Set(target);
+    const held = new Set(partials.flatMap((p) => p.contributors));
+    this.requested.set(keyOf(ian, round), {
+      attempt,
+      contributors: target.join(','),
+      gateways: asked,
+    });
+    return {
+      status: 'reconcile',
+      ian,
+      round,
+      attempt,
+      contributors: target,
+      gateways: asked,
+      dropped: [...held]
+        .filter((d) => !inTarget.has(d))
+        .sort((a, b) => a - b)
+        .map((device) => ({
+          device,
+          missingAt: partials.filter((p) => !p.contributors.includes(device)).map((p) => p.gateway),
+        })),
+    };
+  }
+
+  /** A failed restore is final for that IAN-round (the query reports it as missing). */
+  private fail(ian: number, round: number, reason: string): RestoreOutcome {
+    const outcome = { status: 'failed' as const, ian, round, reason };
+    this.failed.set(keyOf(ian, round), outcome);
+    this.noteFinal(round);
     return outcome;
   }
-}
 
-function intersect(sets: readonly (readonly number[])[]): number[] {
-  if (sets.length === 0) return [];
-  let acc = new Set(sets[0]);
-  for (const s of sets.slice(1)) {
-    const next = new Set<number>();
-    for (const d of s) if (acc.has(d)) next.add(d);
-    acc = next;
+  private noteFinal(round: number): void {
+    if (round > this.newestFinalRound) this.newestFinalRound = round;
   }
-  return [...acc].sort((a, b) => a - b);
+
+  /** The newest round any IAN has finished restoring (restored or failed); −1 before any. */
+  get latestFinalRound(): number {
+    return this.newestFinalRound;
+  }
+
+  private store(outcome: Extract<RestoreOutcome, { status: 'restored' }>): RestoreOutcome {
+    this.restored.set(keyOf(outcome.ian, outcome.round), outcome);
+    this.noteFinal(outcome.round);
+    return outcome;
+  }
 }

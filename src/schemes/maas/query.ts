@@ -2,7 +2,7 @@ import { lengthPrefixed } from '../../crypto/bytes.js';
 import { macTag } from '../../crypto/mac.js';
 import type { PrivacyAccountant } from '../../dp/accountant.js';
 import { sampleDiscreteLaplace } from '../../dp/discreteLaplace.js';
-import { formatRational } from '../../dp/rational.js';
+import { addRational, formatRational, rational, toRational } from '../../dp/rational.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { type RandomSource, seededRandom, uniformInt } from '../../math/random.js';
 import {
@@ -144,6 +144,16 @@ export class MaasQueryEngine {
         `number = ${q.number} > z = ${params.ians}`,
       );
     }
+    // Only finished rounds can be queried: an answer over rounds still open would be
+    // cached and charged while the data under it could still change. This also bounds
+    // the work of one query by the rounds that exist.
+    const latest = this.contract.latestFinalRound;
+    if (q.endRound > latest) {
+      throw new PrivaggError(
+        ErrorCode.WRONG_ROUND,
+        `window ends at round ${q.endRound}; the newest restored round is ${latest}`,
+      );
+    }
     const windowKey = `${q.number}/${q.startRound}/${q.endRound}/${q.dimensionMask}`;
     const derived = params.modes.queryNoise === 'derived';
     if (derived) {
@@ -153,13 +163,15 @@ export class MaasQueryEngine {
         return { ...cached, spent: null, cached: true };
       }
     }
-    let spent: QueryAnswer['spent'] = null;
-    if (derived) {
-      const epsilon = dims.reduce((s, j) => s + oem.grant.epsilonPerDimension[j]!, 0);
-      const spend = this.accountant.spend(oem.grant.name, epsilon, 0, `query ${windowKey}`);
-      spent = { epsilon: formatRational(spend.epsilon), delta: formatRational(spend.delta) };
+    // Σ_j ε_j as an exact rational (0.1 + 0.2 is 3/10, not 0.30000000000000004).
+    const epsilon = dims.reduce(
+      (acc, j) => addRational(acc, toRational(oem.grant.epsilonPerDimension[j]!, 'epsilon')),
+      rational(0),
+    );
+    // Check first, answer, then charge: a query that fails on the way costs nothing.
+    if (derived && !this.accountant.canSpend(oem.grant.name, epsilon, 0)) {
+      this.accountant.spend(oem.grant.name, epsilon, 0, `query ${windowKey}`); // throws BUDGET_EXCEEDED
     }
-    this.seenQueries.set(tagHex, nowMs);
     const rng = derived
       ? seededRandom(
           macTag(
@@ -169,6 +181,12 @@ export class MaasQueryEngine {
         )
       : freshRng;
     const answer = this.compute(q, dims, oem.grant.epsilonPerDimension, rng);
+    let spent: QueryAnswer['spent'] = null;
+    if (derived) {
+      const spend = this.accountant.spend(oem.grant.name, epsilon, 0, `query ${windowKey}`);
+      spent = { epsilon: formatRational(spend.epsilon), delta: formatRational(spend.delta) };
+    }
+    this.seenQueries.set(tagHex, nowMs);
     const remaining = this.accountant.remaining(oem.grant.name);
     const full: QueryAnswer = {
       ...answer,
@@ -198,19 +216,24 @@ export class MaasQueryEngine {
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     const selected = order.slice(0, q.number).sort((a, b) => a - b);
-    const chosen = new Set(selected);
+    // One device moves an IAN's restored estimate by at most Δ_j: maxReading_j without LDP,
+    // maxReading_j·(1+2b)/B with it (y spans 1+2b and the estimator divides by B).
+    const ldp = this.contract.codec.ldp;
+    const stretch = ldp ? (1 + 2 * ldp.b) / ldp.B : 1;
+    // IAN v's own noise enters a sum over s of z IANs with weight 1 − s/z (if selected) or
+    // s/z (if not); the loss is governed by the largest weight c, so η is scaled by 1/c.
+    const s = q.number;
+    const c = s < z ? Math.max(1 - s / z, s / z) : 1;
     const dimensions: DimensionAnswer[] = dims.map((j) => {
-      const scale = this.params.maxReading[j]! / epsilonPerDimension[j]!;
+      const scale = (this.params.maxReading[j]! * stretch) / (epsilonPerDimension[j]! * c);
       const series: SeriesPoint[] = [];
       let total = 0;
       let totalVar = 0;
       for (let rd = q.startRound; rd <= q.endRound; rd++) {
-        // DpUtils: one η per IAN, in IAN order, so the draw does not depend on the selection.
+        // DpUtils: one η per IAN for all z, in IAN order (independent of the selection),
+        // centred over all z so that Σ_v noise_v = 0 only when every IAN is present.
         const eta = Array.from({ length: z }, () => sampleDiscreteLaplace(rng, scale));
-        const present: number[] = [];
-        for (let v = 0; v < z; v++) if (this.contract.restoredOf(v, rd)) present.push(v);
-        const mean =
-          present.length > 0 ? present.reduce((s, v) => s + eta[v]!, 0) / present.length : 0;
+        const mean = eta.reduce((acc, e) => acc + e, 0) / z;
         let value = 0;
         let variance = 0;
         let noise = 0;
@@ -228,11 +251,8 @@ export class MaasQueryEngine {
           noise += eta[v]!;
           inSelection++;
         }
-        // Σ_{v∈S}(η_v − mean) computed as one subtraction, so S = all present cancels exactly.
-        value +=
-          inSelection === present.length && present.every((v) => chosen.has(v))
-            ? 0
-            : noise - inSelection * mean;
+        // Σ_{v ∈ S, restored}(η_v − η̄): exactly 0 when S is all z IANs and all are restored.
+        value += inSelection === z ? 0 : noise - inSelection * mean;
         series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
         total += value;
         totalVar += variance;

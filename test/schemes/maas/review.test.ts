@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom, systemRandom } from '../../../src/math/random.js';
+import { createMaasDeployment, type MaasDeployment } from '../../../src/schemes/maas/deployment.js';
+import type { OemGrant } from '../../../src/schemes/maas/keys.js';
+import { defaultMaasParams } from '../../../src/schemes/maas/params.js';
+import { buildQuery, dimensionMask } from '../../../src/schemes/maas/query.js';
+import { runMaas } from '../../../src/sim/maasRunner.js';
+import { smallSetup } from './helpers.js';
+
+/** Adversarial cases found in review: each one failed (or could not be tested) before its fix. */
+const T0 = Date.UTC(2026, 0, 1);
+const READINGS = [
+  [1, 2],
+  [3, 4],
+  [5, 6],
+  [7, 8],
+  [9, 0],
+];
+
+function deployment(oems: OemGrant[] = [], ians = 1): MaasDeployment {
+  const params = defaultMaasParams({
+    deployment: 'review',
+    ians,
+    devicesPerIan: 5,
+    dimensions: ['a', 'b'],
+    maxReading: [9, 9],
+    ldp: null,
+  });
+  return createMaasDeployment(params, { oems, registeredAtMs: T0, rng: seededRandom('review') });
+}
+
+/** One round of one IAN; `claim` lets a gateway report a contributor set of its choosing. */
+function round(
+  dep: MaasDeployment,
+  v: number,
+  rd: number,
+  claim?: { gateway: number; set: number[] },
+) {
+  const gws = [1, 2, 3, 4, 5].map((l) => dep.gateway(v, l));
+  for (const g of gws) g.beginRound(rd);
+  for (let i = 0; i < 5; i++) {
+    for (const m of dep.device(v, i).report(rd, READINGS[i]!, T0, systemRandom))
+      gws[m.gateway - 1]!.ingest(m.bytes, T0);
+  }
+  const results = gws.map((g) => g.closeRound(T0));
+  const partials = results.map((r, i) =>
+    claim && claim.gateway === i + 1
+      ? gws[i]!.buildPartial(rd, claim.set, sumsOver(dep, gws[i]!, rd, claim.set), 0, T0)
+      : r.partial,
+  );
+  return { gws, partials };
+}
+
+function sumsOver(
+  _dep: MaasDeployment,
+  g: ReturnType<MaasDeployment['gateway']>,
+  rd: number,
+  set: number[],
+): bigint[] {
+  const bytes = g.reaggregate(rd, set, 0, T0)!;
+  const w = 2;
+  const out: bigint[] = [];
+  const start = bytes.length - 32 - 8 * w;
+  for (let j = 0; j < w; j++) out.push(bytes.readBigUInt64BE(start + 8 * j));
+  return out;
+}
+
+describe('review findings', () => {
+  it('a gateway claiming a one-device contributor set is out-voted, not followed', () => {
+    const dep = deployment();
+    const { contract } = dep.ledger();
+    const { partials } = round(dep, 0, 0, { gateway: 2, set: [3] });
+    for (const p of partials) expect(contract.add(p, T0).ok).toBe(true);
+    const out = contract.restore(0, 0);
+    expect(out.status).toBe('restored');
+    if (out.status !== 'restored') return;
+    expect(out.contributors).toEqual([0, 1, 2, 3, 4]);
+    expect(out.excluded).toEqual([2]);
+    expect(out.estimates.map((e) => e.estimate)).toEqual([25, 20]);
+  });
+
+  it('a re-aggregation over another set, or from a gateway not asked, is CONTRIBUTOR_MISMATCH', () => {
+    const dep = deployment();
+    const { contract } = dep.ledger();
+    // Three gateways each miss a different device: no k = 3 agree, so the ledger asks.
+    const gws = [1, 2, 3].map((l) => dep.gateway(0, l));
+    for (const g of gws) g.beginRound(0);
+    for (let i = 0; i < 5; i++) {
+      for (const m of dep.device(0, i).report(0, READINGS[i]!, T0, systemRandom)) {
+        if (m.gateway <= 3 && m.gateway - 1 !== i) gws[m.gateway - 1]!.ingest(m.bytes, T0);
+      }
+    }
+    for (const g of gws) contract.add(g.closeRound(T0).partial, T0);
+    const ask = contract.restore(0, 0);
+    expect(ask.status).toBe('reconcile');
+    if (ask.status !== 'reconcile') return;
+    expect(ask.contributors).toEqual([3, 4]);
+    const wrongSet = gws[0]!.reaggregate(0, [4], ask.attempt, T0)!;
+    expect(contract.add(wrongSet, T0)).toMatchObject({ ok: false, code: 'CONTRIBUTOR_MISMATCH' });
+    for (const g of gws)
+      expect(contract.add(g.reaggregate(0, ask.contributors, ask.attempt, T0)!, T0).ok).toBe(true);
+    const out = contract.restore(0, 0);
+    expect(out).toMatchObject({ status: 'restored', contributors: [3, 4] });
+    if (out.status === 'restored') expect(out.estimates.map((e) => e.estimate)).toEqual([16, 8]);
+  });
+
+  it('a corrupt share at one gateway plus a lying gateway in the same IAN: still corrected', () => {
+    const { params, workload, rounds } = smallSetup({ ians: 1, seed: 'combo' });
+    const result = runMaas({
+      params,
+      workload,
+      rounds,
+      attacks: ['out-of-range-share'],
+      faults: { lyingGateways: [{ ian: 0, gateway: 4 }] },
+    });
+    for (const r of result.rounds) {
+      const x = r.ians[0]!;
+      expect(x.status).toBe('degraded');
+      expect(x.liars).toEqual([4]);
+      const truth = workload.groundTruthOver(
+        x.contributors.map((device) => ({ ian: 0, device, round: r.round })),
+      );
+      expect(x.estimates!.map((e) => e.estimate)).toEqual(truth);
+    }
+  });
+
+  const grant: OemGrant = {
+    name: 'oem',
+    dimensions: [0, 1],
+    budget: { epsilon: 0.3, delta: 0 },
+    epsilonPerDimension: [0.1, 0.2],
+  };
+
+  function restoredLedger(ians: number, restore: (v: number) => boolean) {
+    const dep = deployment([grant], ians);
+    const ledger = dep.ledger();
+    for (let v = 0; v < ians; v++) {
+      if (!restore(v)) continue;
+      const { partials } = round(dep, v, 0);
+      for (const p of partials) ledger.contract.add(p, T0);
+      expect(ledger.contract.restore(v, 0).status).toBe('restored');
+    }
+    return { dep, ...ledger };
+  }
+
+  it('the zero-sum noise does not cancel when an IAN is missing; budgets add as exact rationals', () => {
+    const { dep, queries } = restoredLedger(4, (v) => v !== 1);
+    const q = buildQuery(dep.params, dep.registry.oemKey(0), {
+      number: 4,
+      startRound: 0,
+      endRound: 0,
+      dimensionMask: dimensionMask([0, 1]),
+      timestamp: T0,
+    });
+    const res = queries.query(q, T0, systemRandom);
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    // 0.1 + 0.2 spends exactly the budget of 0.3.
+    expect(res.answer.spent).toEqual({ epsilon: '3/10', delta: '0' });
+    const point = res.answer.dimensions[0]!.series[0]!;
+    expect(point.missingIans).toEqual([1]);
+    // Three IANs of 25 each; noise of scale 9/0.1 = 90 remains (P[exactly 0] is tiny).
+    expect(point.value).not.toBe(75);
+  });
+
+  it('windows past the newest restored round are refused before anything is spent', () => {
+    const { dep, queries } = restoredLedger(2, () => true);
+    const key = dep.registry.oemKey(0);
+    const ask = (endRound: number, t: number) =>
+      queries.query(
+        buildQuery(dep.params, key, {
+          number: 1,
+          startRound: 0,
+          endRound,
+          dimensionMask: 1,
+          timestamp: t,
+        }),
+        t,
+        systemRandom,
+      );
+    expect(ask(4_000_000_000, T0)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+    expect(ask(1, T0 + 1)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+    const ok = ask(0, T0 + 2);
+    expect(ok.ok).toBe(true);
+    if (ok.ok) expect(ok.answer.spent?.epsilon).toBe('1/10');
+  });
+
+  it('grants with ε_j ≤ 0 are refused at registration', () => {
+    expect(() => deployment([{ ...grant, epsilonPerDimension: [0, 1] }]).ledger()).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
