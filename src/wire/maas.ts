@@ -64,49 +64,145 @@ export interface DecodedDeviceReport extends DeviceReportFields {
 }
 
 export function deviceReportSize(width: number, elementBytes: number, sealed: boolean): number {
-  return REPORT_HEADER_BYTES + width * elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0) + MAC_TAG_BYTES;
+  return (
+    REPORT_HEADER_BYTES + width * elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0) + MAC_TAG_BYTES
+  );
 }
 
 /** The header alone: it is also the AAD of the sealed payload. */
 export function encodeReportHeader(f: DeviceReportFields): Buffer {
-  return new WireWriter(REPORT_HEADER_BYTES)
-    .u8(WIRE_VERSION)
-    .u8(MessageType.DeviceReport)
-    .u8((f.sealed ? 1 : 0) | (f.perDimension ? 2 : 0))
-    .u8(f.width)
-    .u8(f.dimension)
-    .u8(f.gateway)
-    .u16(f.ian)
-    .u32(f.device)
-    .u32(f.round)
-    .u64(f.timestamp)
-    .done();
+  const out = Buffer.alloc(REPORT_HEADER_BYTES);
+  writeReportHeader(f, out);
+  return out;
+}
+
+/**
+ * Writes the 24-byte header into bytes [0, 24) of `out`, so a device builds its message in
+ * one buffer. Same bytes and range checks (RangeError) as a WireWriter would give.
+ */
+export function writeReportHeader(f: DeviceReportFields, out: Buffer): void {
+  out[0] = WIRE_VERSION;
+  out[1] = MessageType.DeviceReport;
+  out[2] = (f.sealed ? 1 : 0) | (f.perDimension ? 2 : 0);
+  out.writeUInt8(f.width, 3);
+  out.writeUInt8(f.dimension, 4);
+  out.writeUInt8(f.gateway, 5);
+  out.writeUInt16BE(f.ian, 6);
+  out.writeUInt32BE(f.device, 8);
+  out.writeUInt32BE(f.round, 12);
+  const t = f.timestamp;
+  if (Number.isSafeInteger(t) && t >= 0) {
+    // Two u32 halves: the bigint round trip of writeBigUInt64BE is most of the header's cost.
+    out.writeUInt32BE(Math.floor(t / 0x1_0000_0000), 16);
+    out.writeUInt32BE(t >>> 0, 20);
+  } else {
+    out.writeBigUInt64BE(BigInt(t), 16);
+  }
 }
 
 function checkHeader(r: WireReader, type: number, bytes: Uint8Array): void {
   if (bytes.length > MAX_MESSAGE_BYTES) {
-    throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, `message of ${bytes.length} bytes`, { length: bytes.length });
+    throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, `message of ${bytes.length} bytes`, {
+      length: bytes.length,
+    });
   }
   const version = r.u8('version');
   if (version !== WIRE_VERSION) {
     throw new PrivaggError(ErrorCode.UNSUPPORTED_VERSION, `wire version ${version}`, { version });
   }
   const t = r.u8('type');
-  if (t !== type) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `message type ${t}, expected ${type}`);
+  if (t !== type)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `message type ${t}, expected ${type}`);
 }
 
 /**
  * Parses a report. `expectedPayload(width, sealed)` returns the payload length the
  * receiver's parameters imply, so a message whose length disagrees is MALFORMED.
+ *
+ * The gateway runs this once per message, so a message of the expected length is read
+ * with direct byte access; anything shorter, longer or odd takes the WireReader path,
+ * which yields the very same errors.
  */
 export function decodeDeviceReport(
+  bytes: Uint8Array,
+  expectedPayload: (width: number, sealed: boolean) => number,
+): DecodedDeviceReport {
+  if (bytes.length < REPORT_HEADER_BYTES || bytes.length > MAX_MESSAGE_BYTES) {
+    return decodeDeviceReportChecked(bytes, expectedPayload);
+  }
+  const version = bytes[0]!;
+  if (version !== WIRE_VERSION) {
+    throw new PrivaggError(ErrorCode.UNSUPPORTED_VERSION, `wire version ${version}`, { version });
+  }
+  const t = bytes[1]!;
+  if (t !== MessageType.DeviceReport) {
+    throw new PrivaggError(
+      ErrorCode.MALFORMED_MESSAGE,
+      `message type ${t}, expected ${MessageType.DeviceReport}`,
+    );
+  }
+  const flags = bytes[2]!;
+  if ((flags & ~3) !== 0)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `unknown flags ${flags}`);
+  const width = bytes[3]!;
+  const dimension = bytes[4]!;
+  const gateway = bytes[5]!;
+  const ian = (bytes[6]! << 8) | bytes[7]!;
+  const device = u32At(bytes, 8);
+  const round = u32At(bytes, 12);
+  const timestampHigh = u32At(bytes, 16);
+  // ≤ 2^53 − 1 exactly when the high word is ≤ 2^21 − 1.
+  if (timestampHigh > 0x1f_ffff) {
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 't_cur exceeds 2^53', { offset: 16 });
+  }
+  const timestamp = timestampHigh * 0x1_0000_0000 + u32At(bytes, 20);
+  const sealed = (flags & 1) !== 0;
+  const perDimension = (flags & 2) !== 0;
+  if (width === 0 || (perDimension && width !== 1)) {
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `bad share count ${width}`);
+  }
+  const payloadLength = expectedPayload(width, sealed);
+  const tagAt = REPORT_HEADER_BYTES + payloadLength;
+  if (!(payloadLength >= 0 && bytes.length === tagAt + MAC_TAG_BYTES)) {
+    // Truncated or trailing bytes: let the reader name the field, as it always has.
+    const r = new WireReader(bytes);
+    r.bytesOf(REPORT_HEADER_BYTES, 'header');
+    r.bytesOf(payloadLength, 'payload');
+    r.bytesOf(MAC_TAG_BYTES, 'tag');
+    r.finish('device report');
+  }
+  return {
+    sealed,
+    perDimension,
+    width,
+    dimension,
+    gateway,
+    ian,
+    device,
+    round,
+    timestamp,
+    payload: bytes.subarray(REPORT_HEADER_BYTES, tagAt),
+    tag: bytes.subarray(tagAt),
+    authenticated: bytes.subarray(0, tagAt),
+  };
+}
+
+function u32At(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+  );
+}
+
+/** The field-by-field reader: the reference the fast path above must agree with. */
+function decodeDeviceReportChecked(
   bytes: Uint8Array,
   expectedPayload: (width: number, sealed: boolean) => number,
 ): DecodedDeviceReport {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.DeviceReport, bytes);
   const flags = r.u8('flags');
-  if ((flags & ~3) !== 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `unknown flags ${flags}`);
+  if ((flags & ~3) !== 0)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `unknown flags ${flags}`);
   const width = r.u8('w');
   const dimension = r.u8('j');
   const gateway = r.u8('l');
@@ -157,12 +253,20 @@ export interface DecodedGatewayPartial extends GatewayPartialFields {
   authenticated: Uint8Array;
 }
 
-export function gatewayPartialSize(rosterSize: number, width: number, elementBytes: number): number {
+export function gatewayPartialSize(
+  rosterSize: number,
+  width: number,
+  elementBytes: number,
+): number {
   return PARTIAL_HEADER_BYTES + Math.ceil(rosterSize / 8) + width * elementBytes + MAC_TAG_BYTES;
 }
 
 /** The partial up to (not including) its tag; the caller appends the tag. */
-export function encodeGatewayPartialBody(f: GatewayPartialFields, sums: Uint8Array, width: number): Buffer {
+export function encodeGatewayPartialBody(
+  f: GatewayPartialFields,
+  sums: Uint8Array,
+  width: number,
+): Buffer {
   const bitmap = Buffer.alloc(Math.ceil(f.rosterSize / 8));
   for (const i of f.contributors) {
     if (i < 0 || i >= f.rosterSize) throw new Error(`codec bug: contributor ${i} outside roster`);
@@ -184,13 +288,17 @@ export function encodeGatewayPartialBody(f: GatewayPartialFields, sums: Uint8Arr
     .done();
 }
 
-export function decodeGatewayPartial(bytes: Uint8Array, elementBytes: number): DecodedGatewayPartial {
+export function decodeGatewayPartial(
+  bytes: Uint8Array,
+  elementBytes: number,
+): DecodedGatewayPartial {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.GatewayPartial, bytes);
   const attempt = r.u8('attempt');
   const width = r.u8('w');
   const gateway = r.u8('l');
-  if (r.u8('reserved') !== 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
+  if (r.u8('reserved') !== 0)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
   const ian = r.u16('v');
   const round = r.u32('rd');
   const timestamp = r.u53('t_cur');
@@ -204,7 +312,8 @@ export function decodeGatewayPartial(bytes: Uint8Array, elementBytes: number): D
   for (let i = 0; i < rosterSize; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) contributors.push(i);
   // Bits past n must be zero, so one set has one encoding.
   for (let i = rosterSize; i < bitmap.length * 8; i++) {
-    if (bitmap[i >> 3]! & (1 << (i & 7))) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'bitmap bit past n');
+    if (bitmap[i >> 3]! & (1 << (i & 7)))
+      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'bitmap bit past n');
   }
   const sums = r.bytesOf(width * elementBytes, 'sums');
   const tag = r.bytesOf(MAC_TAG_BYTES, 'tag');
@@ -260,13 +369,16 @@ export function decodeQuery(bytes: Uint8Array): DecodedQuery {
   const startRound = r.u32('startRound');
   const endRound = r.u32('endRound');
   const dimensionMask = r.u8('dimension mask');
-  if (r.u8('reserved') !== 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
+  if (r.u8('reserved') !== 0)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
   const timestamp = r.u53('t_cur');
   const tag = r.bytesOf(MAC_TAG_BYTES, 'tag');
   r.finish('query');
   if (number === 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'query for 0 IANs');
-  if (endRound < startRound) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'endRound before startRound');
-  if (dimensionMask === 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'query for no dimension');
+  if (endRound < startRound)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'endRound before startRound');
+  if (dimensionMask === 0)
+    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'query for no dimension');
   return {
     oem,
     number,

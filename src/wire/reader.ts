@@ -23,10 +23,14 @@ export class WireReader {
 
   private need(n: number, what: string): number {
     if (this.at + n > this.bytes.length) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `truncated: ${what} needs ${n} byte(s) at offset ${this.at}`, {
-        offset: this.at,
-        length: this.bytes.length,
-      });
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `truncated: ${what} needs ${n} byte(s) at offset ${this.at}`,
+        {
+          offset: this.at,
+          length: this.bytes.length,
+        },
+      );
     }
     const at = this.at;
     this.at += n;
@@ -53,7 +57,9 @@ export class WireReader {
   u53(what: string): number {
     const v = this.u64(what);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `${what} exceeds 2^53`, { offset: this.at - 8 });
+      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `${what} exceeds 2^53`, {
+        offset: this.at - 8,
+      });
     }
     return Number(v);
   }
@@ -71,9 +77,13 @@ export class WireReader {
 
   finish(what: string): void {
     if (this.at !== this.bytes.length) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `${this.bytes.length - this.at} trailing byte(s) after ${what}`, {
-        offset: this.at,
-      });
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `${this.bytes.length - this.at} trailing byte(s) after ${what}`,
+        {
+          offset: this.at,
+        },
+      );
     }
   }
 }
@@ -122,7 +132,8 @@ export class WireWriter {
   }
 
   done(): Buffer {
-    if (this.at !== this.bytes.length) throw new Error(`codec bug: wrote ${this.at} of ${this.bytes.length} bytes`);
+    if (this.at !== this.bytes.length)
+      throw new Error(`codec bug: wrote ${this.at} of ${this.bytes.length} bytes`);
     return this.bytes;
   }
 }

@@ -1,11 +1,12 @@
-import { aeadSeal } from '../../crypto/aead.js';
-import type { RandomSource } from '../../math/random.js';
-import { splitVector } from '../../crypto/shamir.js';
+import { AEAD_OVERHEAD_BYTES, aeadSeal } from '../../crypto/aead.js';
+import { MAC_TAG_BYTES } from '../../crypto/mac.js';
 import type { ShamirParams } from '../../crypto/shamir.js';
-import { encodeElements } from '../../wire/fieldElements.js';
-import { encodeReportHeader } from '../../wire/maas.js';
+import { splitVector } from '../../crypto/shamir.js';
+import type { RandomSource } from '../../math/random.js';
+import { writeElements } from '../../wire/fieldElements.js';
+import { REPORT_HEADER_BYTES, writeReportHeader } from '../../wire/maas.js';
 import type { DeviceKey } from './keys.js';
-import { type MaasParams, shareBytes } from './params.js';
+import type { MaasParams } from './params.js';
 import type { ReadingCodec } from './readingCodec.js';
 import { computeTag } from './tags.js';
 
@@ -35,31 +36,52 @@ export function deviceReport(
 ): AddressedMessage[] {
   const { key, params, shamir, codec } = ctx;
   const shareVectors = splitVector(shamir, codec.encode(reading, rng), rng);
-  const width = shareBytes(params);
+  // shareBytes(params), without its bigint-to-string bit count on every report.
+  const width = Math.ceil(params.field.bits / 8);
+  const sealed = params.modes.aead;
+  const perDimension = params.modes.layout === 'per-dimension';
+  const mode = params.modes.mac;
+  const w = params.dimensions.length;
+  const count = perDimension ? 1 : w;
+  const plainLength = count * width;
+  const authenticatedLength =
+    REPORT_HEADER_BYTES + plainLength + (sealed ? AEAD_OVERHEAD_BYTES : 0);
+  const plain = sealed ? Buffer.allocUnsafe(plainLength) : undefined;
   const out: AddressedMessage[] = [];
   for (const vector of shareVectors) {
     const l = vector.x;
-    const groups: { dimension: number; ys: readonly bigint[] }[] =
-      params.modes.layout === 'vector'
-        ? [{ dimension: 0, ys: vector.ys }]
-        : vector.ys.map((y, j) => ({ dimension: j, ys: [y] }));
-    for (const g of groups) {
-      const header = encodeReportHeader({
-        sealed: params.modes.aead,
-        perDimension: params.modes.layout === 'per-dimension',
-        width: g.ys.length,
-        dimension: g.dimension,
-        gateway: l,
-        ian: key.ian,
-        device: key.device,
-        round,
-        timestamp: nowMs,
-      });
-      const plain = encodeElements(g.ys, width);
-      const payload = params.modes.aead ? aeadSeal(key.gatewayAead[l - 1]!, plain, { aad: header, rng }) : plain;
-      const authenticated = Buffer.concat([header, payload]);
-      const tag = computeTag(params.modes.mac, { mac: key.gatewayMac[l - 1]!, identity: key.identity }, authenticated);
-      out.push({ gateway: l, bytes: Buffer.concat([authenticated, tag]) });
+    const tagKey = { mac: key.gatewayMac[l - 1]!, identity: key.identity };
+    // One message per gateway ('vector'), or one per dimension ('per-dimension').
+    for (let g = 0; g < (perDimension ? w : 1); g++) {
+      // Header, payload and tag are written into one buffer: no concatenation copies.
+      const bytes = Buffer.allocUnsafe(authenticatedLength + MAC_TAG_BYTES);
+      writeReportHeader(
+        {
+          sealed,
+          perDimension,
+          width: count,
+          dimension: g,
+          gateway: l,
+          ian: key.ian,
+          device: key.device,
+          round,
+          timestamp: nowMs,
+        },
+        bytes,
+      );
+      const target = plain ?? bytes;
+      const at = plain ? 0 : REPORT_HEADER_BYTES;
+      writeElements(vector.ys, g, count, width, target, at);
+      if (plain) {
+        const header = bytes.subarray(0, REPORT_HEADER_BYTES);
+        bytes.set(
+          aeadSeal(key.gatewayAead[l - 1]!, plain, { aad: header, rng }),
+          REPORT_HEADER_BYTES,
+        );
+      }
+      const authenticated = bytes.subarray(0, authenticatedLength);
+      bytes.set(computeTag(mode, tagKey, authenticated), authenticatedLength);
+      out.push({ gateway: l, bytes });
     }
   }
   return out;

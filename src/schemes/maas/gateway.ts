@@ -1,14 +1,15 @@
 import { AEAD_OVERHEAD_BYTES, aeadOpen } from '../../crypto/aead.js';
-import { ErrorCode, PrivaggError, isPrivaggError } from '../../errors.js';
-import { checkFreshness, ReplayCache } from '../common/freshness.js';
-import { decodeElements, encodeElements } from '../../wire/fieldElements.js';
+import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
+import { ElementLimbDecoder, encodeElements } from '../../wire/fieldElements.js';
 import {
   type DecodedDeviceReport,
   decodeDeviceReport,
   encodeGatewayPartialBody,
   MAX_MESSAGE_BYTES,
+  REPORT_HEADER_BYTES,
 } from '../../wire/maas.js';
-import { findBadTags } from './batchVerify.js';
+import { checkFreshness, ReplayCache } from '../common/freshness.js';
+import { findBadTagsAt } from './batchVerify.js';
 import type { GatewayKey } from './keys.js';
 import { type MaasParams, shareBytes } from './params.js';
 import { computeTag } from './tags.js';
@@ -32,10 +33,6 @@ export interface Rejection {
   device?: number;
 }
 
-interface Pending {
-  msg: DecodedDeviceReport;
-}
-
 export interface GatewayRoundResult {
   round: number;
   /** Sorted device indices whose shares are in `sums`. */
@@ -50,19 +47,47 @@ export interface GatewayRoundResult {
   incomplete: number[];
 }
 
+/**
+ * A round's accepted shares in the split-limb form of PrimeField.pack: row r holds w
+ * elements of `limbs` 32-bit limbs each. Shares go from the wire into this form without
+ * a bigint per share, and are summed with PrimeField.sumPacked (float64 limb sums).
+ */
+interface RoundShares {
+  /** Accepted device → its row. */
+  rows: Map<number, number>;
+  limbs: Uint32Array;
+}
+
+const ACCEPTED: Verdict = Object.freeze({ ok: true as const });
+
 export class MaasGateway {
   private readonly elementBytes: number;
   private readonly replay = new ReplayCache(4);
   private openRound = -1;
-  private pending: Pending[] = [];
-  /** Accepted shares of closed rounds, kept for re-aggregation requests: round → device → shares. */
-  private readonly accepted = new Map<number, Map<number, bigint[]>>();
+  private pending: DecodedDeviceReport[] = [];
+  /** Accepted shares of closed rounds, kept for re-aggregation requests. */
+  private readonly accepted = new Map<number, RoundShares>();
+  private readonly decoder: ElementLimbDecoder;
+  /** Payload length implied by (width, sealed); throws on a width the deployment does not use. */
+  private readonly expectedPayload: (width: number, sealed: boolean) => number;
 
   constructor(
     readonly key: GatewayKey,
     readonly params: MaasParams,
   ) {
     this.elementBytes = shareBytes(params);
+    this.decoder = new ElementLimbDecoder(this.elementBytes, params.field.p);
+    const expectedWidth = params.modes.layout === 'vector' ? params.dimensions.length : 1;
+    const elementBytes = this.elementBytes;
+    this.expectedPayload = (width, sealed) => {
+      if (width !== expectedWidth) {
+        throw new PrivaggError(
+          ErrorCode.MALFORMED_MESSAGE,
+          `carries ${width} shares, expected ${expectedWidth}`,
+        );
+      }
+      return width * elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0);
+    };
   }
 
   /** Opens `round` for reports; reports for any other round are WRONG_ROUND. */
@@ -75,7 +100,7 @@ export class MaasGateway {
   ingest(bytes: Uint8Array, nowMs: number): Verdict {
     try {
       this.precheck(bytes, nowMs);
-      return { ok: true };
+      return ACCEPTED;
     } catch (e) {
       const rejection = toRejection(e);
       return { ok: false, code: rejection.code, reason: rejection.reason };
@@ -86,39 +111,54 @@ export class MaasGateway {
     if (bytes.length > MAX_MESSAGE_BYTES) {
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, `message of ${bytes.length} bytes`);
     }
-    const msg = decodeDeviceReport(bytes, (width, sealed) => {
-      const expectedWidth = this.params.modes.layout === 'vector' ? this.params.dimensions.length : 1;
-      if (width !== expectedWidth) {
-        throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `carries ${width} shares, expected ${expectedWidth}`);
-      }
-      return width * this.elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0);
-    });
-    if (msg.perDimension !== (this.params.modes.layout === 'per-dimension') || msg.sealed !== this.params.modes.aead) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'layout or sealing differs from the deployment');
+    const msg = decodeDeviceReport(bytes, this.expectedPayload);
+    if (
+      msg.perDimension !== (this.params.modes.layout === 'per-dimension') ||
+      msg.sealed !== this.params.modes.aead
+    ) {
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        'layout or sealing differs from the deployment',
+      );
     }
     if (msg.perDimension && msg.dimension >= this.params.dimensions.length) {
-      throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `dimension ${msg.dimension} out of range`);
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `dimension ${msg.dimension} out of range`,
+      );
     }
     if (msg.gateway !== this.key.gateway || msg.ian !== this.key.ian) {
-      throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `addressed to IAN ${msg.ian} gateway ${msg.gateway}`, {
-        device: msg.device,
-      });
+      throw new PrivaggError(
+        ErrorCode.UNKNOWN_SENDER,
+        `addressed to IAN ${msg.ian} gateway ${msg.gateway}`,
+        {
+          device: msg.device,
+        },
+      );
     }
     if (msg.device >= this.params.devicesPerIan) {
-      throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `no device ${msg.device} in IAN ${msg.ian}`, {
-        device: msg.device,
-      });
+      throw new PrivaggError(
+        ErrorCode.UNKNOWN_SENDER,
+        `no device ${msg.device} in IAN ${msg.ian}`,
+        {
+          device: msg.device,
+        },
+      );
     }
     if (msg.round !== this.openRound) {
-      throw new PrivaggError(ErrorCode.WRONG_ROUND, `round ${msg.round}, open round ${this.openRound}`, {
-        device: msg.device,
-      });
+      throw new PrivaggError(
+        ErrorCode.WRONG_ROUND,
+        `round ${msg.round}, open round ${this.openRound}`,
+        {
+          device: msg.device,
+        },
+      );
     }
     checkFreshness(msg.timestamp, nowMs, this.params.freshnessWindowMs);
     // Only *verified* messages are remembered (in closeRound), so a forgery sent first
     // cannot lock the genuine message out of its round.
     this.replay.check(msg.round, replayKey(msg));
-    this.pending.push({ msg });
+    this.pending.push(msg);
   }
 
   /** Verifies the round's batch, aggregates, and builds the tagged partial. */
@@ -128,42 +168,61 @@ export class MaasGateway {
     const rejected: Rejection[] = [];
     const batch = this.pending;
     const mode = this.params.modes.mac;
-    const bad = new Set(
-      findBadTags(
-        batch.map(({ msg }) => ({
-          received: msg.tag,
-          expected: () =>
-            computeTag(
-              mode,
-              { mac: this.key.deviceMac[msg.device]!, identity: this.key.deviceIdentity[msg.device]! },
-              msg.authenticated,
-            ),
-        })),
-        this.params.modes.batch,
-      ),
+    const { deviceMac, deviceIdentity } = this.key;
+    const isBad = new Uint8Array(batch.length);
+    const bad = findBadTagsAt(
+      batch.length,
+      (b) => batch[b]!.tag,
+      (b) => {
+        const msg = batch[b]!;
+        return computeTag(
+          mode,
+          { mac: deviceMac[msg.device]!, identity: deviceIdentity[msg.device]! },
+          msg.authenticated,
+        );
+      },
+      this.params.modes.batch,
     );
+    for (const b of bad) isBad[b] = 1;
     const w = this.params.dimensions.length;
-    const perDevice = new Map<number, bigint[]>();
+    const L = this.decoder.limbs;
+    const stride = w * L;
+    const allDimensions = (1 << w) - 1;
+    // At most one row per message; a row is taken only when a device's first share opens.
+    const rows = new Map<number, number>();
+    const limbs = new Uint32Array(batch.length * stride);
+    const present = new Uint8Array(batch.length);
+    const opened = new Uint32Array(stride);
     const failedDevices = new Set<number>();
     for (let b = 0; b < batch.length; b++) {
-      const { msg } = batch[b]!;
-      if (bad.has(b)) {
+      const msg = batch[b]!;
+      if (isBad[b] === 1) {
         // The device is not blamed for a forgery in its name: its genuine message still counts.
-        rejected.push({ code: ErrorCode.BAD_MAC, reason: 'tag does not verify', device: msg.device });
+        rejected.push({
+          code: ErrorCode.BAD_MAC,
+          reason: 'tag does not verify',
+          device: msg.device,
+        });
         continue;
       }
       const key = replayKey(msg);
       try {
         // A second authentic copy of the same (device[, dimension]) in one round.
         this.replay.check(round, key);
-        const shares = this.openShares(msg);
-        let row = perDevice.get(msg.device);
-        if (!row) {
-          row = new Array<bigint>(w);
-          perDevice.set(msg.device, row);
+        this.openShares(msg, opened);
+        let row = rows.get(msg.device);
+        if (row === undefined) {
+          row = rows.size;
+          rows.set(msg.device, row);
         }
-        if (msg.perDimension) row[msg.dimension] = shares[0]!;
-        else for (let j = 0; j < w; j++) row[j] = shares[j]!;
+        if (msg.perDimension) {
+          const at = row * stride + msg.dimension * L;
+          for (let t = 0; t < L; t++) limbs[at + t] = opened[t]!;
+          present[row]! |= 1 << msg.dimension;
+        } else {
+          limbs.set(opened, row * stride);
+          present[row] = allDimensions;
+        }
         this.replay.remember(round, key);
       } catch (e) {
         const rejection = toRejection(e);
@@ -173,21 +232,24 @@ export class MaasGateway {
         if (rejection.code !== ErrorCode.REPLAY) failedDevices.add(msg.device);
       }
     }
-    const accepted = new Map<number, bigint[]>();
+    const acceptedRows = new Map<number, number>();
     const incomplete: number[] = [];
-    for (const [device, row] of perDevice) {
-      let complete = true;
-      for (let j = 0; j < w; j++) if (row[j] === undefined) complete = false;
+    for (const [device, row] of rows) {
       // A device with a rejected or missing dimension is left out entirely, so every
       // dimension's sum is over the same contributor set.
-      if (complete && !failedDevices.has(device)) accepted.set(device, row);
+      if (present[row] === allDimensions && !failedDevices.has(device))
+        acceptedRows.set(device, row);
       else incomplete.push(device);
     }
-    this.accepted.set(round, accepted);
+    const shares: RoundShares = {
+      rows: acceptedRows,
+      limbs: limbs.subarray(0, rows.size * stride),
+    };
+    this.accepted.set(round, shares);
     for (const r of this.accepted.keys()) if (r < round - 4) this.accepted.delete(r);
     this.pending = [];
-    const contributors = [...accepted.keys()].sort((a, b) => a - b);
-    const sums = this.sumOver(accepted, contributors);
+    const contributors = [...acceptedRows.keys()].sort((a, b) => a - b);
+    const sums = this.sumOver(shares, contributors);
     return {
       round,
       contributors,
@@ -202,16 +264,27 @@ export class MaasGateway {
    * The ledger's reconciliation request: re-sum over exactly `contributors`. Returns
    * null when this gateway did not accept every one of them (it cannot help).
    */
-  reaggregate(round: number, contributors: readonly number[], attempt: number, nowMs: number): Buffer | null {
+  reaggregate(
+    round: number,
+    contributors: readonly number[],
+    attempt: number,
+    nowMs: number,
+  ): Buffer | null {
     const accepted = this.accepted.get(round);
     if (!accepted) return null;
-    for (const d of contributors) if (!accepted.has(d)) return null;
+    for (const d of contributors) if (!accepted.rows.has(d)) return null;
     const sorted = [...contributors].sort((a, b) => a - b);
     return this.buildPartial(round, sorted, this.sumOver(accepted, sorted), attempt, nowMs);
   }
 
   /** Encodes and tags a partial (exposed so a simulated compromised gateway can tag a lie). */
-  buildPartial(round: number, contributors: readonly number[], sums: readonly bigint[], attempt: number, nowMs: number): Buffer {
+  buildPartial(
+    round: number,
+    contributors: readonly number[],
+    sums: readonly bigint[],
+    attempt: number,
+    nowMs: number,
+  ): Buffer {
     const body = encodeGatewayPartialBody(
       {
         attempt,
@@ -225,29 +298,47 @@ export class MaasGateway {
       encodeElements(sums, this.elementBytes),
       sums.length,
     );
-    const tag = computeTag(this.params.modes.mac, { mac: this.key.ledgerMac, identity: this.key.identity }, body);
+    const tag = computeTag(
+      this.params.modes.mac,
+      { mac: this.key.ledgerMac, identity: this.key.identity },
+      body,
+    );
     return Buffer.concat([body, tag]);
   }
 
-  private sumOver(accepted: Map<number, bigint[]>, contributors: readonly number[]): bigint[] {
+  /** Σ over `contributors` of each dimension's shares, mod p. */
+  private sumOver(shares: RoundShares, contributors: readonly number[]): bigint[] {
     const field = this.params.field;
     const w = this.params.dimensions.length;
+    const L = this.decoder.limbs;
+    const stride = w * L;
+    const starts = new Int32Array(contributors.length);
+    for (let c = 0; c < contributors.length; c++)
+      starts[c] = shares.rows.get(contributors[c]!)! * stride;
+    const column = new Uint32Array(contributors.length * L);
     const sums: bigint[] = [];
-    const column = new Array<bigint>(contributors.length);
     for (let j = 0; j < w; j++) {
-      for (let c = 0; c < contributors.length; c++) column[c] = accepted.get(contributors[c]!)![j]!;
-      sums.push(field.sum(column));
+      for (let c = 0; c < contributors.length; c++) {
+        const at = starts[c]! + j * L;
+        for (let t = 0; t < L; t++) column[c * L + t] = shares.limbs[at + t]!;
+      }
+      sums.push(field.sumPacked(column));
     }
     return sums;
   }
 
-  private openShares(msg: DecodedDeviceReport): bigint[] {
+  /** Opens (if sealed) and range-checks a message's shares into `out` as limbs. */
+  private openShares(msg: DecodedDeviceReport, out: Uint32Array): void {
     let plain = msg.payload;
     if (msg.sealed) {
       // The header is the AAD, so a sealed payload cannot be moved to another header.
-      plain = aeadOpen(this.key.deviceAead[msg.device]!, msg.payload, msg.authenticated.subarray(0, 24));
+      plain = aeadOpen(
+        this.key.deviceAead[msg.device]!,
+        msg.payload,
+        msg.authenticated.subarray(0, REPORT_HEADER_BYTES),
+      );
     }
-    return decodeElements(plain, msg.width, this.elementBytes, this.params.field.p);
+    this.decoder.decodeInto(plain, msg.width, out, 0);
   }
 }
 
@@ -263,4 +354,3 @@ function toRejection(e: unknown): Rejection {
   // A bug, not bad input: still never crash the gateway on one message, but say so.
   return { code: ErrorCode.MALFORMED_MESSAGE, reason: `unexpected: ${String(e)}` };
 }
-
