@@ -56,6 +56,8 @@ export const ErrorCode = {
   OVERSIZED_MESSAGE: 'OVERSIZED_MESSAGE',
   /** The sender is not registered for this role, IAN or link. */
   UNKNOWN_SENDER: 'UNKNOWN_SENDER',
+  /** A message addressed to another gateway or IAN than the one that received it. */
+  WRONG_RECIPIENT: 'WRONG_RECIPIENT',
   /** The timestamp is outside the freshness window. */
   STALE_TIMESTAMP: 'STALE_TIMESTAMP',
   /** A second message for an already-seen (sender, round[, index]). */

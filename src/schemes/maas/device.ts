@@ -2,7 +2,7 @@ import { AEAD_OVERHEAD_BYTES, aeadSeal } from '../../crypto/aead.js';
 import { MAC_TAG_BYTES } from '../../crypto/mac.js';
 import type { ShamirParams } from '../../crypto/shamir.js';
 import { splitVector } from '../../crypto/shamir.js';
-import type { RandomSource } from '../../math/random.js';
+import { type RandomSource, systemRandom } from '../../math/random.js';
 import { writeElements } from '../../wire/fieldElements.js';
 import { REPORT_HEADER_BYTES, writeReportHeader } from '../../wire/maas.js';
 import type { DeviceKey } from './keys.js';
@@ -75,7 +75,9 @@ export function deviceReport(
       if (plain) {
         const header = bytes.subarray(0, REPORT_HEADER_BYTES);
         bytes.set(
-          aeadSeal(key.gatewayAead[l - 1]!, plain, { aad: header, rng }),
+          // Nonces always come from node:crypto, never from the injected source: a test's
+          // seeded source replayed across rounds must not repeat a nonce under a link key.
+          aeadSeal(key.gatewayAead[l - 1]!, plain, { aad: header, rng: systemRandom }),
           REPORT_HEADER_BYTES,
         );
       }

@@ -1,4 +1,5 @@
 import { AEAD_OVERHEAD_BYTES, aeadOpen } from '../../crypto/aead.js';
+import { constantTimeEqual } from '../../crypto/bytes.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { ElementLimbDecoder, encodeElements } from '../../wire/fieldElements.js';
 import {
@@ -58,12 +59,21 @@ interface RoundShares {
   limbs: Uint32Array;
 }
 
+/**
+ * In the paper's batch mode, unverified copies of one (device[, dimension]) a round may
+ * queue. A flood of forgeries can then lock the genuine message out of its round — one
+ * more reason the default mode verifies each tag on ingest.
+ */
+export const MAX_PENDING_COPIES = 8;
+
 const ACCEPTED: Verdict = Object.freeze({ ok: true as const });
 
 export class MaasGateway {
   private readonly elementBytes: number;
   private readonly replay = new ReplayCache(4);
   private openRound = -1;
+  /** Unverified copies queued per (device[, dimension]) in the paper's batch mode. */
+  private readonly pendingCopies = new Map<string, number>();
   private pending: DecodedDeviceReport[] = [];
   /** Accepted shares of closed rounds, kept for re-aggregation requests. */
   private readonly accepted = new Map<number, RoundShares>();
@@ -127,9 +137,16 @@ export class MaasGateway {
         `dimension ${msg.dimension} out of range`,
       );
     }
+    if (!msg.perDimension && msg.dimension !== 0) {
+      // One encoding per message: the j byte is unused in the vector layout and must be 0.
+      throw new PrivaggError(
+        ErrorCode.MALFORMED_MESSAGE,
+        'dimension byte must be 0 in the vector layout',
+      );
+    }
     if (msg.gateway !== this.key.gateway || msg.ian !== this.key.ian) {
       throw new PrivaggError(
-        ErrorCode.UNKNOWN_SENDER,
+        ErrorCode.WRONG_RECIPIENT,
         `addressed to IAN ${msg.ian} gateway ${msg.gateway}`,
         {
           device: msg.device,
@@ -155,15 +172,50 @@ export class MaasGateway {
       );
     }
     checkFreshness(msg.timestamp, nowMs, this.params.freshnessWindowMs);
-    // Only *verified* messages are remembered (in closeRound), so a forgery sent first
-    // cannot lock the genuine message out of its round.
-    this.replay.check(msg.round, replayKey(msg));
+    const key = replayKey(msg);
+    // Only *authentic* messages are remembered, so a forgery sent first cannot lock the
+    // genuine message out of its round.
+    this.replay.check(msg.round, key);
+    if (this.params.modes.batch === 'each') {
+      // HMAC has no cheaper batch check, so verify now: forgeries never queue, and the
+      // queue holds at most one message per (device[, dimension]).
+      const expected = computeTag(
+        this.params.modes.mac,
+        { mac: this.key.deviceMac[msg.device]!, identity: this.key.deviceIdentity[msg.device]! },
+        msg.authenticated,
+      );
+      if (!constantTimeEqual(expected, msg.tag)) {
+        throw new PrivaggError(ErrorCode.BAD_MAC, 'tag does not verify', { device: msg.device });
+      }
+      this.replay.remember(msg.round, key);
+    } else {
+      // The paper's sum check runs at round close; bound what an attacker can queue.
+      const copies = (this.pendingCopies.get(key) ?? 0) + 1;
+      if (copies > MAX_PENDING_COPIES) {
+        throw new PrivaggError(
+          ErrorCode.REPLAY,
+          `more than ${MAX_PENDING_COPIES} unverified copies`,
+          {
+            device: msg.device,
+          },
+        );
+      }
+      this.pendingCopies.set(key, copies);
+    }
     this.pending.push(msg);
   }
 
-  /** Verifies the round's batch, aggregates, and builds the tagged partial. */
+  /**
+   * Verifies the round's batch (the paper's mode; the default verified on ingest),
+   * aggregates, and builds the tagged partial. The round is closed afterwards: later
+   * reports for it are WRONG_ROUND.
+   */
   closeRound(nowMs: number): GatewayRoundResult {
     const round = this.openRound;
+    if (round < 0) throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, 'no round is open');
+    this.openRound = -1;
+    this.pendingCopies.clear();
+    const verifiedOnIngest = this.params.modes.batch === 'each';
     // Rejections found now; the ones ingest() already returned are not repeated.
     const rejected: Rejection[] = [];
     const batch = this.pending;
@@ -171,7 +223,7 @@ export class MaasGateway {
     const { deviceMac, deviceIdentity } = this.key;
     const isBad = new Uint8Array(batch.length);
     const bad = findBadTagsAt(
-      batch.length,
+      verifiedOnIngest ? 0 : batch.length,
       (b) => batch[b]!.tag,
       (b) => {
         const msg = batch[b]!;
@@ -208,7 +260,7 @@ export class MaasGateway {
       const key = replayKey(msg);
       try {
         // A second authentic copy of the same (device[, dimension]) in one round.
-        this.replay.check(round, key);
+        if (!verifiedOnIngest) this.replay.check(round, key);
         this.openShares(msg, opened);
         let row = rows.get(msg.device);
         if (row === undefined) {
@@ -223,7 +275,7 @@ export class MaasGateway {
           limbs.set(opened, row * stride);
           present[row] = allDimensions;
         }
-        this.replay.remember(round, key);
+        if (!verifiedOnIngest) this.replay.remember(round, key);
       } catch (e) {
         const rejection = toRejection(e);
         rejected.push({ ...rejection, device: msg.device });

@@ -191,3 +191,68 @@ describe('review findings', () => {
     );
   });
 });
+
+describe('gateway round lifecycle and queue bounds', () => {
+  const params = defaultMaasParams({
+    deployment: 'gw',
+    ians: 1,
+    devicesPerIan: 3,
+    dimensions: ['a'],
+    maxReading: [9],
+    ldp: null,
+  });
+
+  it('a closed round refuses late reports; a second close is an error, not a silent overwrite', () => {
+    const dep = createMaasDeployment(params, {
+      oems: [],
+      registeredAtMs: T0,
+      rng: seededRandom(3),
+    });
+    const gw = dep.gateway(0, 1);
+    gw.beginRound(0);
+    const msgs = [0, 1, 2].map((i) => dep.device(0, i).report(0, [i], T0, systemRandom)[0]!.bytes);
+    gw.ingest(msgs[0]!, T0);
+    gw.ingest(msgs[1]!, T0);
+    expect(gw.closeRound(T0).contributors).toEqual([0, 1]);
+    expect(gw.ingest(msgs[2]!, T0)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+    expect(() => gw.closeRound(T0)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(gw.reaggregate(0, [0, 1], 1, T0)).not.toBeNull();
+  });
+
+  it('forgeries are rejected on ingest and never queue; misaddressed reports are WRONG_RECIPIENT', () => {
+    const dep = createMaasDeployment(params, {
+      oems: [],
+      registeredAtMs: T0,
+      rng: seededRandom(4),
+    });
+    const gw = dep.gateway(0, 1);
+    gw.beginRound(0);
+    const genuine = dep.device(0, 0).report(0, [5], T0, systemRandom);
+    for (let f = 0; f < 1000; f++) {
+      const forged = Buffer.from(genuine[0]!.bytes);
+      forged[forged.length - 1]! ^= 1 + (f % 255);
+      expect(gw.ingest(forged, T0)).toMatchObject({ ok: false, code: 'BAD_MAC' });
+    }
+    expect(gw.ingest(genuine[1]!.bytes, T0)).toMatchObject({ ok: false, code: 'WRONG_RECIPIENT' });
+    expect(gw.ingest(genuine[0]!.bytes, T0).ok).toBe(true);
+    expect(gw.ingest(genuine[0]!.bytes, T0)).toMatchObject({ ok: false, code: 'REPLAY' });
+    expect(gw.closeRound(T0)).toMatchObject({ contributors: [0], rejected: [] });
+  });
+
+  it("in the paper's batch mode, unverified copies per device are capped", () => {
+    const paper = { ...params, modes: { ...params.modes, batch: 'paper-sum' as const } };
+    const dep = createMaasDeployment(paper, { oems: [], registeredAtMs: T0, rng: seededRandom(5) });
+    const gw = dep.gateway(0, 1);
+    gw.beginRound(0);
+    const genuine = dep.device(0, 0).report(0, [5], T0, systemRandom)[0]!.bytes;
+    const verdicts = Array.from({ length: 20 }, (_, f) => {
+      const forged = Buffer.from(genuine);
+      forged[forged.length - 1]! ^= 1 + f;
+      return gw.ingest(forged, T0);
+    });
+    expect(verdicts.filter((v) => v.ok)).toHaveLength(8);
+    expect(verdicts.filter((v) => !v.ok && v.code === 'REPLAY')).toHaveLength(12);
+  });
+});
