@@ -84,21 +84,25 @@ export type AddResult =
 /** How many re-aggregation requests a round may need before it is declared failed. */
 export const MAX_ATTEMPTS = 3;
 
-const keyOf = (ian: number, round: number) => `${ian}/${round}`;
+/** (IAN, round) as one number: IAN < 2^16 and round < 2^32, so the key is exact (< 2^48). */
+const keyOf = (ian: number, round: number) => round * 65_536 + ian;
 
 export class MaasLedgerContract {
   private readonly elementBytes: number;
   private readonly replay = new ReplayCache(Number.MAX_SAFE_INTEGER);
   /** (ian, round) → attempt → gateway → partial */
-  private readonly partials = new Map<string, Map<number, Map<number, StoredPartial>>>();
+  private readonly partials = new Map<number, Map<number, Map<number, StoredPartial>>>();
   /** (ian, round) → the set asked for in a re-aggregation, by attempt. */
   private readonly requested = new Map<
-    string,
+    number,
     { attempt: number; contributors: string; gateways: number[] }
   >();
-  private readonly failed = new Map<string, Extract<RestoreOutcome, { status: 'failed' }>>();
+  private readonly failed = new Map<number, Extract<RestoreOutcome, { status: 'failed' }>>();
   private newestFinalRound = -1;
-  private readonly restored = new Map<string, Extract<RestoreOutcome, { status: 'restored' }>>();
+  private readonly listeners: ((
+    outcome: Extract<RestoreOutcome, { status: 'restored' }>,
+  ) => void)[] = [];
+  private readonly restored = new Map<number, Extract<RestoreOutcome, { status: 'restored' }>>();
   readonly rejections = new Map<ErrorCode, number>();
 
   constructor(
@@ -409,6 +413,12 @@ export class MaasLedgerContract {
   private store(outcome: Extract<RestoreOutcome, { status: 'restored' }>): RestoreOutcome {
     this.restored.set(keyOf(outcome.ian, outcome.round), outcome);
     this.noteFinal(outcome.round);
+    for (const listener of this.listeners) listener(outcome);
     return outcome;
+  }
+
+  /** Called with every newly restored IAN-round (the query side derives its noise then). */
+  onRestored(listener: (outcome: Extract<RestoreOutcome, { status: 'restored' }>) => void): void {
+    this.listeners.push(listener);
   }
 }

@@ -1,7 +1,6 @@
 import { lengthPrefixed } from '../../crypto/bytes.js';
 import { macTag } from '../../crypto/mac.js';
 import type { PrivacyAccountant } from '../../dp/accountant.js';
-import { sampleDiscreteLaplace } from '../../dp/discreteLaplace.js';
 import { addRational, formatRational, rational, toRational } from '../../dp/rational.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { type RandomSource, seededRandom, uniformInt } from '../../math/random.js';
@@ -12,26 +11,28 @@ import {
   type QueryFields,
 } from '../../wire/maas.js';
 import { checkFreshness } from '../common/freshness.js';
+import { DpUtils } from './dpUtils.js';
 import type { LedgerKey, OemKey } from './keys.js';
 import type { MaasLedgerContract } from './ledgerContract.js';
 import type { MaasParams } from './params.js';
 import { computeTag, verifyTag } from './tags.js';
 
 /**
- * Query (Algorithm 2, "weighted noise injection") and DpUtils.
+ * Query (Algorithm 2, "weighted noise injection").
  *
- * For each queried dimension j, round rd and IAN v the ledger adds strong noise
- * noise_j^v = η_v − mean(η) with η_v iid discrete Laplace of scale Δ_j/ε_j (Δ_j =
- * maxReading_j, one device's largest contribution to an IAN sum), so Σ_v noise_j^v = 0
- * over the IANs restored for that round: summing all of them cancels the noise exactly,
- * summing fewer leaves it in. `number` IANs are chosen at random and summed over
- * [startRound, endRound].
+ * For each queried dimension j, round rd and IAN v the answer adds strong noise
+ * noise_j^v = η_v − mean_z(η), with η from DpUtils (dpUtils.ts) and the mean over all z
+ * IANs, so Σ_v noise_j^v = 0: summing all z IANs cancels the noise exactly — but only if
+ * all z are restored for that round — and summing fewer leaves it in. `number` IANs are
+ * chosen at random and summed over [startRound, endRound]; only rounds every IAN has
+ * finished restoring can be queried.
  *
- * privagg's default ('derived'): η and the IAN choice come from a PRG keyed with
- * HMAC(ledger noise key, query window), so asking the same window again returns the same
- * answer (nothing to average), and every distinct window spends Σ_j ε_j of the OEM's
- * budget (basic composition), refused with BUDGET_EXCEEDED past it. The paper's mode
- * ('paper-fresh') draws fresh noise every time and keeps no budget.
+ * privagg's default ('derived'): η is fixed per (OEM, IAN, round, dimension) and the IAN
+ * choice is derived from the query window, so repeating a query returns the same answer
+ * and no set of queries averages the noise away; every distinct window still spends
+ * Σ_j ε_j of the OEM's budget (basic composition — conservative, see dpUtils.ts), checked
+ * before the answer is computed and charged after, refused with BUDGET_EXCEEDED past it.
+ * The paper's mode ('paper-fresh') draws fresh noise every time and keeps no budget.
  *
  * What the zero-sum noise protects is the paper's claim (one IAN's trend hidden inside
  * partial sums); the device-level guarantee is the LDP of each report.
@@ -88,14 +89,23 @@ export class MaasQueryEngine {
   private readonly seenQueries = new Map<string, number>();
   readonly rejections = new Map<ErrorCode, number>();
 
+  readonly dp: DpUtils;
+
   constructor(
     readonly contract: MaasLedgerContract,
     readonly key: LedgerKey,
     readonly params: MaasParams,
     readonly accountant: PrivacyAccountant,
+    /** Shared noise cells (e.g. a second engine over the same ledger); new ones when absent. */
+    dp?: DpUtils,
   ) {
     for (const o of key.oems) {
       if (!accountant.has(o.grant.name)) accountant.register(o.grant.name, o.grant.budget);
+    }
+    this.dp = dp ?? new DpUtils(key, params, contract.codec);
+    if (!dp && params.modes.queryNoise === 'derived') {
+      // Derive each restored IAN-round's noise cells as it is restored, not at query time.
+      contract.onRestored((o) => this.dp.prepare(o.ian, o.round));
     }
   }
 
@@ -176,11 +186,11 @@ export class MaasQueryEngine {
       ? seededRandom(
           macTag(
             { algorithm: 'hmac-sha256', bytes: this.key.queryNoiseKey },
-            lengthPrefixed(Buffer.from(windowKey)),
+            lengthPrefixed(Buffer.from('pick'), Buffer.from(windowKey)),
           ).toString('hex'),
         )
       : freshRng;
-    const answer = this.compute(q, dims, oem.grant.epsilonPerDimension, rng);
+    const answer = this.compute(q, dims, q.oem, rng, derived ? null : freshRng);
     let spent: QueryAnswer['spent'] = null;
     if (derived) {
       const spend = this.accountant.spend(oem.grant.name, epsilon, 0, `query ${windowKey}`);
@@ -201,76 +211,74 @@ export class MaasQueryEngine {
     return full;
   }
 
-  /** Algorithm 2 steps 3–18 (Restore is assumed done for the window's rounds). */
+  /**
+   * Algorithm 2 steps 3–18 (Restore is done for the window's rounds). `pickRng` chooses
+   * the IANs; `freshRng` is null in the derived mode (η from the cells) and the source
+   * of fresh η in the paper's mode.
+   */
   private compute(
     q: { number: number; startRound: number; endRound: number },
     dims: number[],
-    epsilonPerDimension: readonly number[],
-    rng: RandomSource,
+    oem: number,
+    pickRng: RandomSource,
+    freshRng: RandomSource | null,
   ): Omit<QueryAnswer, 'oem' | 'spent' | 'remaining' | 'cached'> {
     const z = this.params.ians;
     // A uniformly random `number`-subset of the IANs (partial Fisher–Yates).
     const order = Array.from({ length: z }, (_, v) => v);
     for (let i = 0; i < q.number; i++) {
-      const j = i + uniformInt(rng, z - i);
+      const j = i + uniformInt(pickRng, z - i);
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     const selected = order.slice(0, q.number).sort((a, b) => a - b);
-    // One device moves an IAN's restored estimate by at most Δ_j: maxReading_j without LDP,
-    // maxReading_j·(1+2b)/B with it (y spans 1+2b and the estimator divides by B).
-    const ldp = this.contract.codec.ldp;
-    const stretch = ldp ? (1 + 2 * ldp.b) / ldp.B : 1;
-    // IAN v's own noise enters a sum over s of z IANs with weight 1 − s/z (if selected) or
-    // s/z (if not); the loss is governed by the largest weight c, so η is scaled by 1/c.
-    const s = q.number;
-    const c = s < z ? Math.max(1 - s / z, s / z) : 1;
-    const dimensions: DimensionAnswer[] = dims.map((j) => {
-      const scale = (this.params.maxReading[j]! * stretch) / (epsilonPerDimension[j]! * c);
-      const series: SeriesPoint[] = [];
-      let total = 0;
-      let totalVar = 0;
-      for (let rd = q.startRound; rd <= q.endRound; rd++) {
-        // DpUtils: one η per IAN for all z, in IAN order (independent of the selection),
-        // centred over all z so that Σ_v noise_v = 0 only when every IAN is present.
-        const eta = Array.from({ length: z }, () => sampleDiscreteLaplace(rng, scale));
-        const mean = eta.reduce((acc, e) => acc + e, 0) / z;
+    const out = dims.map((j) => ({
+      index: j,
+      name: this.params.dimensions[j]!,
+      series: [] as SeriesPoint[],
+      total: 0,
+      variance: 0,
+    }));
+    const etas = new Array<Int32Array>(z);
+    for (let rd = q.startRound; rd <= q.endRound; rd++) {
+      for (let v = 0; v < z; v++)
+        etas[v] = freshRng ? this.dp.freshCell(oem, freshRng) : this.dp.cell(oem, v, rd);
+      const restored = selected.map((v) => this.contract.restoredOf(v, rd));
+      const missingIans = selected.filter((_, i) => !restored[i]);
+      const inSelection = selected.length - missingIans.length;
+      for (const d of out) {
+        const j = d.index;
+        let sumEta = 0;
+        for (let v = 0; v < z; v++) sumEta += etas[v]![j]!;
         let value = 0;
         let variance = 0;
         let noise = 0;
-        let inSelection = 0;
-        const missingIans: number[] = [];
-        for (const v of selected) {
-          const r = this.contract.restoredOf(v, rd);
-          if (!r) {
-            missingIans.push(v);
-            continue;
-          }
+        for (let i = 0; i < selected.length; i++) {
+          const r = restored[i];
+          if (!r) continue;
           const est = r.estimates[j]!;
           value += est.estimate;
           variance += est.standardError ** 2;
-          noise += eta[v]!;
-          inSelection++;
+          noise += etas[selected[i]!]![j]!;
         }
         // Σ_{v ∈ S, restored}(η_v − η̄): exactly 0 when S is all z IANs and all are restored.
-        value += inSelection === z ? 0 : noise - inSelection * mean;
-        series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
-        total += value;
-        totalVar += variance;
+        value += inSelection === z ? 0 : noise - (inSelection * sumEta) / z;
+        d.series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
+        d.total += value;
+        d.variance += variance;
       }
-      return {
-        index: j,
-        name: this.params.dimensions[j]!,
-        series,
-        total,
-        totalStandardError: Math.sqrt(totalVar),
-      };
-    });
+    }
     return {
       number: q.number,
       startRound: q.startRound,
       endRound: q.endRound,
       ians: selected,
-      dimensions,
+      dimensions: out.map((d) => ({
+        index: d.index,
+        name: d.name,
+        series: d.series,
+        total: d.total,
+        totalStandardError: Math.sqrt(d.variance),
+      })),
     };
   }
 }
