@@ -127,14 +127,22 @@ export function runDemo(
     oneBased: true,
     avoid: failedGateways.map((g) => ({ ian: g.ian, index: g.gateway })),
   }).map((p) => ({ ian: p.ian, gateway: p.index }));
+  // "0.02" (has a decimal point) is a per-round probability; "3" a count of devices down
+  // for the whole run; "0:4,2:7" names them.
   const fd = o.failDevices.trim();
-  const probability = /^0?\.\d+$|^0$|^1$/.test(fd) ? Number(fd) : 0;
-  const failedDevices =
-    probability > 0 || fd === '0'
-      ? []
-      : parsePlacement(fd, ians, devices, srng, { firstIan: 0, direction: 1, oneBased: false }).map(
-          (p) => ({ ian: p.ian, device: p.index }),
-        );
+  const isProbability = /^(0|1)?\.\d+$/.test(fd);
+  const probability = isProbability ? Number(fd) : 0;
+  if (isProbability && !(probability >= 0 && probability <= 1)) {
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      `--fail-devices probability must be in [0, 1], got "${fd}"`,
+    );
+  }
+  const failedDevices = isProbability
+    ? []
+    : parsePlacement(fd, ians, devices, srng, { firstIan: 0, direction: 1, oneBased: false }).map(
+        (p) => ({ ian: p.ian, device: p.index }),
+      );
 
   const progress = !o.json && !o.quiet;
   const started = Date.now();

@@ -25,7 +25,7 @@ program
   .option('--delta <δ>', 'device LDP slack', '0.001')
   .option(
     '--fail-devices <p|n|list>',
-    'per-round device failure probability (0.02), a count, or "ian:device,…"',
+    'per-round device failure probability (with a decimal point, e.g. 0.02), a count of devices down for the run, or "ian:device,…"',
     '0.02',
   )
   .option(
