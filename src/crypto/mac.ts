@@ -22,20 +22,31 @@ export function macKey(bytes: Uint8Array): MacKey {
 }
 
 /** The tag over the concatenation of `parts` (callers make the encoding unambiguous). */
-export function macTag(key: MacKey, ...parts: Uint8Array[]): Buffer {
-  const h = createHmac('sha256', key.bytes);
-  for (const p of parts) h.update(p);
+export function macTag(key: MacKey, data: Uint8Array, ...more: Uint8Array[]): Buffer {
+  const h = createHmac('sha256', key.bytes).update(data);
+  // Indexed loop: the common one-part call stays as cheap as raw node:crypto.
+  for (let i = 0; i < more.length; i++) h.update(more[i]!);
   return h.digest();
 }
 
 /** Constant-time check of a received tag; false on any length or content mismatch. */
-export function macVerify(key: MacKey, tag: Uint8Array, ...parts: Uint8Array[]): boolean {
-  return constantTimeEqual(macTag(key, ...parts), tag);
+export function macVerify(
+  key: MacKey,
+  tag: Uint8Array,
+  data: Uint8Array,
+  ...more: Uint8Array[]
+): boolean {
+  return constantTimeEqual(macTag(key, data, ...more), tag);
 }
 
 /** As macVerify, but throws BAD_MAC: for code paths where a bad tag ends processing. */
-export function macCheck(key: MacKey, tag: Uint8Array, ...parts: Uint8Array[]): void {
-  if (!macVerify(key, tag, ...parts)) {
+export function macCheck(
+  key: MacKey,
+  tag: Uint8Array,
+  data: Uint8Array,
+  ...more: Uint8Array[]
+): void {
+  if (!macVerify(key, tag, data, ...more)) {
     throw new PrivaggError(ErrorCode.BAD_MAC, 'HMAC-SHA256 tag does not verify');
   }
 }

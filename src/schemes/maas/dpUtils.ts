@@ -28,7 +28,8 @@ import type { ReadingCodec } from './readingCodec.js';
 export class DpUtils {
   /** scale[oem][j] as an exact rational, parsed once. */
   private readonly scales: Rational[][];
-  private readonly cells = new Map<string, Int32Array>();
+  /** cells[oem]: (round · 2^16 + IAN) → η of every dimension. */
+  private readonly cells: Map<number, Int32Array>[];
 
   constructor(
     private readonly key: LedgerKey,
@@ -43,6 +44,7 @@ export class DpUtils {
         rationalFromDecimal(((max * stretch) / o.grant.epsilonPerDimension[j]!).toPrecision(12)),
       ),
     );
+    this.cells = key.oems.map(() => new Map());
   }
 
   /** The OEM's noise scale for dimension j (for reports). */
@@ -53,8 +55,9 @@ export class DpUtils {
 
   /** η of every dimension for (oem, ian, round), derived once and kept. */
   cell(oem: number, ian: number, round: number): Int32Array {
-    const k = `${oem}/${ian}/${round}`;
-    let c = this.cells.get(k);
+    const k = round * 65_536 + ian; // exact: IAN < 2^16, round < 2^32
+    const cells = this.cells[oem]!;
+    let c = cells.get(k);
     if (!c) {
       const seed = macTag(
         { algorithm: 'hmac-sha256', bytes: this.key.queryNoiseKey },
@@ -66,7 +69,7 @@ export class DpUtils {
         ),
       );
       c = this.draw(oem, seededRandom(seed.toString('hex')));
-      this.cells.set(k, c);
+      cells.set(k, c);
     }
     return c;
   }

@@ -240,28 +240,35 @@ export class MaasQueryEngine {
     }));
     const etas = new Array<Int32Array>(z);
     for (let rd = q.startRound; rd <= q.endRound; rd++) {
-      for (let v = 0; v < z; v++)
-        etas[v] = freshRng ? this.dp.freshCell(oem, freshRng) : this.dp.cell(oem, v, rd);
       const restored = selected.map((v) => this.contract.restoredOf(v, rd));
       const missingIans = selected.filter((_, i) => !restored[i]);
       const inSelection = selected.length - missingIans.length;
+      // All z IANs restored and summed: the zero-sum noise cancels, so none is read.
+      const noisy = inSelection !== z;
+      if (noisy) {
+        for (let v = 0; v < z; v++) {
+          etas[v] = freshRng ? this.dp.freshCell(oem, freshRng) : this.dp.cell(oem, v, rd);
+        }
+      }
       for (const d of out) {
         const j = d.index;
-        let sumEta = 0;
-        for (let v = 0; v < z; v++) sumEta += etas[v]![j]!;
         let value = 0;
         let variance = 0;
-        let noise = 0;
         for (let i = 0; i < selected.length; i++) {
-          const r = restored[i];
-          if (!r) continue;
-          const est = r.estimates[j]!;
+          const est = restored[i]?.estimates[j];
+          if (!est) continue;
           value += est.estimate;
           variance += est.standardError ** 2;
-          noise += etas[selected[i]!]![j]!;
         }
-        // Σ_{v ∈ S, restored}(η_v − η̄): exactly 0 when S is all z IANs and all are restored.
-        value += inSelection === z ? 0 : noise - (inSelection * sumEta) / z;
+        if (noisy) {
+          // Σ_{v ∈ S, restored}(η_v − η̄), η̄ the mean over all z IANs.
+          let sumEta = 0;
+          for (let v = 0; v < z; v++) sumEta += etas[v]![j]!;
+          let noise = 0;
+          for (let i = 0; i < selected.length; i++)
+            if (restored[i]) noise += etas[selected[i]!]![j]!;
+          value += noise - (inSelection * sumEta) / z;
+        }
         d.series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
         d.total += value;
         d.variance += variance;
