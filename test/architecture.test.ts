@@ -15,9 +15,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   wire: ['errors', 'math', 'crypto'],
   'schemes/common': ['errors'],
   schemes: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes/common'],
-  sim: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common'],
+  ledger: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common'],
+  sim: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger'],
   report: ['errors', 'sim'],
-  cli: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'sim', 'report'],
+  cli: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger', 'sim', 'report'],
 };
 
 const SRC = resolve('src');
