@@ -1,0 +1,46 @@
+import type { RandomSource } from '../math/random.js';
+import type { MaasLedgerContract } from '../schemes/maas/ledgerContract.js';
+import type { MaasQueryEngine } from '../schemes/maas/query.js';
+import { canonicalJson } from './canonicalJson.js';
+import type { LedgerTransaction } from './service.js';
+
+/**
+ * Applies one recorded transaction to a contract and query engine; returns a reason
+ * when the recorded outcome disagrees with the recomputed one (an answer can only be
+ * recomputed by a node holding the query-noise key).
+ */
+export function replayInto(
+  contract: MaasLedgerContract,
+  queries: MaasQueryEngine | undefined,
+  tx: LedgerTransaction,
+  freshRng: RandomSource,
+  lastQuery?: { answer?: string },
+): string | undefined {
+  switch (tx.kind) {
+    case 'partial': {
+      const res = contract.add(tx.body, tx.time);
+      return res.ok ? undefined : `recorded partial rejected on replay (${res.code})`;
+    }
+    case 'restore': {
+      const outcome = canonicalJson(contract.restore(tx.ian ?? -1, tx.round ?? -1));
+      return outcome === tx.body.toString('utf8')
+        ? undefined
+        : 'recorded restore outcome differs from the recomputed one';
+    }
+    case 'query': {
+      if (!queries) return undefined;
+      const res = queries.query(tx.body, tx.time, freshRng);
+      if (!res.ok) return `recorded query rejected on replay (${res.code})`;
+      if (lastQuery) lastQuery.answer = canonicalJson(res.answer);
+      return undefined;
+    }
+    case 'answer': {
+      if (!lastQuery?.answer) return undefined;
+      const same = lastQuery.answer === tx.body.toString('utf8');
+      lastQuery.answer = undefined;
+      return same ? undefined : 'recorded answer differs from the recomputed one';
+    }
+    default:
+      return `unknown transaction kind ${String((tx as { kind: unknown }).kind)}`;
+  }
+}

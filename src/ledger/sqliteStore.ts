@@ -1,0 +1,217 @@
+import Database from 'better-sqlite3';
+import { ErrorCode, PrivaggError } from '../errors.js';
+import type { LedgerBlock, LedgerTransaction } from './service.js';
+
+/**
+ * The embedded ledger's file: an append-only block store in SQLite.
+ *
+ * Durability: WAL journal with synchronous=FULL, and each block (its header row and all
+ * its transaction rows) is inserted in one SQLite transaction. SQLite's atomic commit
+ * means a process killed at any instant leaves either the whole block or none of it;
+ * every committed block survives a crash (test/ledger/crash.test.ts kills real child
+ * processes to check this).
+ *
+ * Tables: meta(key, value) for the format version, the node's public key and the
+ * deployment's public configuration; blocks(height, …) one row per block;
+ * transactions(height, idx, …) with an index on (ian, round, kind) for the
+ * (IAN, round) lookups restore and queries make (a partial carries every dimension, so
+ * dimension lookups are (IAN, round) lookups).
+ */
+export const FORMAT_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS blocks (
+  height INTEGER PRIMARY KEY,
+  previous_hash BLOB NOT NULL,
+  merkle_root BLOB NOT NULL,
+  time INTEGER NOT NULL,
+  tx_count INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  signature BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS transactions (
+  height INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  ian INTEGER,
+  round INTEGER,
+  gateway INTEGER,
+  PRIMARY KEY (height, idx)
+) STRICT;
+CREATE INDEX IF NOT EXISTS transactions_ian_round ON transactions (ian, round, kind);
+`;
+
+interface BlockRow {
+  height: number;
+  previous_hash: Buffer;
+  merkle_root: Buffer;
+  time: number;
+  tx_count: number;
+  hash: Buffer;
+  signature: Buffer;
+}
+
+interface TxRow {
+  height: number;
+  idx: number;
+  kind: LedgerTransaction['kind'];
+  time: number;
+  body: Buffer;
+  ian: number | null;
+  round: number | null;
+  gateway: number | null;
+}
+
+export class SqliteBlockStore {
+  private readonly db: Database.Database;
+  private readonly insertBlock: Database.Statement;
+  private readonly insertTx: Database.Statement;
+  private readonly selectBlock: Database.Statement;
+  private readonly selectTxs: Database.Statement;
+  private readonly appendTx: (block: LedgerBlock) => void;
+
+  constructor(readonly file: string) {
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      throw new PrivaggError(
+        ErrorCode.DATA_UNAVAILABLE,
+        `cannot open ledger file ${file}: ${String(e)}`,
+      );
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    const version = this.getMeta('format');
+    if (version === undefined) this.setMeta('format', Buffer.from(FORMAT_VERSION));
+    else if (version.toString() !== FORMAT_VERSION) {
+      throw new PrivaggError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `ledger file format ${version.toString()}, expected ${FORMAT_VERSION}`,
+      );
+    }
+    this.insertBlock = this.db.prepare(
+      'INSERT INTO blocks (height, previous_hash, merkle_root, time, tx_count, hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertTx = this.db.prepare(
+      'INSERT INTO transactions (height, idx, kind, time, body, ian, round, gateway) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.selectBlock = this.db.prepare('SELECT * FROM blocks WHERE height = ?');
+    this.selectTxs = this.db.prepare('SELECT * FROM transactions WHERE height = ? ORDER BY idx');
+    this.appendTx = this.db.transaction((b: LedgerBlock) => {
+      this.insertBlock.run(
+        b.height,
+        b.previousHash,
+        b.merkleRoot,
+        b.time,
+        b.transactions.length,
+        b.hash,
+        b.signature,
+      );
+      for (const [i, t] of b.transactions.entries()) {
+        this.insertTx.run(
+          b.height,
+          i,
+          t.kind,
+          t.time,
+          t.body,
+          t.ian ?? null,
+          t.round ?? null,
+          t.gateway ?? null,
+        );
+      }
+    });
+  }
+
+  getMeta(key: string): Buffer | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      | { value: Buffer }
+      | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: Buffer): void {
+    this.db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value);
+  }
+
+  /** Appends one block atomically (all of it or nothing). */
+  append(block: LedgerBlock): void {
+    this.appendTx(block);
+  }
+
+  /** The number of blocks (= the next height), assuming heights 0..n−1 (verify checks). */
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM blocks').get() as { n: number }).n;
+  }
+
+  /** The block with the largest height, if any. */
+  last(): LedgerBlock | undefined {
+    const row = this.db.prepare('SELECT * FROM blocks ORDER BY height DESC LIMIT 1').get() as
+      | BlockRow
+      | undefined;
+    return row ? this.toBlock(row) : undefined;
+  }
+
+  block(height: number): LedgerBlock | undefined {
+    const row = this.selectBlock.get(height) as BlockRow | undefined;
+    return row ? this.toBlock(row) : undefined;
+  }
+
+  /** Every block in height order (as stored: gaps and reorders are verify's business). */
+  *all(): Generator<LedgerBlock> {
+    const rows = this.db
+      .prepare('SELECT * FROM blocks ORDER BY height')
+      .iterate() as IterableIterator<BlockRow>;
+    for (const row of rows) yield this.toBlock(row);
+  }
+
+  range(from: number, limit: number): LedgerBlock[] {
+    const rows = this.db
+      .prepare('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?')
+      .all(from, limit) as BlockRow[];
+    return rows.map((r) => this.toBlock(r));
+  }
+
+  /** Transactions recorded for one (IAN, round), in chain order (the index serves this). */
+  transactionsOf(ian: number, round: number): LedgerTransaction[] {
+    const rows = this.db
+      .prepare('SELECT * FROM transactions WHERE ian = ? AND round = ? ORDER BY height, idx')
+      .all(ian, round) as TxRow[];
+    return rows.map(toTx);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private toBlock(row: BlockRow): LedgerBlock {
+    const txs = (this.selectTxs.all(row.height) as TxRow[]).map(toTx);
+    return {
+      height: row.height,
+      previousHash: row.previous_hash,
+      merkleRoot: row.merkle_root,
+      time: row.time,
+      transactions: txs,
+      hash: row.hash,
+      signature: row.signature,
+    };
+  }
+}
+
+function toTx(r: TxRow): LedgerTransaction {
+  return {
+    kind: r.kind,
+    time: r.time,
+    body: r.body,
+    ...(r.ian !== null ? { ian: r.ian } : {}),
+    ...(r.round !== null ? { round: r.round } : {}),
+    ...(r.gateway !== null ? { gateway: r.gateway } : {}),
+  };
+}

@@ -1,0 +1,264 @@
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ed25519PrivateKey, ed25519Sign } from '../../src/crypto/ed25519.js';
+import { encodeTransaction, headerHash } from '../../src/ledger/blockCodec.js';
+import { MaasLedgerNode, openEmbeddedLedger } from '../../src/ledger/embeddedLedger.js';
+import { merkleRoot } from '../../src/ledger/merkle.js';
+import type { LedgerTransaction } from '../../src/ledger/service.js';
+import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
+import { verifyChain } from '../../src/ledger/verifyChain.js';
+import { systemRandom } from '../../src/math/random.js';
+import { ledgerFixture, T0 } from './helpers.js';
+
+function populated(batchSize = 4) {
+  const f = ledgerFixture();
+  const node = new MaasLedgerNode({
+    file: f.file,
+    config: f.config,
+    ledgerKey: f.dep.registry.ledgerKey(),
+    batchSize,
+  });
+  for (let rd = 0; rd < 3; rd++) {
+    const now = T0 + rd * 60_000;
+    for (let v = 0; v < 2; v++) {
+      for (const p of f.partials(v, rd, now)) expect(node.add(p, now).ok).toBe(true);
+      expect(node.restore(v, rd, now).status).toBe('restored');
+    }
+  }
+  const q = node.query(f.query(1, 2, T0 + 180_000), T0 + 180_000, systemRandom);
+  expect(q.ok).toBe(true);
+  node.close();
+  return f;
+}
+
+describe('embedded ledger (SQLite block store)', () => {
+  it('records partials, restores and queries in signed, hash-chained blocks that verify', () => {
+    const f = populated();
+    const store = new SqliteBlockStore(f.file);
+    const report = verifyChain(store);
+    expect(report).toMatchObject({ ok: true, transactions: 3 * 2 * 6 + 2 });
+    expect(report.blocks).toBe(Math.ceil((3 * 2 * 6 + 2) / 4));
+    const b0 = store.block(0)!;
+    expect(b0.previousHash.equals(Buffer.alloc(32))).toBe(true);
+    expect(store.block(1)!.previousHash.equals(b0.hash)).toBe(true);
+    // The (IAN, round) index: five partials and one restore for IAN 1, round 2.
+    expect(store.transactionsOf(1, 2).map((t) => t.kind)).toEqual([
+      ...Array(5).fill('partial'),
+      'restore',
+    ]);
+    store.close();
+  });
+
+  it('reopens with the same state: restores, budgets and answers survive a restart', () => {
+    const f = populated();
+    const again = new MaasLedgerNode({
+      file: f.file,
+      config: f.config,
+      ledgerKey: f.dep.registry.ledgerKey(),
+    });
+    const out = again.contract.restoredOf(1, 2);
+    expect(out?.estimates.map((e) => e.estimate)).toEqual(f.truth(1, 2));
+    // The one query spent ε = 2 of 10; the replay re-charged it.
+    expect(again.queries.accountant.remaining('oem-1').epsilon).toEqual({ num: 8n, den: 1n });
+    // Re-asking the same window is answered from the replayed cache at no cost.
+    const res = again.query(f.query(1, 2, T0 + 200_000), T0 + 200_000, systemRandom);
+    expect(res).toMatchObject({ ok: true, answer: { cached: true } });
+    again.close();
+  });
+
+  it('refuses to open a file signed by another node key or holding another deployment', () => {
+    const f = populated();
+    expect(
+      () =>
+        new MaasLedgerNode({
+          file: f.file,
+          config: f.config,
+          ledgerKey: f.dep.registry.ledgerKey(),
+          nodeKey: Buffer.alloc(32, 9),
+        }),
+    ).toThrowError(expect.objectContaining({ code: 'BAD_KEY' }));
+    const other = { ...f.config, params: { ...f.config.params, deployment: 'someone-else' } };
+    expect(
+      () =>
+        new MaasLedgerNode({ file: f.file, config: other, ledgerKey: f.dep.registry.ledgerKey() }),
+    ).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('rejected submissions leave no trace on the chain', () => {
+    const f = ledgerFixture();
+    const node = new MaasLedgerNode({
+      file: f.file,
+      config: f.config,
+      ledgerKey: f.dep.registry.ledgerKey(),
+      batchSize: 1,
+    });
+    const good = f.partials(0, 0, T0);
+    expect(node.add(good[0]!, T0).ok).toBe(true);
+    const height = node.height;
+    const bad = Buffer.from(good[1]!);
+    bad[bad.length - 1]! ^= 1;
+    expect(node.add(bad, T0)).toMatchObject({ ok: false, code: 'BAD_MAC' });
+    expect(node.add(good[0]!, T0)).toMatchObject({ ok: false, code: 'REPLAY' });
+    expect(node.add(good[1]!, T0 + 10 * 60_000)).toMatchObject({
+      ok: false,
+      code: 'STALE_TIMESTAMP',
+    });
+    expect(node.query(f.query(1, 0, T0), T0, systemRandom)).toMatchObject({
+      ok: false,
+      code: 'WRONG_ROUND',
+    });
+    expect(node.height).toBe(height);
+    expect(node.counters().rejected).toEqual({
+      BAD_MAC: 1,
+      REPLAY: 1,
+      STALE_TIMESTAMP: 1,
+      WRONG_ROUND: 1,
+    });
+    node.close();
+  });
+
+  it('the async service commits in batches and resolves each submission once its block is on disk', async () => {
+    const f = ledgerFixture();
+    let now = T0;
+    const ledger = openEmbeddedLedger({
+      file: f.file,
+      config: f.config,
+      ledgerKey: f.dep.registry.ledgerKey(),
+      batchSize: 1000,
+      batchDelayMs: 5,
+      clock: () => now,
+    });
+    const results = await Promise.all(f.partials(0, 0, T0).map((p) => ledger.addPartial(p)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    // All five resolved after one timed commit: one block.
+    expect(ledger.height()).toBe(1);
+    expect(ledger.block(0)!.transactions).toHaveLength(5);
+    now += 1000;
+    expect((await ledger.restore(0, 0)).status).toBe('restored');
+    expect(ledger.height()).toBe(2);
+    expect(ledger.verify()).toMatchObject({ ok: true, blocks: 2, transactions: 6 });
+    expect(ledger.health()).toMatchObject({ ok: true, height: 2, pendingTransactions: 0 });
+    await ledger.close();
+  });
+});
+
+describe('privagg ledger verify: tampering is found and named', () => {
+  function tamper(sql: (db: Database.Database) => void) {
+    const f = populated();
+    const db = new Database(f.file);
+    sql(db);
+    db.close();
+    const store = new SqliteBlockStore(f.file);
+    const report = verifyChain(store);
+    store.close();
+    return report;
+  }
+
+  it('an edited transaction row', () => {
+    const r = tamper((db) =>
+      db.prepare('UPDATE transactions SET time = time + 1 WHERE height = 3 AND idx = 1').run(),
+    );
+    expect(r).toMatchObject({ ok: false, firstBad: { height: 3 } });
+    expect(r.firstBad!.reason).toMatch(/Merkle root/);
+  });
+
+  it('a deleted block', () => {
+    const r = tamper((db) => {
+      db.prepare('DELETE FROM blocks WHERE height = 2').run();
+      db.prepare('DELETE FROM transactions WHERE height = 2').run();
+    });
+    expect(r).toMatchObject({ ok: false, firstBad: { height: 2 } });
+    expect(r.firstBad!.reason).toMatch(/missing/);
+  });
+
+  it('reordered transactions', () => {
+    const r = tamper((db) => {
+      db.prepare('UPDATE transactions SET idx = -1 WHERE height = 1 AND idx = 0').run();
+      db.prepare('UPDATE transactions SET idx = 0 WHERE height = 1 AND idx = 1').run();
+      db.prepare('UPDATE transactions SET idx = 1 WHERE height = 1 AND idx = -1').run();
+    });
+    expect(r).toMatchObject({ ok: false, firstBad: { height: 1 } });
+  });
+
+  it('a re-hashed block without the node key (signature)', () => {
+    // An attacker who recomputes the Merkle root and hash of an edited block still cannot sign it.
+    const f = populated();
+    const db = new Database(f.file);
+    db.prepare('UPDATE blocks SET signature = ? WHERE height = 4').run(Buffer.alloc(64, 1));
+    db.close();
+    const store = new SqliteBlockStore(f.file);
+    expect(verifyChain(store)).toMatchObject({
+      ok: false,
+      firstBad: { height: 4, reason: expect.stringMatching(/signature/) },
+    });
+    store.close();
+  });
+
+  it('a forged restore outcome, fully re-hashed and re-signed with the node key, is caught by the replay', () => {
+    const f = populated(1);
+    const nodeKey = Buffer.from(readFileSync(`${f.file}.key`, 'utf8').trim(), 'hex');
+    const store = new SqliteBlockStore(f.file);
+    const restoreHeight = [...store.all()].find(
+      (b) => b.transactions[0]!.kind === 'restore',
+    )!.height;
+    store.close();
+    const db = new Database(f.file);
+    db.prepare(
+      'UPDATE transactions SET body = CAST(REPLACE(CAST(body AS TEXT), \'"estimate":\', \'"estimate":1\') AS BLOB) WHERE height = ?',
+    ).run(restoreHeight);
+    // Re-chain every block from there on, exactly as the node would have: the file is now
+    // internally consistent and correctly signed.
+    let previous = (
+      db.prepare('SELECT hash FROM blocks WHERE height = ?').get(restoreHeight - 1) as {
+        hash: Buffer;
+      }
+    ).hash;
+    const signer = ed25519PrivateKey(nodeKey);
+    const heights = db
+      .prepare('SELECT height, time FROM blocks WHERE height >= ? ORDER BY height')
+      .all(restoreHeight) as {
+      height: number;
+      time: number;
+    }[];
+    for (const { height, time } of heights) {
+      const txs = (
+        db.prepare('SELECT * FROM transactions WHERE height = ? ORDER BY idx').all(height) as {
+          kind: LedgerTransaction['kind'];
+          time: number;
+          body: Buffer;
+          ian: number | null;
+          round: number | null;
+          gateway: number | null;
+        }[]
+      ).map((r) => ({
+        kind: r.kind,
+        time: r.time,
+        body: r.body,
+        ...(r.ian !== null ? { ian: r.ian } : {}),
+        ...(r.round !== null ? { round: r.round } : {}),
+        ...(r.gateway !== null ? { gateway: r.gateway } : {}),
+      }));
+      const root = merkleRoot(txs.map(encodeTransaction));
+      const hash = headerHash({
+        height,
+        previousHash: previous,
+        merkleRoot: root,
+        time,
+        count: txs.length,
+      });
+      db.prepare(
+        'UPDATE blocks SET previous_hash = ?, merkle_root = ?, hash = ?, signature = ? WHERE height = ?',
+      ).run(previous, root, hash, ed25519Sign(signer, hash), height);
+      previous = hash;
+    }
+    db.close();
+    const s2 = new SqliteBlockStore(f.file);
+    const report = verifyChain(s2);
+    s2.close();
+    expect(report).toMatchObject({
+      ok: false,
+      firstBad: { height: restoreHeight, reason: expect.stringMatching(/restore outcome differs/) },
+    });
+  });
+});
