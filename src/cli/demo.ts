@@ -1,6 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PrivaggError } from '../errors.js';
+import { MaasLedgerNode } from '../ledger/embeddedLedger.js';
+import { SqliteBlockStore } from '../ledger/sqliteStore.js';
+import { verifyChain } from '../ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../math/random.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import { DEFAULT_MODES, defaultMaasParams, PAPER_MODES } from '../schemes/maas/params.js';
@@ -28,6 +31,7 @@ export interface DemoOptions {
   data?: string;
   paperMode?: boolean;
   out: string;
+  ledger?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -62,7 +66,14 @@ export function parseAttacks(spec: string): AttackKind[] {
 export interface DemoSummary {
   command: string;
   elapsedMs: number;
-  outputs: { json: string; html: string };
+  outputs: { json: string; html: string; ledger: string };
+  ledger: {
+    file: string;
+    blocks: number;
+    transactions: number;
+    verified: boolean;
+    verifyMs: number;
+  };
   [key: string]: unknown;
 }
 
@@ -145,8 +156,29 @@ export function runDemo(
       );
 
   const progress = !o.json && !o.quiet;
+  const outDir = resolve(o.out);
+  mkdirSync(outDir, { recursive: true });
+  // The ledger file is made anew each run: its chain is bound to this run's keys.
+  const ledgerPath = resolve(o.ledger ?? resolve(outDir, 'privagg-demo.ledger.sqlite'));
+  for (const suffix of ['', '-wal', '-shm', '.key'])
+    rmSync(`${ledgerPath}${suffix}`, { force: true });
+  let node: MaasLedgerNode | undefined;
   const started = Date.now();
   const result = runMaas({
+    ledger: (dep) => {
+      node = new MaasLedgerNode({
+        file: ledgerPath,
+        config: { params: dep.params, oems: dep.oems },
+        ledgerKey: dep.registry.ledgerKey(),
+      });
+      const n = node;
+      return {
+        add: (bytes, now) => n.add(bytes, now),
+        restore: (ian, round, now) => n.restore(ian, round, now),
+        query: (bytes, now, rng) => n.query(bytes, now, rng),
+        endOfRound: () => void n.commit(),
+      };
+    },
     params,
     workload,
     rounds,
@@ -157,9 +189,11 @@ export function runDemo(
     onRound: progress ? progressPrinter() : undefined,
   });
   const elapsedMs = Date.now() - started;
+  node!.close();
+  const store = new SqliteBlockStore(ledgerPath);
+  const verified = verifyChain(store);
+  store.close();
 
-  const outDir = resolve(o.out);
-  mkdirSync(outDir, { recursive: true });
   const jsonPath = resolve(outDir, 'privagg-demo.json');
   const htmlPath = resolve(outDir, 'privagg-demo.html');
   const summary: DemoSummary = {
@@ -177,8 +211,15 @@ export function runDemo(
       ...(q.answer ? { ians: q.answer.ians, spent: q.answer.spent } : {}),
       ...(q.pearson ? { pearson: q.pearson } : {}),
     })),
+    ledger: {
+      file: ledgerPath,
+      blocks: verified.blocks,
+      transactions: verified.transactions,
+      verified: verified.ok,
+      verifyMs: Math.round(verified.elapsedMs),
+    },
     elapsedMs,
-    outputs: { json: jsonPath, html: htmlPath },
+    outputs: { json: jsonPath, html: htmlPath, ledger: ledgerPath },
   };
   writeFileSync(
     jsonPath,
@@ -286,6 +327,9 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
     '',
     `Lying gateways found: ${result.lyingGatewaysFound.map((g) => `IAN ${g.ian} GW ${g.gateway} (${g.rounds.length} rounds)`).join('; ') || 'none'}`,
     '',
+    `Ledger ${summary.ledger.file}: ${summary.ledger.blocks} blocks, ${summary.ledger.transactions} transactions, ` +
+      `${summary.ledger.verified ? 'verified' : 'DOES NOT VERIFY'} in ${summary.ledger.verifyMs} ms ` +
+      `(check it yourself: privagg ledger verify ${summary.ledger.file})`,
     `Wrote ${summary.outputs.json}`,
     `Wrote ${summary.outputs.html}`,
   );

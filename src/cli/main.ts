@@ -3,6 +3,7 @@ import { squareWaveParameters } from '../dp/ldpSquareWave.js';
 import { isPrivaggError } from '../errors.js';
 import { ATTACK_KINDS } from '../sim/maasFaults.js';
 import { printDemo, runDemo } from './demo.js';
+import { registerLedgerCommands } from './ledger.js';
 import { formatTable } from './table.js';
 
 const program = new Command();
@@ -48,7 +49,15 @@ program
     '--paper-mode',
     "use the paper's constructions (hash MAC, sum batch check, no AEAD, …) instead of privagg's",
   )
-  .option('--out <dir>', 'where to write privagg-demo.json and privagg-demo.html', 'out')
+  .option(
+    '--out <dir>',
+    'where to write privagg-demo.json, privagg-demo.html and the ledger',
+    'out',
+  )
+  .option(
+    '--ledger <file>',
+    'the ledger file (SQLite block store; default <out>/privagg-demo.ledger.sqlite), made anew each run',
+  )
   .option('--json', 'print the summary as JSON instead of tables')
   .option('--quiet', 'no progress output')
   .action((opts) => {
@@ -86,6 +95,8 @@ program
       ),
     );
   });
+
+registerLedgerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,9 +11,19 @@ import {
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import type { MaasGateway } from '../schemes/maas/gateway.js';
 import type { OemGrant } from '../schemes/maas/keys.js';
-import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
+import type {
+  AddResult,
+  MaasLedgerContract,
+  RestoreOutcome,
+} from '../schemes/maas/ledgerContract.js';
 import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
-import { buildQuery, dimensionMask, type QueryAnswer } from '../schemes/maas/query.js';
+import {
+  buildQuery,
+  dimensionMask,
+  type MaasQueryEngine,
+  type QueryAnswer,
+  type QueryResult,
+} from '../schemes/maas/query.js';
 import { paperHash } from '../schemes/maas/tags.js';
 import { encodeElements } from '../wire/fieldElements.js';
 import { encodeReportHeader } from '../wire/maas.js';
@@ -26,7 +36,32 @@ import type { ReadingRef, Workload } from './workload.js';
  * only through bytes (the same messages the networked runtime sends), so what it
  * shows holds for the wire.
  */
+/**
+ * What the runner needs of a ledger: the contract's Add/Restore and the Query, fed the
+ * simulated clock. `MaasLedgerNode` (the embedded block store) fits as it is.
+ */
+export interface MaasLedgerSink {
+  add(bytes: Uint8Array, nowMs: number): AddResult;
+  restore(ian: number, round: number, nowMs: number): RestoreOutcome;
+  query(bytes: Uint8Array, nowMs: number, rng: RandomSource): QueryResult;
+  /** Called after each round (a block store seals a block here). */
+  endOfRound?(): void;
+}
+
+function inMemoryLedger(l: {
+  contract: MaasLedgerContract;
+  queries: MaasQueryEngine;
+}): MaasLedgerSink {
+  return {
+    add: (bytes, now) => l.contract.add(bytes, now),
+    restore: (ian, round) => l.contract.restore(ian, round),
+    query: (bytes, now, rng) => l.queries.query(bytes, now, rng),
+  };
+}
+
 export interface MaasScenario {
+  /** A ledger built for the run's deployment (default: the in-memory contract). */
+  ledger?: (deployment: MaasDeployment) => MaasLedgerSink;
   params: MaasParams;
   workload: Workload;
   /** Rounds to run (≤ workload.rounds). */
@@ -147,7 +182,8 @@ export function runMaas(s: MaasScenario): MaasRunResult {
     Array.from({ length: m }, (_, l) => dep.gateway(v, l + 1)),
   );
   const accountant = new PrivacyAccountant();
-  const { contract, queries } = dep.ledger(accountant);
+  // The ledger: in memory by default, or a node that keeps a block store (demo --ledger).
+  const ledger: MaasLedgerSink = s.ledger ? s.ledger(dep) : inMemoryLedger(dep.ledger(accountant));
 
   const isFailedGw = (v: number, l: number) =>
     faults.failedGateways.some((g) => g.ian === v && g.gateway === l);
@@ -260,16 +296,16 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         partials.unshift(forged);
       }
       for (const p of partials) {
-        const r = contract.add(p, now + 3000);
+        const r = ledger.add(p, now + 3000);
         if (!r.ok) count(r.code);
       }
       if (attacks.has('replayed-partial') && partials.length > 0) {
-        const r = contract.add(partials[partials.length - 1]!, now + 3000);
+        const r = ledger.add(partials[partials.length - 1]!, now + 3000);
         if (!r.ok) count(r.code);
       }
 
       // Restore, reconciling contributor sets when gateways disagree.
-      let outcome: RestoreOutcome = contract.restore(v, rd);
+      let outcome: RestoreOutcome = ledger.restore(v, rd, now + 3500);
       const reasons: string[] = [];
       let attempts = 0;
       while (outcome.status === 'reconcile') {
@@ -287,11 +323,11 @@ export function runMaas(s: MaasScenario): MaasRunResult {
             ? lie(g, rd, outcome.contributors, null, outcome.attempt, now + 4000, srng, params)
             : g.reaggregate(rd, outcome.contributors, outcome.attempt, now + 4000);
           if (again) {
-            const r = contract.add(again, now + 4000);
+            const r = ledger.add(again, now + 4000);
             if (!r.ok) count(r.code);
           }
         }
-        outcome = contract.restore(v, rd);
+        outcome = ledger.restore(v, rd, now + 4500);
       }
       const down = [...downThisRound]
         .filter((k) => k.startsWith(`${v}:`))
@@ -345,6 +381,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       }
     }
     rounds.push(report);
+    ledger.endOfRound?.();
     s.onRound?.(report, rd + 1, s.rounds);
   }
 
@@ -377,7 +414,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
   if (s.queries ?? true) {
     for (let number = 1; number <= z; number++) {
       const bytes = ask(number);
-      const res = queries.query(bytes, tq, qrng);
+      const res = ledger.query(bytes, tq, qrng);
       if (!res.ok) {
         count(res.code);
         queryRuns.push({ number, ok: false, code: res.code });
@@ -398,14 +435,14 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       queryRuns.push({ number, ok: true, answer: res.answer, truthSeries, pearson });
       if (number === z) fullAnswer = res.answer;
       if (attacks.has('replayed-query') && number === z) {
-        const again = queries.query(bytes, tq + 10, qrng);
+        const again = ledger.query(bytes, tq + 10, qrng);
         if (!again.ok) count(again.code);
       }
     }
     if (attacks.has('forged-query')) {
       const forged = Buffer.from(ask(z, all, tq + 20));
       forged[forged.length - 5]! ^= 0x10;
-      const r = queries.query(forged, tq + 20, qrng);
+      const r = ledger.query(forged, tq + 20, qrng);
       if (!r.ok) count(r.code);
     }
     if (attacks.has('unauthorised-query') && w > 0) {
@@ -416,7 +453,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         dimensionMask: 0x80,
         timestamp: tq + 30,
       });
-      const r = queries.query(bad, tq + 30, qrng);
+      const r = ledger.query(bad, tq + 30, qrng);
       if (!r.ok) count(r.code);
     }
     if (attacks.has('over-budget-query')) {
@@ -433,7 +470,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
             dimensionMask: dimensionMask(all),
             timestamp: tq + 40 + tries,
           });
-          const r = queries.query(b, tq + 40 + tries, qrng);
+          const r = ledger.query(b, tq + 40 + tries, qrng);
           if (!r.ok) {
             count(r.code);
             break outer;

@@ -16,6 +16,8 @@ import { ReadingCodec } from './readingCodec.js';
  */
 export interface MaasDeployment {
   params: MaasParams;
+  /** The OEMs registered with the TA and their grants (public). */
+  oems: readonly OemGrant[];
   registry: MaasRegistry;
   shamir: ShamirParams;
   codec: ReadingCodec;
@@ -53,6 +55,7 @@ export function createMaasDeployment(
   const codec = new ReadingCodec(params);
   return {
     params,
+    oems: opts.oems,
     registry,
     shamir,
     codec,

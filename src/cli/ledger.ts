@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { PrivaggError } from '../errors.js';
+import { decodeDeploymentConfig } from '../ledger/deploymentConfig.js';
+import { SqliteBlockStore } from '../ledger/sqliteStore.js';
+import { verifyChain } from '../ledger/verifyChain.js';
+import { formatTable } from './table.js';
+
+/** `privagg ledger verify|show <file>`: check and inspect an embedded ledger file. */
+export function registerLedgerCommands(program: Command): void {
+  const ledger = program
+    .command('ledger')
+    .description('Inspect and verify an embedded ledger file (SQLite block store)');
+
+  ledger
+    .command('verify <file>')
+    .description(
+      'Re-check the whole chain (heights, hashes, Merkle roots, Ed25519 signatures, contract replay); exit 1 naming the first bad block',
+    )
+    .option(
+      '--public-key <hex>',
+      "the node's Ed25519 public key (default: the one stored in the file, which proves consistency only)",
+    )
+    .option('--json', 'print the report as JSON')
+    .action((file: string, opts: { publicKey?: string; json?: boolean }) => {
+      const store = openExisting(file);
+      const publicKey = opts.publicKey ? Buffer.from(opts.publicKey, 'hex') : undefined;
+      if (publicKey && publicKey.length !== 32)
+        throw new PrivaggError('BAD_KEY', '--public-key must be 32 bytes of hex');
+      const stored = store.getMeta('node_public_key');
+      const report = verifyChain(store, publicKey ? { publicKey } : {});
+      store.close();
+      if (opts.json) {
+        console.log(
+          JSON.stringify({ file, nodePublicKey: stored?.toString('hex'), ...report }, null, 2),
+        );
+      } else if (report.ok) {
+        console.log(
+          `${file}: OK — ${report.blocks} blocks, ${report.transactions} transactions verified in ${report.elapsedMs.toFixed(0)} ms` +
+            `\n  node key ${stored?.toString('hex')}${publicKey ? ' (as given)' : ' (from the file: compare it with the node you trust)'}`,
+        );
+      } else {
+        console.error(
+          `${file}: TAMPERED — block ${report.firstBad!.height}: ${report.firstBad!.reason}`,
+        );
+        console.error(`  ${report.blocks} block(s) before it verified`);
+      }
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  ledger
+    .command('show <file>')
+    .description('Print the deployment, and the blocks (or one block with its transactions)')
+    .option('--height <h>', 'show one block in full')
+    .option('--limit <n>', 'blocks to list', '30')
+    .action((file: string, opts: { height?: string; limit: string }) => {
+      const store = openExisting(file);
+      const config = store.getMeta('deployment');
+      if (config) {
+        const { params, oems } = decodeDeploymentConfig(config);
+        console.log(
+          `deployment ${params.deployment}: ${params.ians} IANs × ${params.devicesPerIan} devices, m = ${params.gateways}, k = ${params.threshold}, ` +
+            `dimensions ${params.dimensions.join(',')}, LDP ${params.ldp ? `ε = ${params.ldp.epsilon}, δ = ${params.ldp.delta}` : 'off'}; OEMs ${oems.map((o) => o.name).join(', ') || 'none'}`,
+        );
+      }
+      if (opts.height !== undefined) {
+        const b = store.block(Number(opts.height));
+        if (!b) throw new PrivaggError('INVALID_ARGUMENT', `no block ${opts.height}`);
+        console.log(
+          `block ${b.height}  time ${new Date(b.time).toISOString()}  hash ${b.hash.toString('hex')}`,
+        );
+        console.log(
+          `  previous ${b.previousHash.toString('hex')}\n  merkle   ${b.merkleRoot.toString('hex')}`,
+        );
+        console.log(
+          formatTable(
+            ['#', 'kind', 'time', 'IAN', 'round', 'gateway', 'bytes', 'summary'],
+            b.transactions.map((t, i) => [
+              i,
+              t.kind,
+              new Date(t.time).toISOString(),
+              t.ian ?? '—',
+              t.round ?? '—',
+              t.gateway ?? '—',
+              t.body.length,
+              summarise(t.kind, t.body),
+            ]),
+          ),
+        );
+      } else {
+        const blocks = store.range(
+          Math.max(0, store.count() - Number(opts.limit)),
+          Number(opts.limit),
+        );
+        console.log(
+          formatTable(
+            ['height', 'time', 'txs', 'kinds', 'hash'],
+            blocks.map((b) => [
+              b.height,
+              new Date(b.time).toISOString(),
+              b.transactions.length,
+              countKinds(b.transactions.map((t) => t.kind)),
+              `${b.hash.toString('hex').slice(0, 16)}…`,
+            ]),
+          ),
+        );
+      }
+      store.close();
+    });
+}
+
+function openExisting(file: string): SqliteBlockStore {
+  if (!existsSync(file)) throw new PrivaggError('DATA_UNAVAILABLE', `no ledger file at ${file}`);
+  return new SqliteBlockStore(file);
+}
+
+function countKinds(kinds: string[]): string {
+  const m = new Map<string, number>();
+  for (const k of kinds) m.set(k, (m.get(k) ?? 0) + 1);
+  return [...m].map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+function summarise(kind: string, body: Buffer): string {
+  if (kind === 'restore') {
+    const o = JSON.parse(body.toString('utf8')) as {
+      status: string;
+      reason?: string;
+      liars?: number[];
+      contributors?: number[];
+    };
+    return o.status === 'restored'
+      ? `restored over ${o.contributors?.length} devices${o.liars?.length ? `, liars ${o.liars.join(',')}` : ''}`
+      : `${o.status}${o.reason ? `: ${o.reason}` : ''}`;
+  }
+  if (kind === 'answer') {
+    const a = JSON.parse(body.toString('utf8')) as {
+      oem: string;
+      number: number;
+      startRound: number;
+      endRound: number;
+    };
+    return `${a.oem}: number = ${a.number}, rounds ${a.startRound}..${a.endRound}`;
+  }
+  return body.subarray(0, 8).toString('hex');
+}

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/** The demo's ledger file, checked the way a user would: `privagg ledger verify`. */
+describe('privagg ledger verify (child process)', () => {
+  it('the demo writes a ledger that verifies; an edited row makes verify exit 1 naming the block', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privagg-cli-ledger-'));
+    const file = join(dir, 'demo.sqlite');
+    const { stdout } = await run(process.execPath, [
+      ...CLI,
+      'demo',
+      '--json',
+      '--rounds',
+      '4',
+      '--devices',
+      '10',
+      '--ledger',
+      file,
+      '--out',
+      dir,
+    ]);
+    const summary = JSON.parse(stdout);
+    expect(summary.ledger).toMatchObject({ file, verified: true, blocks: 5 });
+    expect(summary.outputs.ledger).toBe(file);
+
+    const ok = await run(process.execPath, [...CLI, 'ledger', 'verify', file]);
+    expect(ok.stdout).toMatch(/OK — 5 blocks/);
+
+    const db = new Database(file);
+    db.prepare(
+      'UPDATE transactions SET body = zeroblob(length(body)) WHERE height = 2 AND idx = 3',
+    ).run();
+    db.close();
+    await expect(run(process.execPath, [...CLI, 'ledger', 'verify', file])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/TAMPERED — block 2: Merkle root/),
+    });
+    // A wrong expected key is refused even on an untouched prefix.
+    await expect(
+      run(process.execPath, [...CLI, 'ledger', 'verify', file, '--public-key', '11'.repeat(32)]),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/block 0: Ed25519 signature/),
+    });
+  }, 60_000);
+});
