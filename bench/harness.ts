@@ -10,8 +10,19 @@ export interface BenchCase {
   group: string;
   /** Prepare state once; returns the function to time. Untimed. */
   setup?: () => void | Promise<void>;
-  /** Does `opsPerCall` operations. Its return value is kept alive to defeat dead-code elimination. */
+  /**
+   * Does `opsPerCall` operations. Its return value is kept alive to defeat dead-code
+   * elimination. If it returns a promise (on its first call), every call is awaited
+   * before the next one starts, and the time includes the wait.
+   */
   run: () => unknown;
+  /** Untimed, after each measurement (close servers, delete files). */
+  teardown?: () => void | Promise<void>;
+  /**
+   * Figures the case computes itself over the calls of a measurement (e.g. per-request
+   * latency percentiles), read after measuring. Keys ending in `Ms` are printed as times.
+   */
+  extra?: () => Record<string, number>;
   opsPerCall?: number;
   /** Name of another case in the same run to print a ratio against. */
   baseline?: string;
@@ -34,6 +45,7 @@ export interface BenchResult {
   ratio?: number;
   target?: BenchCase['target'];
   meetsTarget?: boolean;
+  extra?: Record<string, number>;
 }
 
 let sink: unknown;
@@ -47,25 +59,34 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   await c.setup?.();
   const ops = c.opsPerCall ?? 1;
   const minMillis = c.minMillis ?? 400;
+  // One untimed call tells a synchronous case from an asynchronous one; the synchronous
+  // loop below is exactly what it always was.
+  const first = c.run();
+  const isAsync = typeof (first as { then?: unknown } | null)?.then === 'function';
+  sink = isAsync ? await first : first;
+  const runBatch = async (batch: number): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    if (isAsync) for (let i = 0; i < batch; i++) sink = await c.run();
+    else for (let i = 0; i < batch; i++) sink = c.run();
+    return Number(process.hrtime.bigint() - t0);
+  };
   // Warm up and size a batch to ~20 ms.
   let batch = 1;
   for (;;) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) sink = c.run();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const ms = (await runBatch(batch)) / 1e6;
     if (ms >= 20 || batch >= 1 << 24) break;
     batch *= ms < 2 ? 8 : 2;
   }
   const rates: number[] = [];
   const start = process.hrtime.bigint();
   while (Number(process.hrtime.bigint() - start) / 1e6 < minMillis || rates.length < 5) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) sink = c.run();
-    const ns = Number(process.hrtime.bigint() - t0);
+    const ns = await runBatch(batch);
     rates.push((batch * ops * 1e9) / ns);
   }
   rates.sort((a, b) => a - b);
   const opsPerSec = rates[Math.floor(rates.length / 2)]!;
+  const extra = c.extra?.();
+  await c.teardown?.();
   return {
     name: c.name,
     group: c.group,
@@ -74,6 +95,7 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
     samples: rates.length,
     ...(c.baseline ? { baseline: c.baseline } : {}),
     ...(c.target ? { target: c.target } : {}),
+    ...(extra ? { extra } : {}),
   };
 }
 

@@ -91,6 +91,14 @@ function fmtTarget(r: BenchResult): string {
   return `${parts.join(', ')} ${r.meetsTarget ? 'ok' : 'MISSED'}`;
 }
 
+/** A case's own figures: `p50Ms: 0.21` prints as `p50 210.00 µs`. */
+function fmtExtra(r: BenchResult): string {
+  if (!r.extra) return '';
+  return Object.entries(r.extra)
+    .map(([k, v]) => (k.endsWith('Ms') ? `${k.slice(0, -2)} ${fmtTime(v * 1000)}` : `${k} ${v}`))
+    .join(', ');
+}
+
 function printTable(rs: BenchResult[]): void {
   const rows = rs.map((r) => [
     r.group,
@@ -99,8 +107,9 @@ function printTable(rs: BenchResult[]): void {
     fmtTime(r.microsPerOp),
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline}` : '',
     fmtTarget(r),
+    fmtExtra(r),
   ]);
-  const head = ['group', 'case', 'rate', 'time/op', 'vs baseline', 'target'];
+  const head = ['group', 'case', 'rate', 'time/op', 'vs baseline', 'target', 'extra'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(line(head));

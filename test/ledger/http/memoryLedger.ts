@@ -1,0 +1,242 @@
+import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import type { ErrorCode } from '../../../src/errors.js';
+import type {
+  LedgerBlock,
+  LedgerCounters,
+  LedgerHealth,
+  LedgerService,
+  LedgerTransaction,
+  VerifyReport,
+} from '../../../src/ledger/service.js';
+import { type RandomSource, systemRandom } from '../../../src/math/random.js';
+import type { MaasDeployment } from '../../../src/schemes/maas/deployment.js';
+import type {
+  AddResult,
+  MaasLedgerContract,
+  RestoreOutcome,
+} from '../../../src/schemes/maas/ledgerContract.js';
+import type { MaasQueryEngine, QueryResult } from '../../../src/schemes/maas/query.js';
+
+/**
+ * A LedgerService held in memory, on the real MaaS core (`deployment.ledger()`), for the
+ * HTTP tests and benchmarks while the embedded SQLite ledger is written. Blocks are
+ * hash-chained, carry an RFC 6962 Merkle root and an Ed25519 signature, so /v1/blocks and
+ * /v1/verify have real data to show. Not a store: nothing survives the process.
+ */
+export interface MemoryLedgerOptions {
+  /** The ledger's clock (freshness checks, transaction times). Default Date.now. */
+  clock?: () => number;
+  /** Transactions per block; a block is also sealed by flush(). Default 16. */
+  batchSize?: number;
+  rng?: RandomSource;
+}
+
+export class MemoryLedger implements LedgerService {
+  readonly contract: MaasLedgerContract;
+  readonly queries: MaasQueryEngine;
+  private readonly clock: () => number;
+  private readonly batchSize: number;
+  private readonly rng: RandomSource;
+  private readonly key: { privateKey: KeyObject; publicKey: KeyObject };
+  private readonly chain: LedgerBlock[] = [];
+  private pending: LedgerTransaction[] = [];
+  private readonly counts: LedgerCounters = {
+    partialsAccepted: 0,
+    queriesAnswered: 0,
+    rejected: {},
+    blocks: 0,
+    transactions: 0,
+  };
+  private readonly recordedRestores = new Set<string>();
+  closed = false;
+
+  constructor(deployment: MaasDeployment, opts: MemoryLedgerOptions = {}) {
+    ({ contract: this.contract, queries: this.queries } = deployment.ledger());
+    this.clock = opts.clock ?? Date.now;
+    this.batchSize = opts.batchSize ?? 16;
+    this.rng = opts.rng ?? systemRandom;
+    this.key = generateKeyPairSync('ed25519');
+  }
+
+  async addPartial(bytes: Uint8Array): Promise<AddResult> {
+    const now = this.clock();
+    const res = this.contract.add(bytes, now);
+    if (!res.ok) return this.reject(res);
+    this.counts.partialsAccepted++;
+    this.enqueue({
+      kind: 'partial',
+      time: now,
+      body: Buffer.from(bytes),
+      ian: res.ian,
+      round: res.round,
+      gateway: res.gateway,
+    });
+    return res;
+  }
+
+  async restore(ian: number, round: number): Promise<RestoreOutcome> {
+    const outcome = this.contract.restore(ian, round);
+    const body = JSON.stringify(outcome);
+    if (!this.recordedRestores.has(body)) {
+      this.recordedRestores.add(body);
+      this.enqueue({ kind: 'restore', time: this.clock(), body: Buffer.from(body), ian, round });
+    }
+    return outcome;
+  }
+
+  async query(bytes: Uint8Array): Promise<QueryResult> {
+    const now = this.clock();
+    const res = this.queries.query(bytes, now, this.rng);
+    if (!res.ok) return this.reject(res);
+    this.counts.queriesAnswered++;
+    this.enqueue({ kind: 'query', time: now, body: Buffer.from(bytes) });
+    this.enqueue({ kind: 'answer', time: now, body: Buffer.from(JSON.stringify(res.answer)) });
+    return res;
+  }
+
+  async flush(): Promise<void> {
+    this.commit();
+  }
+
+  height(): number {
+    return this.chain.length;
+  }
+
+  block(height: number): LedgerBlock | undefined {
+    return this.chain[height];
+  }
+
+  blocks(from: number, limit: number): LedgerBlock[] {
+    return this.chain.slice(from, from + limit);
+  }
+
+  verify(): VerifyReport {
+    const t0 = performance.now();
+    let previous: Buffer = Buffer.alloc(32);
+    let transactions = 0;
+    const report = (firstBad?: { height: number; reason: string }): VerifyReport => ({
+      ok: !firstBad,
+      blocks: this.chain.length,
+      transactions,
+      ...(firstBad ? { firstBad } : {}),
+      elapsedMs: performance.now() - t0,
+    });
+    for (const b of this.chain) {
+      if (!b.previousHash.equals(previous))
+        return report({ height: b.height, reason: 'previous hash' });
+      if (!merkleRoot(b.transactions).equals(b.merkleRoot))
+        return report({ height: b.height, reason: 'Merkle root' });
+      const hash = headerHash(
+        b.height,
+        b.previousHash,
+        b.merkleRoot,
+        b.time,
+        b.transactions.length,
+      );
+      if (!hash.equals(b.hash)) return report({ height: b.height, reason: 'hash' });
+      if (!verify(null, b.hash, this.key.publicKey, b.signature))
+        return report({ height: b.height, reason: 'signature' });
+      transactions += b.transactions.length;
+      previous = b.hash;
+    }
+    return report();
+  }
+
+  health(): LedgerHealth {
+    return {
+      ok: !this.closed,
+      height: this.chain.length,
+      pendingTransactions: this.pending.length,
+    };
+  }
+
+  counters(): LedgerCounters {
+    return { ...this.counts, rejected: { ...this.counts.rejected } };
+  }
+
+  async close(): Promise<void> {
+    this.commit();
+    this.closed = true;
+  }
+
+  /** Test hook: changes one byte of a committed transaction, as an attacker with the file could. */
+  tamper(height: number): void {
+    const tx = this.chain[height]!.transactions[0]!;
+    tx.body[0]! ^= 1;
+  }
+
+  private enqueue(tx: LedgerTransaction): void {
+    this.pending.push(tx);
+    if (this.pending.length >= this.batchSize) this.commit();
+  }
+
+  private commit(): void {
+    if (this.pending.length === 0) return;
+    const transactions = this.pending;
+    this.pending = [];
+    const height = this.chain.length;
+    const previousHash = height === 0 ? Buffer.alloc(32) : this.chain[height - 1]!.hash;
+    const root = merkleRoot(transactions);
+    const time = Math.max(...transactions.map((t) => t.time));
+    const hash = headerHash(height, previousHash, root, time, transactions.length);
+    this.chain.push({
+      height,
+      previousHash,
+      merkleRoot: root,
+      time,
+      transactions,
+      hash,
+      signature: sign(null, hash, this.key.privateKey),
+    });
+    this.counts.blocks++;
+    this.counts.transactions += transactions.length;
+  }
+
+  private reject<T extends { ok: false; code: ErrorCode }>(res: T): T {
+    this.counts.rejected[res.code] = (this.counts.rejected[res.code] ?? 0) + 1;
+    return res;
+  }
+}
+
+const sha256 = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+function encodeTransaction(tx: LedgerTransaction): Buffer {
+  const head = JSON.stringify([
+    tx.kind,
+    tx.time,
+    tx.ian ?? null,
+    tx.round ?? null,
+    tx.gateway ?? null,
+  ]);
+  return Buffer.concat([Buffer.from(`${head}\n`), tx.body]);
+}
+
+/** RFC 6962 §2.1. */
+function merkleRoot(txs: readonly LedgerTransaction[]): Buffer {
+  const leaves = txs.map((t) => sha256(Buffer.of(0), encodeTransaction(t)));
+  const mth = (lo: number, hi: number): Buffer => {
+    if (hi - lo === 1) return leaves[lo]!;
+    let k = 1;
+    while (k * 2 < hi - lo) k *= 2;
+    return sha256(Buffer.of(1), mth(lo, lo + k), mth(lo + k, hi));
+  };
+  return leaves.length === 0 ? sha256() : mth(0, leaves.length);
+}
+
+function headerHash(
+  height: number,
+  previous: Buffer,
+  root: Buffer,
+  time: number,
+  count: number,
+): Buffer {
+  const fixed = Buffer.alloc(24);
+  fixed.writeBigUInt64BE(BigInt(height), 0);
+  fixed.writeBigUInt64BE(BigInt(time), 8);
+  fixed.writeBigUInt64BE(BigInt(count), 16);
+  return sha256(Buffer.from('privagg/memory-block/v1'), fixed, previous, root);
+}

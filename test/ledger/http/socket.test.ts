@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlockPage, PartialAccepted } from '../../../src/ledger/http/schemas.js';
+import { type LedgerApiServer, startLedgerApi } from '../../../src/ledger/http/server.js';
+import { captureLogs, roundPartials, T0, testDeployment } from './fixtures.js';
+import { MemoryLedger } from './memoryLedger.js';
+
+describe('over a real socket (127.0.0.1, port 0)', () => {
+  const dep = testDeployment();
+  const ledger = new MemoryLedger(dep, { clock: () => T0, batchSize: 2 });
+  const { logger, lines } = captureLogs();
+  let server: LedgerApiServer;
+  beforeAll(async () => {
+    server = await startLedgerApi(ledger, { logger, host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => server.close());
+
+  it('listens on a free loopback port and serves submissions and reads with fetch', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const [p1, p2, p3] = roundPartials(dep, 0, 0);
+    const raw = await fetch(`${server.url}/v1/partials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: p1,
+    });
+    expect(raw.status).toBe(202);
+    expect(PartialAccepted.parse(await raw.json())).toMatchObject({ gateway: 1 });
+    const json = await fetch(`${server.url}/v1/partials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ partial: p2!.toString('base64') }),
+    });
+    expect(json.status).toBe(202);
+
+    const replay = await fetch(`${server.url}/v1/partials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: p1,
+    });
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toMatchObject({ ok: false, code: 'REPLAY' });
+    expect(lines.filter((l) => l.code === 'REPLAY')).toHaveLength(1);
+
+    // A body larger than the limit, announced by Content-Length: refused before it is read.
+    const huge = await fetch(`${server.url}/v1/partials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(3 * 1024 * 1024),
+    });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ code: 'OVERSIZED_MESSAGE' });
+
+    const third = await fetch(`${server.url}/v1/partials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: p3,
+    });
+    expect(third.status).toBe(202);
+
+    const blocks = BlockPage.parse(await (await fetch(`${server.url}/v1/blocks`)).json());
+    expect(blocks.blocks.map((b) => b.transactions.length)).toEqual([2]);
+    const health = await fetch(`${server.url}/v1/health`);
+    expect(await health.json()).toEqual({ ok: true, height: 1, pendingTransactions: 1 });
+    const metrics = await fetch(`${server.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    expect(await metrics.text()).toContain('privagg_ledger_partials_accepted_total 3\n');
+  });
+});
