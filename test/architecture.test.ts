@@ -18,7 +18,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   ledger: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common'],
   sim: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger'],
   report: ['errors', 'sim'],
-  cli: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger', 'sim', 'report'],
+  cli: [
+    'errors',
+    'math',
+    'crypto',
+    'dp',
+    'wire',
+    'schemes',
+    'schemes/common',
+    'ledger',
+    'sim',
+    'report',
+  ],
 };
 
 const SRC = resolve('src');

@@ -101,7 +101,7 @@ export function verifyChain(store: SqliteBlockStore, opts: VerifyOptions = {}): 
     if (!b.previousHash.equals(previousHash)) {
       return done({
         height: b.height,
-        reason: 'previous-block hash does not match block ' + (b.height - 1),
+        reason: `previous-block hash does not match block ${b.height - 1}`,
       });
     }
     const root = merkleRoot(b.transactions.map(encodeTransaction));

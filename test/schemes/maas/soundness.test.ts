@@ -111,7 +111,7 @@ describe('soundness beyond the paper', () => {
   it('repeating a query averages its noise away in the paper mode, not in ours', () => {
     const errors: Record<string, number[]> = {};
     for (const queryNoise of ['paper-fresh', 'derived'] as const) {
-      const { params, workload, rounds } = smallSetup({
+      const { params, workload } = smallSetup({
         ians: 4,
         modes: { queryNoise },
         seed: 'avg',
