@@ -16,6 +16,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'schemes/common': ['errors'],
   schemes: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes/common'],
   ledger: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common'],
+  net: ['errors', 'wire'],
+  node: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger', 'net', 'sim'],
   sim: ['errors', 'math', 'crypto', 'dp', 'wire', 'schemes', 'schemes/common', 'ledger'],
   report: ['errors', 'sim'],
   cli: [
