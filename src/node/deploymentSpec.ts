@@ -1,0 +1,55 @@
+import type { OemGrant } from '../schemes/maas/keys.js';
+import type { MaasModes } from '../schemes/maas/params.js';
+
+/**
+ * A deployment as the networked runtime runs it: what `privagg up <file>` reads and every
+ * role process (`privagg gateway|ledger|devices|query --deployment <file>`) shares.
+ * Parsed and validated by `deploymentFile.ts` (YAML or JSON; errors name the field).
+ */
+export interface DeploymentSpec {
+  /** Deployment name: an MQTT topic level, bound into identities and keys. */
+  name: string;
+  /** Directory for state (master secret, ledger file, logs); relative paths resolve against the file's directory. */
+  stateDir: string;
+  scheme: {
+    ians: number;
+    devicesPerIan: number;
+    gateways: number;
+    threshold: number;
+    /** 'ai4i' (dimensions TWF…RNF, data/ai4i2020.csv) or 'synthetic'. */
+    workload: 'ai4i' | 'synthetic';
+    /** Path to the AI4I CSV (default: the copy in data/). */
+    data?: string;
+    /** null: LDP off. */
+    ldp: { epsilon: number; delta: number } | null;
+    modes: MaasModes;
+  };
+  rounds: {
+    /** Rounds to run (`up` stops after them; 0 = until SIGINT). */
+    count: number;
+    /** Round length in ms: devices report at its start, gateways close at its end. */
+    durationMs: number;
+    /** Wall-clock start of round 0 (ms since the epoch); `up` sets it to "now + startup". */
+    epochMs?: number;
+    /** After a round ends, how long the ledger waits for partials before restoring. */
+    restoreDelayMs: number;
+    /** Freshness window of every receiver (≥ durationMs). */
+    freshnessWindowMs: number;
+  };
+  broker: {
+    /** 'embedded' (aedes started by `up` on a free loopback port) or an MQTT URL (mqtt://127.0.0.1:1883). */
+    url: string;
+  };
+  ledger: {
+    /** SQLite block-store file (relative to stateDir). */
+    file: string;
+    host: string;
+    /** HTTP port of the ledger API (0 = any free port; `up` passes the chosen one on). */
+    port: number;
+    batchSize: number;
+    batchDelayMs: number;
+  };
+  /** Each gateway's health endpoint: basePort + ian·m + (l − 1); 0 = any free port. */
+  gatewayHealthBasePort: number;
+  oems: OemGrant[];
+}
