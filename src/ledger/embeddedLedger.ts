@@ -67,6 +67,13 @@ export interface EmbeddedLedgerOptions {
   freshRng?: RandomSource;
 }
 
+export interface RoundStatusRecord {
+  ian: number;
+  round: number;
+  status: 'complete' | 'degraded' | 'failed';
+  reasons: string[];
+}
+
 export const DEFAULT_BATCH_SIZE = 256;
 export const DEFAULT_BATCH_DELAY_MS = 2;
 
@@ -183,6 +190,17 @@ export class MaasLedgerNode {
     this.enqueue({ kind: 'query', time: nowMs, body: Buffer.from(bytes) });
     this.enqueue({ kind: 'answer', time: nowMs, body: Buffer.from(canonicalJson(res.answer)) });
     return res;
+  }
+
+  /** Records a round's status for one IAN (the networked runtime's verdict). */
+  recordRound(outcome: RoundStatusRecord, nowMs: number): void {
+    this.enqueue({
+      kind: 'round',
+      time: nowMs,
+      body: Buffer.from(canonicalJson(outcome)),
+      ian: outcome.ian,
+      round: outcome.round,
+    });
   }
 
   /** Seals the pending transactions into a signed block and writes it atomically. */

@@ -40,6 +40,9 @@ export function replayInto(
       lastQuery.answer = undefined;
       return same ? undefined : 'recorded answer differs from the recomputed one';
     }
+    case 'round':
+      // A status summary: nothing to replay (its restore is recorded on its own).
+      return undefined;
     default:
       return `unknown transaction kind ${String((tx as { kind: unknown }).kind)}`;
   }

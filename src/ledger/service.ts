@@ -9,8 +9,12 @@ import type { QueryResult } from '../schemes/maas/query.js';
  * input: it answers { ok: false, code } and leaves the ledger's state unchanged.
  */
 export interface LedgerTransaction {
-  /** What the transaction records. */
-  kind: 'partial' | 'query' | 'answer' | 'restore';
+  /**
+   * What the transaction records: an accepted partial (raw bytes), a restore outcome, an
+   * OEM query (raw bytes) and its answer, or a round's status (complete / degraded /
+   * failed, with reasons) as the networked runtime concludes it.
+   */
+  kind: 'partial' | 'query' | 'answer' | 'restore' | 'round';
   /** Time the ledger accepted it (ms since the epoch), from the ledger's clock. */
   time: number;
   /** The raw message bytes (partial, query) or canonical JSON (answer, restore), base64 in JSON views. */

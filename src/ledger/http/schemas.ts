@@ -178,7 +178,7 @@ export const Transaction = named(
   'Transaction',
   'One ledger transaction; `time` is ms since the epoch (ledger clock); `body` is base64 of the raw message (partial, query) or of canonical JSON (answer, restore).',
   z.strictObject({
-    kind: z.enum(['partial', 'query', 'answer', 'restore']),
+    kind: z.enum(['partial', 'query', 'answer', 'restore', 'round']),
     time: count,
     body: z.base64(),
     ian: u16.optional(),

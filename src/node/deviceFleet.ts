@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { type RandomSource, systemRandom } from '../math/random.js';
+import type { MqttLink } from '../net/mqttLink.js';
+import { topics } from '../net/topics.js';
+import type { MaasDeployment, MaasDevice } from '../schemes/maas/deployment.js';
+import type { Workload } from '../sim/workload.js';
+import { type RoundClock, sleep } from './roundClock.js';
+
+/**
+ * A simulated fleet of device sensors in one process. Each device has its own identity
+ * and keys (its `MaasDevice` holds only its own link keys); they share one MQTT
+ * connection — the documented multiplexing — because ten thousand sockets from one
+ * process would measure the OS, not the protocol. At each round's start every live
+ * device reads its workload reading and publishes one report per gateway (QoS 1).
+ */
+export interface DeviceFleetOptions {
+  deployment: MaasDeployment;
+  workload: Workload;
+  /** Which devices this process simulates. */
+  devices: readonly { ian: number; device: number }[];
+  link: MqttLink;
+  clock: RoundClock;
+  /** Rounds to report (0: until stopped). */
+  rounds: number;
+  logger: Logger;
+  rng?: RandomSource;
+  /** A device that is silent in a round (killed or silenced devices). */
+  silent?: (ian: number, device: number, round: number) => boolean;
+  /** Spread the round's reports over this many ms after the round start (default 10% of a round). */
+  spreadMs?: number;
+}
+
+export class DeviceFleet {
+  private readonly abort = new AbortController();
+  private readonly devices: MaasDevice[];
+  readonly counters = { reportsSent: 0, messagesPublished: 0, publishFailures: 0, silent: 0, roundsDone: 0 };
+  readonly finished: Promise<void>;
+
+  constructor(private readonly o: DeviceFleetOptions) {
+    this.devices = o.devices.map((d) => o.deployment.device(d.ian, d.device));
+    this.finished = this.run();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private async run(): Promise<void> {
+    const { clock } = this.o;
+    let round = Math.max(0, clock.roundAt());
+    // A fleet started mid-round waits for the next round rather than report late.
+    if (clock.now() > clock.startOf(round) + clock.durationMs / 4) round++;
+    for (; this.o.rounds === 0 || round < this.o.rounds; round++) {
+      await sleep(clock.until(clock.startOf(round) + 5), this.abort.signal);
+      if (this.abort.signal.aborted) return;
+      await this.report(round);
+      this.counters.roundsDone++;
+    }
+  }
+
+  private async report(round: number): Promise<void> {
+    const { deployment, workload, link, clock } = this.o;
+    const rng = this.o.rng ?? systemRandom;
+    const dep = deployment.params.deployment;
+    const pending: Promise<void>[] = [];
+    for (const d of this.devices) {
+      if (this.o.silent?.(d.ian, d.device, round)) {
+        this.counters.silent++;
+        continue;
+      }
+      const reading = workload.reading(d.ian, d.device, round % workload.rounds);
+      for (const m of d.report(round, reading, clock.now(), rng)) {
+        pending.push(
+          link.publish(topics.reports(dep, d.ian, m.gateway), m.bytes).then(
+            () => {
+              this.counters.messagesPublished++;
+            },
+            (e: unknown) => {
+              this.counters.publishFailures++;
+              if (this.counters.publishFailures <= 3) this.o.logger.warn({ err: String(e), round }, 'publish failed');
+            },
+          ),
+        );
+      }
+      this.counters.reportsSent++;
+    }
+    await Promise.all(pending);
+  }
+}

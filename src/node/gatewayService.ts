@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors.js';
+import type { MqttLink } from '../net/mqttLink.js';
+import { topics } from '../net/topics.js';
+import { MaasGateway } from '../schemes/maas/gateway.js';
+import type { GatewayKey } from '../schemes/maas/keys.js';
+import type { MaasParams } from '../schemes/maas/params.js';
+import { postBinary } from './httpClient.js';
+import type { RoundClock } from './roundClock.js';
+
+/**
+ * GW_l as a process: the sans-I/O `MaasGateway` bound to MQTT (device reports in,
+ * reconciliation requests in), HTTP (partials out to the ledger) and the round clock.
+ *
+ * Round r is open from its start until its end plus `closeGraceMs`; reports for the
+ * next round that arrive during the grace are held (bounded) and delivered when it opens.
+ * At close the partial is posted to the ledger, retried with backoff while the ledger is
+ * unreachable (it may be restarting) until the round's restore deadline. A
+ * reconciliation request naming this gateway is answered with a re-aggregated partial.
+ */
+export interface GatewayServiceOptions {
+  key: GatewayKey;
+  params: MaasParams;
+  link: MqttLink;
+  ledgerUrl: string;
+  clock: RoundClock;
+  logger: Logger;
+  closeGraceMs?: number;
+  /** How long after a round's end a partial is still worth posting. */
+  postDeadlineMs?: number;
+}
+
+export interface ReconcileRequest {
+  round: number;
+  attempt: number;
+  contributors: number[];
+  gateways: number[];
+}
+
+export class GatewayService {
+  readonly core: MaasGateway;
+  private openRound = -1;
+  private early: Buffer[] = [];
+  private readonly maxEarly: number;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  readonly counters = {
+    reportsReceived: 0,
+    reportsAccepted: 0,
+    earlyHeld: 0,
+    earlyDropped: 0,
+    partialsPosted: 0,
+    partialsRefused: 0,
+    postFailures: 0,
+    reaggregations: 0,
+    roundsClosed: 0,
+    rejected: {} as Partial<Record<ErrorCode | string, number>>,
+  };
+  lastRoundClosed = -1;
+
+  constructor(private readonly o: GatewayServiceOptions) {
+    this.core = new MaasGateway(o.key, o.params);
+    this.maxEarly = 4 * o.params.devicesPerIan * o.params.dimensions.length;
+  }
+
+  async start(): Promise<void> {
+    const { params, key, link } = this.o;
+    await link.subscribe(topics.reports(params.deployment, key.ian, key.gateway), (_t, payload) => this.onReport(payload));
+    await link.subscribe(topics.reconcile(params.deployment, key.ian), (_t, payload) => void this.onReconcile(payload));
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private get grace(): number {
+    return this.o.closeGraceMs ?? Math.min(500, this.o.clock.durationMs / 4);
+  }
+
+  /** Closes the open round at its end + grace, opens the current one, and re-arms itself. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const clock = this.o.clock;
+    const now = clock.now();
+    if (this.openRound >= 0 && now >= clock.endOf(this.openRound) + this.grace) this.close(this.openRound);
+    const current = clock.roundAt(now);
+    if (this.openRound < 0 && current >= 0 && current > this.lastRoundClosed) this.open(current);
+    const next =
+      this.openRound >= 0
+        ? clock.endOf(this.openRound) + this.grace
+        : current < 0
+          ? clock.startOf(0)
+          : clock.startOf(current + 1);
+    this.timer = setTimeout(() => this.schedule(), Math.max(1, clock.until(next)));
+  }
+
+  private open(round: number): void {
+    this.core.beginRound(round);
+    this.openRound = round;
+    const held = this.early;
+    this.early = [];
+    for (const bytes of held) this.ingest(bytes);
+  }
+
+  private close(round: number): void {
+    const res = this.core.closeRound(this.o.clock.now());
+    this.openRound = -1;
+    this.counters.roundsClosed++;
+    this.lastRoundClosed = round;
+    for (const r of res.rejected) this.count(r.code);
+    this.o.logger.info(
+      { round, contributors: res.contributors.length, rejected: res.rejected.length },
+      'round closed',
+    );
+    void this.post(res.partial, round, 'partial');
+  }
+
+  private onReport(payload: Buffer): void {
+    this.counters.reportsReceived++;
+    // A report for the next round during the grace period: hold it until that round opens.
+    if (this.openRound >= 0 && payload.length >= 16) {
+      const round = payload.readUInt32BE(12);
+      if (round === this.openRound + 1) {
+        if (this.early.length < this.maxEarly) {
+          this.early.push(payload);
+          this.counters.earlyHeld++;
+        } else {
+          this.counters.earlyDropped++;
+        }
+        return;
+      }
+    }
+    this.ingest(payload);
+  }
+
+  private ingest(bytes: Buffer): void {
+    const v = this.core.ingest(bytes, this.o.clock.now());
+    if (v.ok) this.counters.reportsAccepted++;
+    else this.count(v.code);
+  }
+
+  private async onReconcile(payload: Buffer): Promise<void> {
+    let req: ReconcileRequest;
+    try {
+      req = JSON.parse(payload.toString('utf8')) as ReconcileRequest;
+      if (!Array.isArray(req.gateways) || !Array.isArray(req.contributors)) throw new Error('shape');
+    } catch {
+      this.count('MALFORMED_MESSAGE');
+      return;
+    }
+    if (!req.gateways.includes(this.o.key.gateway)) return;
+    const bytes = this.core.reaggregate(req.round, req.contributors, req.attempt, this.o.clock.now());
+    if (!bytes) return;
+    this.counters.reaggregations++;
+    await this.post(bytes, req.round, 're-aggregated partial');
+  }
+
+  private async post(bytes: Buffer, round: number, what: string): Promise<void> {
+    const deadline = this.o.clock.endOf(round) + (this.o.postDeadlineMs ?? 10 * this.o.clock.durationMs);
+    const res = await postBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, { deadlineMs: deadline });
+    if (res.ok) {
+      this.counters.partialsPosted++;
+    } else if (res.status === 0) {
+      this.counters.postFailures++;
+      this.o.logger.warn({ round, reason: res.message }, `${what} not delivered: ledger unreachable`);
+    } else {
+      this.counters.partialsRefused++;
+      this.o.logger.warn({ round, code: res.code }, `${what} refused by the ledger`);
+    }
+  }
+
+  private count(code: string): void {
+    this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1;
+  }
+
+  metrics(): Record<string, number> {
+    const c = this.counters;
+    const out: Record<string, number> = {
+      reports_received_total: c.reportsReceived,
+      reports_accepted_total: c.reportsAccepted,
+      partials_posted_total: c.partialsPosted,
+      partials_refused_total: c.partialsRefused,
+      post_failures_total: c.postFailures,
+      reaggregations_total: c.reaggregations,
+      rounds_closed_total: c.roundsClosed,
+      mqtt_reconnects_total: this.o.link.reconnects,
+    };
+    for (const [code, n] of Object.entries(c.rejected)) out[`reports_rejected_total|code="${code}"`] = n ?? 0;
+    return out;
+  }
+}

@@ -1,0 +1,123 @@
+import type { Logger } from 'pino';
+import { type EmbeddedLedgerOptions, openEmbeddedLedger, type RoundStatusRecord } from '../ledger/embeddedLedger.js';
+import { startLedgerApi } from '../ledger/http/server.js';
+import type { LedgerService } from '../ledger/service.js';
+import type { MqttLink } from '../net/mqttLink.js';
+import { topics } from '../net/topics.js';
+import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
+import type { ReconcileRequest } from './gatewayService.js';
+import { type RoundClock, sleep } from './roundClock.js';
+
+/**
+ * The ledger as a process: the embedded ledger (SQLite block store) behind the HTTP API,
+ * plus the round driver. `restoreDelayMs` after each round ends, it restores every IAN;
+ * when the contract asks for a re-aggregation it publishes the request on MQTT, waits,
+ * and restores again (at most MAX_ATTEMPTS times). Each IAN-round's status —
+ * complete, degraded (with reasons) or failed (with the reason) — is recorded on the
+ * ledger and published on the IAN's outcome topic.
+ *
+ * Restart: the file is replayed on open; the driver resumes from the round after the
+ * newest one that has a recorded status, so a killed and restarted ledger neither loses
+ * committed data nor restores a round twice.
+ */
+export interface LedgerServerOptions extends Omit<EmbeddedLedgerOptions, 'clock'> {
+  link: MqttLink;
+  clock: RoundClock;
+  restoreDelayMs: number;
+  /** Stop driving after this many rounds (0: until closed). */
+  rounds: number;
+  host?: string;
+  port?: number;
+  logger: Logger;
+}
+
+export interface LedgerServer {
+  url: string;
+  service: LedgerService;
+  /** Resolves when the last round (if `rounds` > 0) has a status. */
+  finished: Promise<void>;
+  statuses: RoundStatusRecord[];
+  close(): Promise<void>;
+}
+
+export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
+  const ledger = openEmbeddedLedger({ ...o, clock: o.clock.now });
+  const node = ledger.node;
+  const api = await startLedgerApi(ledger, { host: o.host ?? '127.0.0.1', port: o.port ?? 0, logger: o.logger });
+  const params = o.config.params;
+  const abort = new AbortController();
+  const statuses: RoundStatusRecord[] = [];
+  // Resume after the newest round with a recorded status (replayed from the file).
+  let next = 0;
+  for (const b of node.store.all()) for (const t of b.transactions) if (t.kind === 'round') next = Math.max(next, (t.round ?? -1) + 1);
+
+  const driveRound = async (round: number) => {
+    for (let v = 0; v < params.ians; v++) {
+      let out: RestoreOutcome = await ledger.restore(v, round);
+      let attempts = 0;
+      while (out.status === 'reconcile' && attempts < 3 && !abort.signal.aborted) {
+        attempts++;
+        const req: ReconcileRequest = {
+          round,
+          attempt: out.attempt,
+          contributors: [...out.contributors],
+          gateways: [...out.gateways],
+        };
+        await o.link.publish(topics.reconcile(params.deployment, v), Buffer.from(JSON.stringify(req))).catch((e: unknown) => {
+          o.logger.warn({ ian: v, round, err: String(e) }, 'reconciliation request not published');
+        });
+        await sleep(Math.max(200, o.restoreDelayMs), abort.signal);
+        out = await ledger.restore(v, round);
+      }
+      const record = statusOf(out, v, round, params.gateways, params.devicesPerIan);
+      node.recordRound(record, o.clock.now());
+      statuses.push(record);
+      o.logger.info({ ian: v, round, status: record.status, reasons: record.reasons }, 'round outcome');
+      await o.link.publish(topics.outcome(params.deployment, v), Buffer.from(JSON.stringify(record))).catch(() => undefined);
+    }
+    await ledger.flush();
+  };
+
+  const finished = (async () => {
+    for (let round = next; o.rounds === 0 || round < o.rounds; round++) {
+      await sleep(o.clock.until(o.clock.endOf(round) + o.restoreDelayMs), abort.signal);
+      if (abort.signal.aborted) return;
+      await driveRound(round);
+    }
+  })();
+
+  return {
+    url: api.url,
+    service: ledger,
+    finished,
+    statuses,
+    async close() {
+      abort.abort();
+      await finished.catch(() => undefined);
+      await api.close();
+      await ledger.close();
+    },
+  };
+}
+
+/** complete / degraded (reasons) / failed (reason), from a final restore outcome. */
+export function statusOf(
+  out: RestoreOutcome,
+  ian: number,
+  round: number,
+  gateways: number,
+  devices: number,
+): RoundStatusRecord {
+  if (out.status === 'failed') return { ian, round, status: 'failed', reasons: [out.reason] };
+  if (out.status === 'reconcile') {
+    return { ian, round, status: 'failed', reasons: ['contributor sets did not converge in time'] };
+  }
+  const reasons: string[] = [];
+  const heard = out.gateways.length + out.liars.length + out.excluded.length;
+  if (heard < gateways) reasons.push(`${gateways - heard} gateway(s) sent no partial`);
+  if (out.liars.length) reasons.push(`gateway(s) ${out.liars.join(',')} lied and were corrected`);
+  if (out.excluded.length) reasons.push(`gateway(s) ${out.excluded.join(',')} left out (contributor set differs)`);
+  if (out.contributors.length < devices) reasons.push(`${devices - out.contributors.length} device(s) missing`);
+  if (!out.crossChecked) reasons.push('only k partials: not cross-checked');
+  return { ian, round, status: reasons.length ? 'degraded' : 'complete', reasons };
+}

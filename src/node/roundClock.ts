@@ -1,0 +1,50 @@
+/**
+ * Wall-clock rounds shared by every process of a deployment: round r spans
+ * [epoch + r·duration, epoch + (r+1)·duration). Devices report at a round's start,
+ * gateways close it at its end plus `closeGraceMs` (late reports in flight still
+ * count), and the ledger restores it `restoreDelayMs` after its end. No coordinator
+ * message is needed, so killing any one process never stalls the others' clocks.
+ */
+export class RoundClock {
+  constructor(
+    readonly epochMs: number,
+    readonly durationMs: number,
+    readonly now: () => number = Date.now,
+  ) {
+    if (!(durationMs > 0)) throw new Error('round duration must be > 0');
+  }
+
+  /** The round containing `t` (−1 before round 0). */
+  roundAt(t: number = this.now()): number {
+    return t < this.epochMs ? -1 : Math.floor((t - this.epochMs) / this.durationMs);
+  }
+
+  startOf(round: number): number {
+    return this.epochMs + round * this.durationMs;
+  }
+
+  endOf(round: number): number {
+    return this.startOf(round + 1);
+  }
+
+  /** Milliseconds until `t` (0 if past). */
+  until(t: number): number {
+    return Math.max(0, t - this.now());
+  }
+}
+
+/** A timer that never keeps the process alive on its own, and a cancellable sleep. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
