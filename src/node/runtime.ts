@@ -1,0 +1,190 @@
+import pino, { type Logger } from 'pino';
+import { connectMqtt } from '../net/mqttClient.js';
+import type { MqttLink } from '../net/mqttLink.js';
+import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
+import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
+import type { ParsedDeploymentSpec } from './deploymentFile.js';
+import { toMaasParams, workloadFor } from './deploymentFile.js';
+import { DeviceFleet } from './deviceFleet.js';
+import { GatewayService } from './gatewayService.js';
+import { type HealthServer, startHealthServer } from './healthServer.js';
+import { postBinary } from './httpClient.js';
+import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
+import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
+import { RoundClock } from './roundClock.js';
+
+/**
+ * The role processes of the networked runtime, as functions: each takes the parsed
+ * deployment, its own coordinates and the shared facts `up` hands every child (broker
+ * URL, ledger URL, epoch), and runs until stopped. The CLI commands `privagg ledger
+ * serve | gateway | devices | query` call these; tests call them in one process.
+ */
+export interface SharedRuntime {
+  spec: ParsedDeploymentSpec;
+  brokerUrl: string;
+  /** Start of round 0 (ms since the epoch), the same in every process. */
+  epochMs: number;
+  logger?: Logger;
+}
+
+export function loggerFor(name: string, level = process.env.PRIVAGG_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ name, level }, pino.destination(2));
+}
+
+/** The role keys of this deployment from its state directory (created by `up`). */
+export function deploymentFor(spec: ParsedDeploymentSpec, create = false): MaasDeployment {
+  const secret = loadOrCreateMasterSecret(spec.stateDir, { create, deployment: spec.name });
+  const { registeredAtMs } = loadRegistration(spec.stateDir, spec.name);
+  return createMaasDeployment(toMaasParams(spec), {
+    oems: spec.oems,
+    registeredAtMs,
+    masterSecret: secret,
+  });
+}
+
+function clockOf(rt: SharedRuntime): RoundClock {
+  return new RoundClock(rt.epochMs, rt.spec.rounds.durationMs);
+}
+
+async function link(rt: SharedRuntime, clientId: string, logger: Logger): Promise<MqttLink> {
+  return connectMqtt(rt.brokerUrl, { clientId, logger, waitForBroker: true });
+}
+
+export async function runLedger(
+  rt: SharedRuntime,
+  opts: { port?: number } = {},
+): Promise<LedgerServer & { link: MqttLink }> {
+  const logger = rt.logger ?? loggerFor('ledger');
+  const dep = deploymentFor(rt.spec);
+  const l = await link(rt, `${rt.spec.name}-ledger`, logger);
+  const server = await startLedgerServer({
+    file: rt.spec.ledger.file,
+    config: { params: dep.params, oems: dep.oems },
+    ledgerKey: dep.registry.ledgerKey(),
+    batchSize: rt.spec.ledger.batchSize,
+    batchDelayMs: rt.spec.ledger.batchDelayMs,
+    link: l,
+    clock: clockOf(rt),
+    restoreDelayMs: rt.spec.rounds.restoreDelayMs,
+    rounds: rt.spec.rounds.count,
+    host: rt.spec.ledger.host,
+    port: opts.port ?? rt.spec.ledger.port,
+    logger,
+  });
+  return {
+    ...server,
+    link: l,
+    async close() {
+      await server.close();
+      await l.close();
+    },
+  };
+}
+
+export async function runGateway(
+  rt: SharedRuntime,
+  ian: number,
+  gateway: number,
+  ledgerUrl: string,
+  opts: { healthPort?: number } = {},
+): Promise<{ service: GatewayService; health: HealthServer; close(): Promise<void> }> {
+  const logger = rt.logger ?? loggerFor(`gateway-${ian}-${gateway}`);
+  const dep = deploymentFor(rt.spec);
+  const l = await link(rt, `${rt.spec.name}-gw-${ian}-${gateway}`, logger);
+  const service = new GatewayService({
+    key: dep.registry.gatewayKey(ian, gateway),
+    params: dep.params,
+    link: l,
+    ledgerUrl,
+    clock: clockOf(rt),
+    logger,
+  });
+  await service.start();
+  const health = await startHealthServer({
+    port: opts.healthPort ?? 0,
+    prefix: 'privagg_gateway',
+    health: () => ({
+      ok: l.connected,
+      ian,
+      gateway,
+      mqttConnected: l.connected,
+      lastRoundClosed: service.lastRoundClosed,
+    }),
+    metrics: () => service.metrics(),
+  });
+  return {
+    service,
+    health,
+    async close() {
+      service.stop();
+      await health.close();
+      await l.close();
+    },
+  };
+}
+
+export async function runDevices(
+  rt: SharedRuntime,
+  devices: readonly { ian: number; device: number }[],
+  opts: { silent?: (ian: number, device: number, round: number) => boolean } = {},
+): Promise<{ fleet: DeviceFleet; close(): Promise<void> }> {
+  const logger = rt.logger ?? loggerFor('devices');
+  const dep = deploymentFor(rt.spec);
+  const l = await link(
+    rt,
+    `${rt.spec.name}-devices-${process.pid}-${devices[0]?.ian ?? 0}-${devices[0]?.device ?? 0}`,
+    logger,
+  );
+  const fleet = new DeviceFleet({
+    deployment: dep,
+    workload: workloadFor(rt.spec),
+    devices,
+    link: l,
+    clock: clockOf(rt),
+    rounds: rt.spec.rounds.count,
+    logger,
+    ...(opts.silent ? { silent: opts.silent } : {}),
+  });
+  return {
+    fleet,
+    async close() {
+      fleet.stop();
+      await fleet.finished.catch(() => undefined);
+      await l.close();
+    },
+  };
+}
+
+/** Every device of the deployment, or the first `count` of them in (IAN, device) order. */
+export function allDevices(
+  spec: ParsedDeploymentSpec,
+  count?: number,
+): { ian: number; device: number }[] {
+  const out: { ian: number; device: number }[] = [];
+  for (let v = 0; v < spec.scheme.ians; v++)
+    for (let i = 0; i < spec.scheme.devicesPerIan; i++) out.push({ ian: v, device: i });
+  return count === undefined ? out : out.slice(0, count);
+}
+
+/** The OEM side: one query over HTTP. */
+export async function runQuery(
+  rt: Pick<SharedRuntime, 'spec'>,
+  ledgerUrl: string,
+  q: { oem?: number; number: number; startRound: number; endRound: number; dimensions?: number[] },
+): Promise<{ ok: boolean; status: number; body: unknown }> {
+  const dep = deploymentFor(rt.spec);
+  const dims = q.dimensions ?? dep.params.dimensions.map((_, j) => j);
+  const bytes = buildQuery(dep.params, dep.registry.oemKey(q.oem ?? 0), {
+    number: q.number,
+    startRound: q.startRound,
+    endRound: q.endRound,
+    dimensionMask: dimensionMask(dims),
+    timestamp: Date.now(),
+  });
+  const res = await postBinary(`${ledgerUrl}/v1/queries`, bytes, {
+    deadlineMs: Date.now() + 10_000,
+  });
+  return res.ok
+    ? { ok: true, status: res.status, body: res.body }
+    : { ok: false, status: res.status, body: res };
+}
