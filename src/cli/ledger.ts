@@ -7,7 +7,7 @@ import { verifyChain } from '../ledger/verifyChain.js';
 import { formatTable } from './table.js';
 
 /** `privagg ledger verify|show <file>`: check and inspect an embedded ledger file. */
-export function registerLedgerCommands(program: Command): void {
+export function registerLedgerCommands(program: Command): Command {
   const ledger = program
     .command('ledger')
     .description('Inspect and verify an embedded ledger file (SQLite block store)');
@@ -107,6 +107,7 @@ export function registerLedgerCommands(program: Command): void {
       }
       store.close();
     });
+  return ledger;
 }
 
 function openExisting(file: string): SqliteBlockStore {

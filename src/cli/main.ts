@@ -4,7 +4,10 @@ import { isPrivaggError } from '../errors.js';
 import { ATTACK_KINDS } from '../sim/maasFaults.js';
 import { printDemo, runDemo } from './demo.js';
 import { registerLedgerCommands } from './ledger.js';
+import { registerRuntimeCommands } from './runtime.js';
+import { registerSizesCommand } from './sizes.js';
 import { formatTable } from './table.js';
+import { registerUpCommand } from './up.js';
 
 const program = new Command();
 program
@@ -96,7 +99,9 @@ program
     );
   });
 
-registerLedgerCommands(program);
+registerRuntimeCommands(program, registerLedgerCommands(program));
+registerUpCommand(program);
+registerSizesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

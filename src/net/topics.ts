@@ -13,7 +13,9 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function checkDeploymentName(name: string): string {
   if (!NAME.test(name)) {
-    throw new Error(`deployment name "${name}" must be 1–64 of A–Z a–z 0–9 . _ - (it is an MQTT topic level)`);
+    throw new Error(
+      `deployment name "${name}" must be 1–64 of A–Z a–z 0–9 . _ - (it is an MQTT topic level)`,
+    );
   }
   return name;
 }
@@ -21,7 +23,8 @@ export function checkDeploymentName(name: string): string {
 const base = (deployment: string) => `privagg/v1/${checkDeploymentName(deployment)}`;
 
 export const topics = {
-  reports: (deployment: string, ian: number, gateway: number) => `${base(deployment)}/ian/${ian}/gw/${gateway}/reports`,
+  reports: (deployment: string, ian: number, gateway: number) =>
+    `${base(deployment)}/ian/${ian}/gw/${gateway}/reports`,
   reconcile: (deployment: string, ian: number) => `${base(deployment)}/ian/${ian}/reconcile`,
   outcome: (deployment: string, ian: number) => `${base(deployment)}/ian/${ian}/outcome`,
   /** Everything of a deployment (for observers and the rogue-client test). */

@@ -26,14 +26,18 @@ export interface DeviceFleetOptions {
   rng?: RandomSource;
   /** A device that is silent in a round (killed or silenced devices). */
   silent?: (ian: number, device: number, round: number) => boolean;
-  /** Spread the round's reports over this many ms after the round start (default 10% of a round). */
-  spreadMs?: number;
 }
 
 export class DeviceFleet {
   private readonly abort = new AbortController();
   private readonly devices: MaasDevice[];
-  readonly counters = { reportsSent: 0, messagesPublished: 0, publishFailures: 0, silent: 0, roundsDone: 0 };
+  readonly counters = {
+    reportsSent: 0,
+    messagesPublished: 0,
+    publishFailures: 0,
+    silent: 0,
+    roundsDone: 0,
+  };
   readonly finished: Promise<void>;
 
   constructor(private readonly o: DeviceFleetOptions) {
@@ -77,7 +81,8 @@ export class DeviceFleet {
             },
             (e: unknown) => {
               this.counters.publishFailures++;
-              if (this.counters.publishFailures <= 3) this.o.logger.warn({ err: String(e), round }, 'publish failed');
+              if (this.counters.publishFailures <= 3)
+                this.o.logger.warn({ err: String(e), round }, 'publish failed');
             },
           ),
         );

@@ -65,8 +65,13 @@ export class GatewayService {
 
   async start(): Promise<void> {
     const { params, key, link } = this.o;
-    await link.subscribe(topics.reports(params.deployment, key.ian, key.gateway), (_t, payload) => this.onReport(payload));
-    await link.subscribe(topics.reconcile(params.deployment, key.ian), (_t, payload) => void this.onReconcile(payload));
+    await link.subscribe(topics.reports(params.deployment, key.ian, key.gateway), (_t, payload) =>
+      this.onReport(payload),
+    );
+    await link.subscribe(
+      topics.reconcile(params.deployment, key.ian),
+      (_t, payload) => void this.onReconcile(payload),
+    );
     this.schedule();
   }
 
@@ -84,7 +89,8 @@ export class GatewayService {
     if (this.stopped) return;
     const clock = this.o.clock;
     const now = clock.now();
-    if (this.openRound >= 0 && now >= clock.endOf(this.openRound) + this.grace) this.close(this.openRound);
+    if (this.openRound >= 0 && now >= clock.endOf(this.openRound) + this.grace)
+      this.close(this.openRound);
     const current = clock.roundAt(now);
     if (this.openRound < 0 && current >= 0 && current > this.lastRoundClosed) this.open(current);
     const next =
@@ -145,26 +151,38 @@ export class GatewayService {
     let req: ReconcileRequest;
     try {
       req = JSON.parse(payload.toString('utf8')) as ReconcileRequest;
-      if (!Array.isArray(req.gateways) || !Array.isArray(req.contributors)) throw new Error('shape');
+      if (!Array.isArray(req.gateways) || !Array.isArray(req.contributors))
+        throw new Error('shape');
     } catch {
       this.count('MALFORMED_MESSAGE');
       return;
     }
     if (!req.gateways.includes(this.o.key.gateway)) return;
-    const bytes = this.core.reaggregate(req.round, req.contributors, req.attempt, this.o.clock.now());
+    const bytes = this.core.reaggregate(
+      req.round,
+      req.contributors,
+      req.attempt,
+      this.o.clock.now(),
+    );
     if (!bytes) return;
     this.counters.reaggregations++;
     await this.post(bytes, req.round, 're-aggregated partial');
   }
 
   private async post(bytes: Buffer, round: number, what: string): Promise<void> {
-    const deadline = this.o.clock.endOf(round) + (this.o.postDeadlineMs ?? 10 * this.o.clock.durationMs);
-    const res = await postBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, { deadlineMs: deadline });
+    const deadline =
+      this.o.clock.endOf(round) + (this.o.postDeadlineMs ?? 10 * this.o.clock.durationMs);
+    const res = await postBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, {
+      deadlineMs: deadline,
+    });
     if (res.ok) {
       this.counters.partialsPosted++;
     } else if (res.status === 0) {
       this.counters.postFailures++;
-      this.o.logger.warn({ round, reason: res.message }, `${what} not delivered: ledger unreachable`);
+      this.o.logger.warn(
+        { round, reason: res.message },
+        `${what} not delivered: ledger unreachable`,
+      );
     } else {
       this.counters.partialsRefused++;
       this.o.logger.warn({ round, code: res.code }, `${what} refused by the ledger`);
@@ -187,7 +205,8 @@ export class GatewayService {
       rounds_closed_total: c.roundsClosed,
       mqtt_reconnects_total: this.o.link.reconnects,
     };
-    for (const [code, n] of Object.entries(c.rejected)) out[`reports_rejected_total|code="${code}"`] = n ?? 0;
+    for (const [code, n] of Object.entries(c.rejected))
+      out[`reports_rejected_total|code="${code}"`] = n ?? 0;
     return out;
   }
 }

@@ -14,7 +14,13 @@ export type PostOutcome =
 export async function postBinary(
   url: string,
   body: Uint8Array,
-  opts: { deadlineMs: number; now?: () => number; firstDelayMs?: number; maxDelayMs?: number; signal?: AbortSignal },
+  opts: {
+    deadlineMs: number;
+    now?: () => number;
+    firstDelayMs?: number;
+    maxDelayMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<PostOutcome> {
   const now = opts.now ?? Date.now;
   let delay = opts.firstDelayMs ?? 50;
@@ -38,7 +44,12 @@ export async function postBinary(
       if (res.ok) return { ok: true, status: res.status, body: json };
       const j = json as { code?: string; message?: string };
       if (res.status >= 400 && res.status < 500) {
-        return { ok: false, status: res.status, code: j.code ?? `HTTP_${res.status}`, message: j.message ?? text };
+        return {
+          ok: false,
+          status: res.status,
+          code: j.code ?? `HTTP_${res.status}`,
+          message: j.message ?? text,
+        };
       }
       lastError = `HTTP ${res.status}: ${j.message ?? text}`;
     } catch (e) {
@@ -52,7 +63,11 @@ export async function postBinary(
   }
 }
 
-export async function postJson(url: string, body: unknown, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
-import { type EmbeddedLedgerOptions, openEmbeddedLedger, type RoundStatusRecord } from '../ledger/embeddedLedger.js';
+import {
+  type EmbeddedLedgerOptions,
+  openEmbeddedLedger,
+  type RoundStatusRecord,
+} from '../ledger/embeddedLedger.js';
 import { startLedgerApi } from '../ledger/http/server.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { MqttLink } from '../net/mqttLink.js';
@@ -43,13 +47,19 @@ export interface LedgerServer {
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
   const ledger = openEmbeddedLedger({ ...o, clock: o.clock.now });
   const node = ledger.node;
-  const api = await startLedgerApi(ledger, { host: o.host ?? '127.0.0.1', port: o.port ?? 0, logger: o.logger });
+  const api = await startLedgerApi(ledger, {
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 0,
+    logger: o.logger,
+  });
   const params = o.config.params;
   const abort = new AbortController();
   const statuses: RoundStatusRecord[] = [];
   // Resume after the newest round with a recorded status (replayed from the file).
   let next = 0;
-  for (const b of node.store.all()) for (const t of b.transactions) if (t.kind === 'round') next = Math.max(next, (t.round ?? -1) + 1);
+  for (const b of node.store.all())
+    for (const t of b.transactions)
+      if (t.kind === 'round') next = Math.max(next, (t.round ?? -1) + 1);
 
   const driveRound = async (round: number) => {
     for (let v = 0; v < params.ians; v++) {
@@ -63,17 +73,27 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
           contributors: [...out.contributors],
           gateways: [...out.gateways],
         };
-        await o.link.publish(topics.reconcile(params.deployment, v), Buffer.from(JSON.stringify(req))).catch((e: unknown) => {
-          o.logger.warn({ ian: v, round, err: String(e) }, 'reconciliation request not published');
-        });
+        await o.link
+          .publish(topics.reconcile(params.deployment, v), Buffer.from(JSON.stringify(req)))
+          .catch((e: unknown) => {
+            o.logger.warn(
+              { ian: v, round, err: String(e) },
+              'reconciliation request not published',
+            );
+          });
         await sleep(Math.max(200, o.restoreDelayMs), abort.signal);
         out = await ledger.restore(v, round);
       }
       const record = statusOf(out, v, round, params.gateways, params.devicesPerIan);
       node.recordRound(record, o.clock.now());
       statuses.push(record);
-      o.logger.info({ ian: v, round, status: record.status, reasons: record.reasons }, 'round outcome');
-      await o.link.publish(topics.outcome(params.deployment, v), Buffer.from(JSON.stringify(record))).catch(() => undefined);
+      o.logger.info(
+        { ian: v, round, status: record.status, reasons: record.reasons },
+        'round outcome',
+      );
+      await o.link
+        .publish(topics.outcome(params.deployment, v), Buffer.from(JSON.stringify(record)))
+        .catch(() => undefined);
     }
     await ledger.flush();
   };
@@ -116,8 +136,10 @@ export function statusOf(
   const heard = out.gateways.length + out.liars.length + out.excluded.length;
   if (heard < gateways) reasons.push(`${gateways - heard} gateway(s) sent no partial`);
   if (out.liars.length) reasons.push(`gateway(s) ${out.liars.join(',')} lied and were corrected`);
-  if (out.excluded.length) reasons.push(`gateway(s) ${out.excluded.join(',')} left out (contributor set differs)`);
-  if (out.contributors.length < devices) reasons.push(`${devices - out.contributors.length} device(s) missing`);
+  if (out.excluded.length)
+    reasons.push(`gateway(s) ${out.excluded.join(',')} left out (contributor set differs)`);
+  if (out.contributors.length < devices)
+    reasons.push(`${devices - out.contributors.length} device(s) missing`);
   if (!out.crossChecked) reasons.push('only k partials: not cross-checked');
   return { ian, round, status: reasons.length ? 'degraded' : 'complete', reasons };
 }

@@ -1,0 +1,176 @@
+import type { Command } from 'commander';
+import { PrivaggError } from '../errors.js';
+import { loadDeploymentFile, type ParsedDeploymentSpec } from '../node/deploymentFile.js';
+import {
+  allDevices,
+  runDevices,
+  runGateway,
+  runLedger,
+  runQuery,
+  type SharedRuntime,
+} from '../node/runtime.js';
+
+/**
+ * The role processes as commands. Each prints one JSON line `{"event":"ready",…}` on
+ * stdout when it is up (what `privagg up` waits for), then JSON event lines; logs go to
+ * stderr (pino). SIGTERM and SIGINT stop a process cleanly.
+ */
+interface Common {
+  deployment: string;
+  broker?: string;
+  epoch?: string;
+}
+
+function shared(o: Common): SharedRuntime {
+  const spec: ParsedDeploymentSpec = loadDeploymentFile(o.deployment);
+  const epochMs = o.epoch !== undefined ? Number(o.epoch) : spec.rounds.epochMs;
+  if (epochMs === undefined || !Number.isFinite(epochMs)) {
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      'the start of round 0 is unknown: pass --epoch <ms> or set rounds.epochMs in the deployment file',
+    );
+  }
+  const brokerUrl = o.broker ?? spec.broker.url;
+  if (brokerUrl === 'embedded') {
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      'an embedded broker lives inside `privagg up`; pass --broker <url> to a standalone process',
+    );
+  }
+  return { spec, brokerUrl, epochMs };
+}
+
+export function emit(event: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+}
+
+/** Runs `close` on SIGINT/SIGTERM, then exits. */
+export function onStop(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+const common = (c: Command) =>
+  c
+    .requiredOption('--deployment <file>', 'the deployment file (YAML or JSON)')
+    .option('--broker <url>', 'MQTT broker URL (default: the deployment file’s)')
+    .option(
+      '--epoch <ms>',
+      'start of round 0, ms since the epoch (default: rounds.epochMs of the file)',
+    );
+
+export function registerRuntimeCommands(program: Command, ledger: Command): void {
+  common(ledger.command('serve'))
+    .description(
+      'Run the ledger: SQLite block store, HTTP API, round driver (restores, reconciliation, round statuses)',
+    )
+    .option('--port <n>', 'HTTP port (default: the file’s; 0 = any free port)')
+    .action(async (o: Common & { port?: string }) => {
+      const server = await runLedger(
+        shared(o),
+        o.port !== undefined ? { port: Number(o.port) } : {},
+      );
+      emit('ready', { role: 'ledger', url: server.url, pid: process.pid });
+      const reported = new Set<string>();
+      const poll = setInterval(() => {
+        for (const s of server.statuses) {
+          const k = `${s.ian}/${s.round}`;
+          if (!reported.has(k)) {
+            reported.add(k);
+            emit('round', { ...s });
+          }
+        }
+      }, 100);
+      onStop(async () => {
+        clearInterval(poll);
+        await server.close();
+      });
+      server.finished
+        .then(() => emit('finished', { rounds: server.statuses.length }))
+        .catch(() => undefined);
+    });
+
+  common(program.command('gateway'))
+    .description(
+      'Run one gateway GW_l of one IAN: MQTT reports in, partials to the ledger over HTTP',
+    )
+    .requiredOption('--ian <v>', 'IAN index')
+    .requiredOption('--gateway <l>', 'gateway index 1..m')
+    .requiredOption('--ledger <url>', 'the ledger API, e.g. http://127.0.0.1:8080')
+    .option('--health-port <n>', 'port of GET /health and /metrics (default: any free port)')
+    .action(
+      async (o: Common & { ian: string; gateway: string; ledger: string; healthPort?: string }) => {
+        const g = await runGateway(shared(o), Number(o.ian), Number(o.gateway), o.ledger, {
+          ...(o.healthPort !== undefined ? { healthPort: Number(o.healthPort) } : {}),
+        });
+        emit('ready', {
+          role: 'gateway',
+          ian: Number(o.ian),
+          gateway: Number(o.gateway),
+          health: g.health.url,
+          pid: process.pid,
+        });
+        onStop(() => g.close());
+      },
+    );
+
+  common(program.command('devices'))
+    .description(
+      'Run a simulated device fleet (each device its own identity and keys; one MQTT connection)',
+    )
+    .option('--count <n>', 'simulate the first n devices in (IAN, device) order (default: all)')
+    .option('--silent <list>', 'devices that never report, "ian:device,…"')
+    .action(async (o: Common & { count?: string; silent?: string }) => {
+      const rt = shared(o);
+      const silent = new Set((o.silent ?? '').split(',').filter(Boolean));
+      const f = await runDevices(
+        rt,
+        allDevices(rt.spec, o.count !== undefined ? Number(o.count) : undefined),
+        {
+          silent: (ian, device) => silent.has(`${ian}:${device}`),
+        },
+      );
+      emit('ready', { role: 'devices', count: o.count ?? 'all', pid: process.pid });
+      onStop(() => f.close());
+      f.fleet.finished.then(() => emit('finished', { ...f.fleet.counters })).catch(() => undefined);
+    });
+
+  program
+    .command('query')
+    .description('Send an OEM trend query to the ledger and print the answer')
+    .requiredOption('--deployment <file>', 'the deployment file')
+    .requiredOption('--ledger <url>', 'the ledger API')
+    .requiredOption('--number <k>', 'how many IANs to sum')
+    .requiredOption('--start <round>', 'first round')
+    .requiredOption('--end <round>', 'last round (inclusive)')
+    .option('--oem <index>', 'which registered OEM asks', '0')
+    .action(
+      async (o: {
+        deployment: string;
+        ledger: string;
+        number: string;
+        start: string;
+        end: string;
+        oem: string;
+      }) => {
+        const spec = loadDeploymentFile(o.deployment);
+        const res = await runQuery({ spec }, o.ledger, {
+          oem: Number(o.oem),
+          number: Number(o.number),
+          startRound: Number(o.start),
+          endRound: Number(o.end),
+        });
+        console.log(JSON.stringify(res.body, null, 2));
+        if (!res.ok) process.exitCode = 1;
+      },
+    );
+}

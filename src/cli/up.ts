@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { loadDeploymentFile } from '../node/deploymentFile.js';
+import { up } from '../node/orchestrator.js';
+import { runQuery } from '../node/runtime.js';
+import { formatTable } from './table.js';
+
+/** `privagg up <deployment>`: the whole deployment as local processes. */
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up <deployment>')
+    .description(
+      'Start a whole deployment locally — broker (embedded or external), ledger, m gateways per IAN, the device fleet — run its rounds, query, stop (SIGINT stops early)',
+    )
+    .option('--json', 'print the final summary as JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const spec = loadDeploymentFile(file);
+      const entry = { command: process.execPath, args: [...process.execArgv, process.argv[1]!] };
+      const say = (s: string) => {
+        if (!o.json) console.log(s);
+      };
+      say(
+        `privagg up ${spec.name}: ${spec.scheme.ians} IANs × ${spec.scheme.devicesPerIan} devices, m = ${spec.scheme.gateways}, ` +
+          `k = ${spec.scheme.threshold}, ${spec.rounds.count || '∞'} rounds of ${spec.rounds.durationMs} ms; state in ${spec.stateDir}`,
+      );
+      const d = await up({
+        deploymentFile: file,
+        spec,
+        entry,
+        onEvent: (role, ev) => {
+          if (ev.event === 'round') {
+            const reasons = (ev.reasons as string[]).join('; ');
+            say(`  round ${ev.round} IAN ${ev.ian}: ${ev.status}${reasons ? ` — ${reasons}` : ''}`);
+          } else if (ev.event === 'exit' && !stopping) {
+            say(`  ${role} exited (code ${ev.code}, signal ${ev.signal})`);
+          }
+        },
+      });
+      let stopping = false;
+      say(
+        `  broker ${d.brokerUrl}, ledger ${d.ledgerUrl}; round 0 starts ${new Date(d.epochMs).toISOString()}`,
+      );
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await d.stop();
+      };
+      process.once('SIGINT', () => {
+        say('  SIGINT: stopping every process');
+        void stop().then(() => process.exit(130));
+      });
+      if (spec.rounds.count === 0) return; // runs until SIGINT
+      await d.finished;
+      const last = spec.rounds.count - 1;
+      const queries = [];
+      for (let number = 1; number <= spec.scheme.ians; number++) {
+        const res = await runQuery({ spec }, d.ledgerUrl, {
+          number,
+          startRound: 0,
+          endRound: last,
+        });
+        queries.push({ number, ...res });
+      }
+      await stop();
+      const counts = { complete: 0, degraded: 0, failed: 0 };
+      for (const s of d.statuses) counts[s.status]++;
+      const summary = {
+        deployment: spec.name,
+        rounds: spec.rounds.count,
+        statuses: counts,
+        ledger: spec.ledger.file,
+        queries,
+      };
+      if (o.json) {
+        console.log(JSON.stringify(summary, null, 2));
+        return;
+      }
+      say(
+        `\nIAN-rounds: ${counts.complete} complete, ${counts.degraded} degraded, ${counts.failed} failed`,
+      );
+      const rows = queries.flatMap((q) => {
+        if (!q.ok) return [[q.number, `refused: ${JSON.stringify(q.body)}`, '']];
+        const a = (
+          q.body as {
+            answer: {
+              ians: number[];
+              dimensions: { name: string; total: number; totalStandardError: number }[];
+            };
+          }
+        ).answer;
+        return a.dimensions.map((dim) => [
+          q.number,
+          a.ians.join(','),
+          `${dim.name} ${dim.total.toFixed(1)} ± ${dim.totalStandardError.toFixed(1)}`,
+        ]);
+      });
+      say(formatTable(['number', 'IANs', 'total over all rounds'], rows));
+      say(
+        `\nLedger file ${spec.ledger.file} (check it: privagg ledger verify ${spec.ledger.file})`,
+      );
+    });
+}

@@ -1,0 +1,383 @@
+import { randomInt } from 'node:crypto';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttLink } from './mqttLink.js';
+
+/**
+ * The MqttLink of privagg's roles over MQTT.js, speaking MQTT 3.1.1 (protocolVersion 4:
+ * the current aedes refuses MQTT 5, and Mosquitto speaks both), QoS 1 both ways.
+ *
+ * Reconnection with exponential backoff. MQTT.js retries on a fixed `reconnectPeriod`;
+ * its timer is armed from `options.reconnectPeriod` each time a connection closes. So
+ * the period is rewritten on each 'reconnect' event (an attempt is starting; if it
+ * fails, the close re-arms the timer with the new value) and reset on 'connect':
+ * the nominal delay doubles per failed attempt from `reconnectPeriodMs` up to
+ * `maxReconnectPeriodMs`, and the actual delay is drawn uniformly from [nominal/2,
+ * nominal] ("equal jitter"), so a fleet of devices does not hammer a restarted broker
+ * in lockstep. See `backoffDelayMs`.
+ *
+ * Subscriptions survive reconnects: with clean sessions the broker forgets them, and
+ * MQTT.js (`resubscribe: true`) subscribes again after each reconnect; with
+ * `clean: false` it does so only when the broker reports no session.
+ *
+ * Delivery: `publish` resolves on PUBACK. A publish made while the connection is down
+ * waits in MQTT.js's outgoing store and is sent after the reconnect; a publish not
+ * acknowledged within `publishTimeoutMs`, or still pending at `close()`, rejects. A
+ * rejection means "not known to be delivered", not "not delivered" (QoS 1 is at least
+ * once): receivers drop duplicates by their replay caches.
+ */
+
+/** pino-compatible: a pino Logger fits, so does `console`-backed glue. */
+export interface LinkLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface MqttConnectOptions {
+  clientId: string;
+  /** Default: warnings and errors to stderr as one JSON line each; info dropped. */
+  logger?: LinkLogger;
+  /** How long the first connection may take before connectMqtt rejects (and each CONNACK wait). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** First reconnect delay (backoff start). Default 250 ms. */
+  reconnectPeriodMs?: number;
+  /** Backoff ceiling. Default 10 s. */
+  maxReconnectPeriodMs?: number;
+  /** MQTT clean session. Default true. */
+  clean?: boolean;
+  /** Keep retrying (with backoff) until the broker is up instead of rejecting after connectTimeoutMs. */
+  waitForBroker?: boolean;
+  /** Gives up connecting (e.g. a waitForBroker wait at shutdown); no effect once connected. */
+  signal?: AbortSignal;
+  /** A publish (or subscribe) not acknowledged in this time rejects. Default 30 s. */
+  publishTimeoutMs?: number;
+  /** Largest MQTT packet this link sends (remaining length); larger publishes reject before sending. */
+  maxPacketBytes?: number;
+  /** MQTT keepalive. Default 30 s. */
+  keepaliveSeconds?: number;
+}
+
+export interface MqttClientLink extends MqttLink {
+  readonly url: string;
+  readonly clientId: string;
+  /** Exceptions (and rejections) thrown by subscription handlers, caught and logged. */
+  readonly handlerErrors: number;
+  /** Resolves when connected (at once if connected now); rejects after timeoutMs. */
+  waitConnected(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Largest MQTT packet (remaining length) privagg sends, and the embedded broker accepts:
+ * the largest binary MaaS message the parameters allow (a gateway partial for 10^6
+ * devices, 8 dimensions, 16-byte shares) is about 125 KB.
+ */
+export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+
+const DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  reconnectPeriodMs: 250,
+  maxReconnectPeriodMs: 10_000,
+  publishTimeoutMs: 30_000,
+  keepaliveSeconds: 30,
+  closeTimeoutMs: 2_000,
+};
+
+/**
+ * Delay before reconnect attempt `attempt` (0 = the first after a drop): nominal
+ * min(max, base·2^attempt), jittered uniformly in [nominal/2, nominal].
+ */
+export function backoffDelayMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  draw: (below: number) => number = randomInt,
+): number {
+  const nominal = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  const half = Math.floor(nominal / 2);
+  return Math.max(1, nominal - draw(half + 1));
+}
+
+/** Remaining length of a QoS 1 PUBLISH in MQTT 3.1.1: topic (2 + bytes), packet id (2), payload. */
+export function publishPacketBytes(topic: string, payloadBytes: number): number {
+  return 2 + Buffer.byteLength(topic, 'utf8') + 2 + payloadBytes;
+}
+
+/** MQTT topic-filter matching (3.1.1 §4.7): `+` one level, `#` the rest; wildcards skip `$` topics. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (filter === topic) return true;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if ((f[0] === '+' || f[0] === '#') && topic.startsWith('$')) return false;
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+const stderrLogger: LinkLogger = {
+  info() {},
+  warn(obj, msg) {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...serialise(obj) })}\n`);
+  },
+  error(obj, msg) {
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg, ...serialise(obj) })}\n`);
+  },
+};
+
+function serialise(obj: object): object {
+  const err = (obj as { err?: unknown }).err;
+  return err instanceof Error ? { ...obj, err: err.message } : obj;
+}
+
+interface Pending {
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface Subscription {
+  filter: string;
+  handler: (topic: string, payload: Buffer) => void;
+}
+
+/**
+ * Connects to the broker at `url` (mqtt://host:port). Rejects with "MQTT broker at <url>
+ * unreachable: <reason>" when no connection is made within connectTimeoutMs, unless
+ * `waitForBroker` is set, in which case it retries with backoff until the broker answers.
+ */
+export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<MqttClientLink> {
+  const log = opts.logger ?? stderrLogger;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+  const baseMs = opts.reconnectPeriodMs ?? DEFAULTS.reconnectPeriodMs;
+  const maxMs = Math.max(baseMs, opts.maxReconnectPeriodMs ?? DEFAULTS.maxReconnectPeriodMs);
+  const publishTimeoutMs = opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs;
+  const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const clientId = opts.clientId;
+
+  const options: IClientOptions = {
+    clientId,
+    protocolVersion: 4,
+    clean: opts.clean ?? true,
+    resubscribe: true,
+    keepalive: opts.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
+    connectTimeout: connectTimeoutMs,
+    reconnectPeriod: backoffDelayMs(0, baseMs, maxMs),
+  };
+  const client: MqttClient = connect(url, options);
+
+  let attempt = 0;
+  let everConnected = false;
+  let reconnects = 0;
+  let handlerErrors = 0;
+  let closed = false;
+  let lastError: Error | undefined;
+  const pending = new Set<Pending>();
+  const subscriptions: Subscription[] = [];
+
+  client.on('reconnect', () => {
+    attempt++;
+    // Used if this attempt fails: the close re-arms MQTT.js's timer with it.
+    client.options.reconnectPeriod = backoffDelayMs(attempt, baseMs, maxMs);
+  });
+  client.on('connect', () => {
+    if (everConnected) {
+      reconnects++;
+      log.info({ url, clientId, reconnects, attempts: attempt }, 'MQTT reconnected');
+    }
+    everConnected = true;
+    attempt = 0;
+    lastError = undefined;
+    client.options.reconnectPeriod = backoffDelayMs(0, baseMs, maxMs);
+  });
+  client.on('offline', () => {
+    if (everConnected && !closed) {
+      log.warn({ url, clientId }, 'MQTT connection lost; reconnecting with backoff');
+    }
+  });
+  client.on('error', (err) => {
+    // Connection errors end in 'close' and a scheduled retry; never let them crash the process.
+    const repeated = lastError?.message === err.message;
+    lastError = err;
+    if (!closed && (everConnected || opts.waitForBroker) && !repeated) {
+      log.warn(
+        { url, clientId, err, retryInMs: client.options.reconnectPeriod },
+        'MQTT connection error',
+      );
+    }
+  });
+  client.on('message', (topic, payload) => {
+    for (const s of subscriptions) {
+      if (!topicMatches(s.filter, topic)) continue;
+      try {
+        const r = s.handler(topic, payload) as unknown;
+        if (r && typeof (r as Promise<unknown>).then === 'function') {
+          (r as Promise<unknown>).then(undefined, (e: unknown) =>
+            handlerFailed(s.filter, topic, e),
+          );
+        }
+      } catch (e) {
+        handlerFailed(s.filter, topic, e);
+      }
+    }
+  });
+
+  function handlerFailed(filter: string, topic: string, e: unknown): void {
+    handlerErrors++;
+    log.error(
+      { url, clientId, filter, topic, err: e instanceof Error ? e : new Error(String(e)) },
+      'MQTT message handler threw; message dropped, client keeps running',
+    );
+  }
+
+  function awaitAck<T>(
+    what: string,
+    send: (done: (err?: Error | null, result?: T) => void) => void,
+  ): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      const entry: Pending = {
+        reject,
+        timer: setTimeout(() => {
+          pending.delete(entry);
+          reject(
+            new Error(
+              `MQTT ${what} on ${url}: no acknowledgement within ${publishTimeoutMs} ms (${client.connected ? 'connected' : 'broker unreachable'}); it may still be delivered later`,
+            ),
+          );
+        }, publishTimeoutMs),
+      };
+      pending.add(entry);
+      send((err, result) => {
+        if (!pending.delete(entry)) return; // timed out or closed already
+        clearTimeout(entry.timer);
+        if (err) reject(new Error(`MQTT ${what} on ${url} failed: ${err.message}`, { cause: err }));
+        else resolve(result);
+      });
+    });
+  }
+
+  const link: MqttClientLink = {
+    url,
+    clientId,
+    get connected() {
+      return client.connected;
+    },
+    get reconnects() {
+      return reconnects;
+    },
+    get handlerErrors() {
+      return handlerErrors;
+    },
+    async publish(topic, payload) {
+      if (closed) throw new Error(`MQTT publish to ${topic}: link ${clientId} is closed`);
+      const size = publishPacketBytes(topic, payload.byteLength);
+      if (size > maxPacketBytes) {
+        throw new Error(
+          `MQTT publish to ${topic}: packet of ${size} bytes exceeds the limit of ${maxPacketBytes} bytes`,
+        );
+      }
+      const buffer = Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      await awaitAck(`publish to ${topic}`, (done) =>
+        client.publish(topic, buffer, { qos: 1 }, (err) => done(err)),
+      );
+    },
+    async subscribe(filter, handler) {
+      if (closed) throw new Error(`MQTT subscribe to ${filter}: link ${clientId} is closed`);
+      // Registered before the SUBACK so the first retained or queued message is not missed.
+      const s: Subscription = { filter, handler };
+      subscriptions.push(s);
+      try {
+        const granted = await awaitAck<{ qos: number }[]>(`subscribe to ${filter}`, (done) =>
+          client.subscribe(filter, { qos: 1 }, (err, g) => done(err, g)),
+        );
+        const qos = granted?.[0]?.qos;
+        if (qos === 128)
+          throw new Error(`MQTT subscribe to ${filter} on ${url}: refused by broker`);
+      } catch (e) {
+        subscriptions.splice(subscriptions.indexOf(s), 1);
+        throw e;
+      }
+    },
+    waitConnected(timeoutMs = connectTimeoutMs) {
+      if (client.connected) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          client.removeListener('connect', onConnect);
+          reject(
+            new Error(
+              `MQTT broker at ${url} unreachable for ${timeoutMs} ms: ${lastError?.message ?? 'no CONNACK'}`,
+            ),
+          );
+        }, timeoutMs);
+        const onConnect = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        client.once('connect', onConnect);
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const p of [...pending]) {
+        pending.delete(p);
+        clearTimeout(p.timer);
+        p.reject(new Error(`MQTT link ${clientId} closed before the broker acknowledged`));
+      }
+      // Unacknowledged QoS 1 messages would make a graceful end wait for PUBACKs forever.
+      for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+      await endClient(client, client.connected, DEFAULTS.closeTimeoutMs);
+    },
+  };
+
+  return new Promise((resolve, reject) => {
+    const signal = opts.signal;
+    const giveUp = (message: string) => {
+      clearTimeout(timer);
+      client.removeListener('connect', onConnect);
+      signal?.removeEventListener('abort', onAbort);
+      closed = true;
+      void endClient(client, false, DEFAULTS.closeTimeoutMs).finally(() =>
+        reject(new Error(message)),
+      );
+    };
+    const timer = opts.waitForBroker
+      ? undefined
+      : setTimeout(
+          () =>
+            giveUp(
+              `MQTT broker at ${url} unreachable: ${lastError?.message ?? 'no CONNACK'} (no connection within ${connectTimeoutMs} ms; is the broker running?)`,
+            ),
+          connectTimeoutMs,
+        );
+    const onAbort = () =>
+      giveUp(
+        `MQTT connection to ${url} aborted before the broker answered (last error: ${lastError?.message ?? 'none'})`,
+      );
+    const onConnect = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(link);
+    };
+    client.once('connect', onConnect);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Sends DISCONNECT when connected (graceful), else just stops; never waits past `timeoutMs`. */
+function endClient(client: MqttClient, graceful: boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.stream?.destroy();
+      resolve();
+    }, timeoutMs);
+    client.end(!graceful, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
