@@ -23,11 +23,13 @@ interface Common {
 
 function shared(o: Common): SharedRuntime {
   const spec: ParsedDeploymentSpec = loadDeploymentFile(o.deployment);
+  // Without --epoch or rounds.epochMs, the process waits for the retained epoch `privagg up`
+  // publishes on the deployment's epoch topic.
   const epochMs = o.epoch !== undefined ? Number(o.epoch) : spec.rounds.epochMs;
-  if (epochMs === undefined || !Number.isFinite(epochMs)) {
+  if (epochMs !== undefined && !Number.isFinite(epochMs)) {
     throw new PrivaggError(
       'INVALID_ARGUMENT',
-      'the start of round 0 is unknown: pass --epoch <ms> or set rounds.epochMs in the deployment file',
+      `--epoch must be ms since the epoch, got "${o.epoch}"`,
     );
   }
   const brokerUrl = o.broker ?? spec.broker.url;
@@ -37,7 +39,7 @@ function shared(o: Common): SharedRuntime {
       'an embedded broker lives inside `privagg up`; pass --broker <url> to a standalone process',
     );
   }
-  return { spec, brokerUrl, epochMs };
+  return { spec, brokerUrl, ...(epochMs !== undefined ? { epochMs } : {}) };
 }
 
 export function emit(event: string, fields: Record<string, unknown> = {}): void {
@@ -75,25 +77,12 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     )
     .option('--port <n>', 'HTTP port (default: the file’s; 0 = any free port)')
     .action(async (o: Common & { port?: string }) => {
-      const server = await runLedger(
-        shared(o),
-        o.port !== undefined ? { port: Number(o.port) } : {},
-      );
-      emit('ready', { role: 'ledger', url: server.url, pid: process.pid });
-      const reported = new Set<string>();
-      const poll = setInterval(() => {
-        for (const s of server.statuses) {
-          const k = `${s.ian}/${s.round}`;
-          if (!reported.has(k)) {
-            reported.add(k);
-            emit('round', { ...s });
-          }
-        }
-      }, 100);
-      onStop(async () => {
-        clearInterval(poll);
-        await server.close();
+      const server = await runLedger(shared(o), {
+        ...(o.port !== undefined ? { port: Number(o.port) } : {}),
+        onStatus: (st) => emit('round', { ...st }),
       });
+      emit('ready', { role: 'ledger', url: server.url, pid: process.pid });
+      onStop(() => server.close());
       server.finished
         .then(() => emit('finished', { rounds: server.statuses.length }))
         .catch(() => undefined);
@@ -141,7 +130,9 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
       );
       emit('ready', { role: 'devices', count: o.count ?? 'all', pid: process.pid });
       onStop(() => f.close());
-      f.fleet.finished.then(() => emit('finished', { ...f.fleet.counters })).catch(() => undefined);
+      f.started
+        .then((fleet) => fleet.finished.then(() => emit('finished', { ...fleet.counters })))
+        .catch(() => undefined);
     });
 
   program

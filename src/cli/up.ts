@@ -22,6 +22,7 @@ export function registerUpCommand(program: Command): void {
         `privagg up ${spec.name}: ${spec.scheme.ians} IANs × ${spec.scheme.devicesPerIan} devices, m = ${spec.scheme.gateways}, ` +
           `k = ${spec.scheme.threshold}, ${spec.rounds.count || '∞'} rounds of ${spec.rounds.durationMs} ms; state in ${spec.stateDir}`,
       );
+      let stopping = false;
       const d = await up({
         deploymentFile: file,
         spec,
@@ -35,7 +36,6 @@ export function registerUpCommand(program: Command): void {
           }
         },
       });
-      let stopping = false;
       say(
         `  broker ${d.brokerUrl}, ledger ${d.ledgerUrl}; round 0 starts ${new Date(d.epochMs).toISOString()}`,
       );

@@ -269,7 +269,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     get handlerErrors() {
       return handlerErrors;
     },
-    async publish(topic, payload) {
+    async publish(topic, payload, opts) {
       if (closed) throw new Error(`MQTT publish to ${topic}: link ${clientId} is closed`);
       const size = publishPacketBytes(topic, payload.byteLength);
       if (size > maxPacketBytes) {
@@ -281,7 +281,9 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
         ? payload
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       await awaitAck(`publish to ${topic}`, (done) =>
-        client.publish(topic, buffer, { qos: 1 }, (err) => done(err)),
+        client.publish(topic, buffer, { qos: 1, retain: opts?.retain ?? false }, (err) =>
+          done(err),
+        ),
       );
     },
     async subscribe(filter, handler) {

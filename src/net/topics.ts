@@ -5,6 +5,7 @@
  *   privagg/v1/<deployment>/ian/<v>/gw/<l>/reports     DS → GW_l   device reports (binary wire format), QoS 1
  *   privagg/v1/<deployment>/ian/<v>/reconcile          ledger → GWs re-aggregation requests (JSON), QoS 1
  *   privagg/v1/<deployment>/ian/<v>/outcome            ledger → all round outcomes (JSON), QoS 1
+ *   privagg/v1/<deployment>/epoch                      up → all      start of round 0 (JSON, retained)
  *
  * Rounds are not in the topic: a report carries its round, and a receiver checks it.
  * Deployment names are restricted so they can never contain MQTT wildcards or levels.
@@ -27,6 +28,8 @@ export const topics = {
     `${base(deployment)}/ian/${ian}/gw/${gateway}/reports`,
   reconcile: (deployment: string, ian: number) => `${base(deployment)}/ian/${ian}/reconcile`,
   outcome: (deployment: string, ian: number) => `${base(deployment)}/ian/${ian}/outcome`,
+  /** The start of round 0, retained: `privagg up` publishes it once every process is ready. */
+  epoch: (deployment: string) => `${base(deployment)}/epoch`,
   /** Everything of a deployment (for observers and the rogue-client test). */
   all: (deployment: string) => `${base(deployment)}/#`,
 };

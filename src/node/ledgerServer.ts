@@ -26,13 +26,16 @@ import { type RoundClock, sleep } from './roundClock.js';
  */
 export interface LedgerServerOptions extends Omit<EmbeddedLedgerOptions, 'clock'> {
   link: MqttLink;
-  clock: RoundClock;
+  /** The round clock, or its promise (the epoch may come later, from `privagg up`). */
+  clock: RoundClock | Promise<RoundClock>;
   restoreDelayMs: number;
   /** Stop driving after this many rounds (0: until closed). */
   rounds: number;
   host?: string;
   port?: number;
   logger: Logger;
+  /** Called with each IAN-round's status as soon as it is recorded. */
+  onStatus?: (status: RoundStatusRecord) => void;
 }
 
 export interface LedgerServer {
@@ -45,7 +48,7 @@ export interface LedgerServer {
 }
 
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
-  const ledger = openEmbeddedLedger({ ...o, clock: o.clock.now });
+  const ledger = openEmbeddedLedger({ ...o, clock: Date.now });
   const node = ledger.node;
   const api = await startLedgerApi(ledger, {
     host: o.host ?? '127.0.0.1',
@@ -61,8 +64,14 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
     for (const t of b.transactions)
       if (t.kind === 'round') next = Math.max(next, (t.round ?? -1) + 1);
 
-  const driveRound = async (round: number) => {
+  const driveRound = async (round: number, clock: RoundClock) => {
     for (let v = 0; v < params.ians; v++) {
+      // Give stragglers a little longer (up to three delays) while partials are missing:
+      // a busy machine can post a partial after the first deadline.
+      const lastCall = clock.endOf(round) + 3 * o.restoreDelayMs;
+      while (node.contract.partialsOf(v, round).length < params.gateways && Date.now() < lastCall) {
+        await sleep(25, abort.signal);
+      }
       let out: RestoreOutcome = await ledger.restore(v, round);
       let attempts = 0;
       while (out.status === 'reconcile' && attempts < 3 && !abort.signal.aborted) {
@@ -85,8 +94,9 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
         out = await ledger.restore(v, round);
       }
       const record = statusOf(out, v, round, params.gateways, params.devicesPerIan);
-      node.recordRound(record, o.clock.now());
+      node.recordRound(record, Date.now());
       statuses.push(record);
+      o.onStatus?.(record);
       o.logger.info(
         { ian: v, round, status: record.status, reasons: record.reasons },
         'round outcome',
@@ -98,11 +108,16 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
     await ledger.flush();
   };
 
+  const aborted = new Promise<undefined>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+  );
   const finished = (async () => {
+    const clock = await Promise.race([o.clock, aborted]);
+    if (!clock) return;
     for (let round = next; o.rounds === 0 || round < o.rounds; round++) {
-      await sleep(o.clock.until(o.clock.endOf(round) + o.restoreDelayMs), abort.signal);
+      await sleep(clock.until(clock.endOf(round) + o.restoreDelayMs), abort.signal);
       if (abort.signal.aborted) return;
-      await driveRound(round);
+      await driveRound(round, clock);
     }
   })();
 

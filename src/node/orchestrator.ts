@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
 import { startEmbeddedBroker } from '../net/embeddedBroker.js';
+import { connectMqtt } from '../net/mqttClient.js';
+import { topics } from '../net/topics.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
-import { deploymentFor } from './runtime.js';
+import { deploymentFor, publishEpoch } from './runtime.js';
 
 /**
  * `privagg up`: a whole deployment on this machine, as separate processes — the
@@ -20,7 +22,7 @@ export interface UpOptions {
   /** How the children are started: [node, ...execArgv, entry]. */
   entry: { command: string; args: string[] };
   onEvent?: (role: string, event: Record<string, unknown>) => void;
-  /** Time from start to round 0 (room for every child to come up). Default: 1.5 s + 0.25 s per process. */
+  /** Time from the moment every process is ready to the start of round 0. Default 1 s. */
   startupMs?: number;
 }
 
@@ -47,8 +49,6 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   mkdirSync(logs, { recursive: true });
   const broker = spec.broker.url === 'embedded' ? await startEmbeddedBroker() : undefined;
   const brokerUrl = broker?.url ?? spec.broker.url;
-  const processes = 2 + spec.scheme.ians * spec.scheme.gateways;
-  const epochMs = Date.now() + (o.startupMs ?? 1500 + 250 * processes);
   const children = new Map<string, ChildProcess>();
   const specs = new Map<string, string[]>();
   const statuses: RoundStatusRecord[] = [];
@@ -56,14 +56,8 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const finished = new Promise<void>((r) => {
     finish = r;
   });
-  const base = [
-    '--deployment',
-    o.deploymentFile,
-    '--broker',
-    brokerUrl,
-    '--epoch',
-    String(epochMs),
-  ];
+  // No --epoch: every process waits for the retained epoch published below, once all are ready.
+  const base = ['--deployment', o.deploymentFile, '--broker', brokerUrl];
 
   const start = (role: string, args: string[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -121,6 +115,9 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   }
   pending.push(start('devices', ['devices', ...base]));
   await Promise.all(pending);
+  const epochMs = Date.now() + (o.startupMs ?? 1000);
+  const control = await connectMqtt(brokerUrl, { clientId: `${spec.name}-up-${process.pid}` });
+  await publishEpoch(control, spec.name, epochMs);
 
   const running: RunningDeployment = {
     brokerUrl,
@@ -151,6 +148,11 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
             }),
         );
       await Promise.all(exits);
+      // Clear the retained epoch so a later `up` of the same deployment starts afresh.
+      await control
+        .publish(topics.epoch(spec.name), Buffer.alloc(0), { retain: true })
+        .catch(() => undefined);
+      await control.close();
       await broker?.close();
     },
   };

@@ -1,6 +1,8 @@
 import pino, { type Logger } from 'pino';
+import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
 import { connectMqtt } from '../net/mqttClient.js';
 import type { MqttLink } from '../net/mqttLink.js';
+import { topics } from '../net/topics.js';
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
@@ -22,8 +24,12 @@ import { RoundClock } from './roundClock.js';
 export interface SharedRuntime {
   spec: ParsedDeploymentSpec;
   brokerUrl: string;
-  /** Start of round 0 (ms since the epoch), the same in every process. */
-  epochMs: number;
+  /**
+   * Start of round 0 (ms since the epoch), the same in every process; undefined: wait for
+   * the retained value `privagg up` publishes on the deployment's epoch topic once every
+   * process is ready (a restarted process gets it at once).
+   */
+  epochMs?: number;
   logger?: Logger;
 }
 
@@ -42,8 +48,31 @@ export function deploymentFor(spec: ParsedDeploymentSpec, create = false): MaasD
   });
 }
 
-function clockOf(rt: SharedRuntime): RoundClock {
-  return new RoundClock(rt.epochMs, rt.spec.rounds.durationMs);
+/** The round clock, once the epoch is known (given, or the retained epoch message). */
+async function clockOf(rt: SharedRuntime, l: MqttLink): Promise<RoundClock> {
+  if (rt.epochMs !== undefined) return new RoundClock(rt.epochMs, rt.spec.rounds.durationMs);
+  const epochMs = await new Promise<number>((resolve) => {
+    void l.subscribe(topics.epoch(rt.spec.name), (_t, payload) => {
+      try {
+        const e = (JSON.parse(payload.toString('utf8')) as { epochMs?: unknown }).epochMs;
+        if (typeof e === 'number' && Number.isFinite(e)) resolve(e);
+      } catch {
+        // not an epoch message: keep waiting
+      }
+    });
+  });
+  return new RoundClock(epochMs, rt.spec.rounds.durationMs);
+}
+
+/** `privagg up`'s side: announce the start of round 0 to every process, retained. */
+export async function publishEpoch(
+  l: MqttLink,
+  deployment: string,
+  epochMs: number,
+): Promise<void> {
+  await l.publish(topics.epoch(deployment), Buffer.from(JSON.stringify({ epochMs })), {
+    retain: true,
+  });
 }
 
 async function link(rt: SharedRuntime, clientId: string, logger: Logger): Promise<MqttLink> {
@@ -52,7 +81,7 @@ async function link(rt: SharedRuntime, clientId: string, logger: Logger): Promis
 
 export async function runLedger(
   rt: SharedRuntime,
-  opts: { port?: number } = {},
+  opts: { port?: number; onStatus?: (s: RoundStatusRecord) => void } = {},
 ): Promise<LedgerServer & { link: MqttLink }> {
   const logger = rt.logger ?? loggerFor('ledger');
   const dep = deploymentFor(rt.spec);
@@ -64,12 +93,13 @@ export async function runLedger(
     batchSize: rt.spec.ledger.batchSize,
     batchDelayMs: rt.spec.ledger.batchDelayMs,
     link: l,
-    clock: clockOf(rt),
+    clock: clockOf(rt, l),
     restoreDelayMs: rt.spec.rounds.restoreDelayMs,
     rounds: rt.spec.rounds.count,
     host: rt.spec.ledger.host,
     port: opts.port ?? rt.spec.ledger.port,
     logger,
+    ...(opts.onStatus ? { onStatus: opts.onStatus } : {}),
   });
   return {
     ...server,
@@ -87,19 +117,24 @@ export async function runGateway(
   gateway: number,
   ledgerUrl: string,
   opts: { healthPort?: number } = {},
-): Promise<{ service: GatewayService; health: HealthServer; close(): Promise<void> }> {
+): Promise<{ started: Promise<GatewayService>; health: HealthServer; close(): Promise<void> }> {
   const logger = rt.logger ?? loggerFor(`gateway-${ian}-${gateway}`);
   const dep = deploymentFor(rt.spec);
   const l = await link(rt, `${rt.spec.name}-gw-${ian}-${gateway}`, logger);
-  const service = new GatewayService({
-    key: dep.registry.gatewayKey(ian, gateway),
-    params: dep.params,
-    link: l,
-    ledgerUrl,
-    clock: clockOf(rt),
-    logger,
+  let service: GatewayService | undefined;
+  // The service starts once the epoch is known; its health endpoint answers at once.
+  const started = clockOf(rt, l).then(async (clock) => {
+    service = new GatewayService({
+      key: dep.registry.gatewayKey(ian, gateway),
+      params: dep.params,
+      link: l,
+      ledgerUrl,
+      clock,
+      logger,
+    });
+    await service.start();
+    return service;
   });
-  await service.start();
   const health = await startHealthServer({
     port: opts.healthPort ?? 0,
     prefix: 'privagg_gateway',
@@ -108,15 +143,16 @@ export async function runGateway(
       ian,
       gateway,
       mqttConnected: l.connected,
-      lastRoundClosed: service.lastRoundClosed,
+      started: service !== undefined,
+      lastRoundClosed: service?.lastRoundClosed ?? -1,
     }),
-    metrics: () => service.metrics(),
+    metrics: () => service?.metrics() ?? {},
   });
   return {
-    service,
+    started,
     health,
     async close() {
-      service.stop();
+      service?.stop();
       await health.close();
       await l.close();
     },
@@ -127,29 +163,35 @@ export async function runDevices(
   rt: SharedRuntime,
   devices: readonly { ian: number; device: number }[],
   opts: { silent?: (ian: number, device: number, round: number) => boolean } = {},
-): Promise<{ fleet: DeviceFleet; close(): Promise<void> }> {
+): Promise<{ started: Promise<DeviceFleet>; close(): Promise<void> }> {
   const logger = rt.logger ?? loggerFor('devices');
   const dep = deploymentFor(rt.spec);
+  const workload = workloadFor(rt.spec);
+  const first = devices[0] ?? { ian: 0, device: 0 };
   const l = await link(
     rt,
-    `${rt.spec.name}-devices-${process.pid}-${devices[0]?.ian ?? 0}-${devices[0]?.device ?? 0}`,
+    `${rt.spec.name}-devices-${first.ian}-${first.device}-${devices.length}`,
     logger,
   );
-  const fleet = new DeviceFleet({
-    deployment: dep,
-    workload: workloadFor(rt.spec),
-    devices,
-    link: l,
-    clock: clockOf(rt),
-    rounds: rt.spec.rounds.count,
-    logger,
-    ...(opts.silent ? { silent: opts.silent } : {}),
+  let fleet: DeviceFleet | undefined;
+  const started = clockOf(rt, l).then((clock) => {
+    fleet = new DeviceFleet({
+      deployment: dep,
+      workload,
+      devices,
+      link: l,
+      clock,
+      rounds: rt.spec.rounds.count,
+      logger,
+      ...(opts.silent ? { silent: opts.silent } : {}),
+    });
+    return fleet;
   });
   return {
-    fleet,
+    started,
     async close() {
-      fleet.stop();
-      await fleet.finished.catch(() => undefined);
+      fleet?.stop();
+      await fleet?.finished.catch(() => undefined);
       await l.close();
     },
   };
