@@ -133,6 +133,10 @@ function summarise(kind: string, body: Buffer): string {
       ? `restored over ${o.contributors?.length} devices${o.liars?.length ? `, liars ${o.liars.join(',')}` : ''}`
       : `${o.status}${o.reason ? `: ${o.reason}` : ''}`;
   }
+  if (kind === 'round') {
+    const r = JSON.parse(body.toString('utf8')) as { status: string; reasons: string[] };
+    return `${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`;
+  }
   if (kind === 'answer') {
     const a = JSON.parse(body.toString('utf8')) as {
       oem: string;
