@@ -28,7 +28,9 @@ export function registerUpCommand(program: Command): void {
         spec,
         entry,
         onEvent: (role, ev) => {
-          if (ev.event === 'round') {
+          if (ev.event === 'previous-ledger') {
+            say(`  the previous run's ledger was moved to ${ev.movedTo}`);
+          } else if (ev.event === 'round') {
             const reasons = (ev.reasons as string[]).join('; ');
             say(`  round ${ev.round} IAN ${ev.ian}: ${ev.status}${reasons ? ` — ${reasons}` : ''}`);
           } else if (ev.event === 'exit' && !stopping) {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
@@ -45,6 +45,16 @@ export interface RunningDeployment {
 export async function up(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
   deploymentFor(spec, true); // the TA: master secret and registration, created once
+  // A new run starts a new chain: rounds are numbered from this run's epoch. The previous
+  // chain is kept beside it, renamed, never overwritten.
+  if (existsSync(spec.ledger.file)) {
+    const aside = `${spec.ledger.file}.${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (existsSync(`${spec.ledger.file}${suffix}`))
+        renameSync(`${spec.ledger.file}${suffix}`, `${aside}${suffix}`);
+    }
+    o.onEvent?.('up', { event: 'previous-ledger', movedTo: aside });
+  }
   const logs = join(spec.stateDir, 'logs');
   mkdirSync(logs, { recursive: true });
   const broker = spec.broker.url === 'embedded' ? await startEmbeddedBroker() : undefined;
