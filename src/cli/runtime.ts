@@ -59,6 +59,17 @@ export function onStop(close: () => Promise<void>): void {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Started by `privagg up`: stop when it is gone, so no process outlives its deployment.
+  const parent = Number(process.env.PRIVAGG_UP_PID);
+  if (parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        stop();
+      }
+    }, 1000).unref();
+  }
 }
 
 const common = (c: Command) =>

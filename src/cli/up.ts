@@ -46,10 +46,12 @@ export function registerUpCommand(program: Command): void {
         stopping = true;
         await d.stop();
       };
-      process.once('SIGINT', () => {
-        say('  SIGINT: stopping every process');
-        void stop().then(() => process.exit(130));
-      });
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(signal, () => {
+          say(`  ${signal}: stopping every process`);
+          void stop().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+        });
+      }
       if (spec.rounds.count === 0) return; // runs until SIGINT
       await d.finished;
       const last = spec.rounds.count - 1;

@@ -74,6 +74,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
       specs.set(role, args);
       const child = spawn(o.entry.command, [...o.entry.args, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PRIVAGG_UP_PID: String(process.pid) },
       });
       children.set(role, child);
       child.stderr!.pipe(createWriteStream(join(logs, `${role}.log`), { flags: 'a' }));

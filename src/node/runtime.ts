@@ -170,7 +170,7 @@ export async function runDevices(
   const first = devices[0] ?? { ian: 0, device: 0 };
   const l = await link(
     rt,
-    `${rt.spec.name}-devices-${first.ian}-${first.device}-${devices.length}`,
+    `${rt.spec.name}-devices-${process.pid}-${first.ian}-${first.device}-${devices.length}`,
     logger,
   );
   let fleet: DeviceFleet | undefined;
