@@ -17,6 +17,13 @@ import type { RoundClock } from './roundClock.js';
  * At close the partial is posted to the ledger, retried with backoff while the ledger is
  * unreachable (it may be restarting) until the round's restore deadline. A
  * reconciliation request naming this gateway is answered with a re-aggregated partial.
+ *
+ * Early close: when tags are verified on ingest (modes.batch 'each', the default), an
+ * accepted ingest is an authentic, non-replayed message, so once every device of the
+ * roster has all of its messages accepted the round cannot gain anything by waiting:
+ * it is closed at once and the partial posted. The timer close stays as the fallback
+ * (a silent device, the paper's batch mode). Reports for the next round that arrive
+ * before it opens are held as during the grace.
  */
 export interface GatewayServiceOptions {
   key: GatewayKey;
@@ -44,6 +51,10 @@ export class GatewayService {
   private readonly maxEarly: number;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Accepted (tag-verified) messages of the open round; see `ingest`. */
+  private acceptedInRound = 0;
+  /** Messages a round holds when every device reports completely; 0: no early close. */
+  private readonly completeRound: number;
   readonly counters = {
     reportsReceived: 0,
     reportsAccepted: 0,
@@ -61,6 +72,12 @@ export class GatewayService {
   constructor(private readonly o: GatewayServiceOptions) {
     this.core = new MaasGateway(o.key, o.params);
     this.maxEarly = 4 * o.params.devicesPerIan * o.params.dimensions.length;
+    const { modes, devicesPerIan, dimensions } = o.params;
+    // Only where ingest verifies tags (and rejects replays) does "accepted" mean authentic.
+    this.completeRound =
+      modes.batch === 'each'
+        ? devicesPerIan * (modes.layout === 'per-dimension' ? dimensions.length : 1)
+        : 0;
   }
 
   async start(): Promise<void> {
@@ -99,12 +116,15 @@ export class GatewayService {
         : current < 0
           ? clock.startOf(0)
           : clock.startOf(current + 1);
+    // One pending wake-up at a time (an early close re-arms it from within ingest).
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.schedule(), Math.max(1, clock.until(next)));
   }
 
   private open(round: number): void {
     this.core.beginRound(round);
     this.openRound = round;
+    this.acceptedInRound = 0;
     const held = this.early;
     this.early = [];
     for (const bytes of held) this.ingest(bytes);
@@ -125,10 +145,13 @@ export class GatewayService {
 
   private onReport(payload: Buffer): void {
     this.counters.reportsReceived++;
-    // A report for the next round during the grace period: hold it until that round opens.
-    if (this.openRound >= 0 && payload.length >= 16) {
+    // A report for the next round during the grace period — or, while no round is open
+    // (after an early close, or before round 0), for the round to open next: hold it until
+    // that round opens (the gateway's timer may fire a little after the devices' clocks).
+    if (payload.length >= 16) {
       const round = payload.readUInt32BE(12);
-      if (round === this.openRound + 1) {
+      const next = (this.openRound >= 0 ? this.openRound : this.lastRoundClosed) + 1;
+      if (round === next) {
         if (this.early.length < this.maxEarly) {
           this.early.push(payload);
           this.counters.earlyHeld++;
@@ -143,8 +166,15 @@ export class GatewayService {
 
   private ingest(bytes: Buffer): void {
     const v = this.core.ingest(bytes, this.o.clock.now());
-    if (v.ok) this.counters.reportsAccepted++;
-    else this.count(v.code);
+    if (v.ok) {
+      this.counters.reportsAccepted++;
+      // Early close: every device's report is in and verified (see the class comment).
+      if (++this.acceptedInRound === this.completeRound && this.openRound >= 0) {
+        this.close(this.openRound);
+        // Re-arm: the next wake-up is the next round's start, not this round's end + grace.
+        this.schedule();
+      }
+    } else this.count(v.code);
   }
 
   private async onReconcile(payload: Buffer): Promise<void> {

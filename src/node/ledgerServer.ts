@@ -14,7 +14,8 @@ import { type RoundClock, sleep } from './roundClock.js';
 
 /**
  * The ledger as a process: the embedded ledger (SQLite block store) behind the HTTP API,
- * plus the round driver. `restoreDelayMs` after each round ends, it restores every IAN;
+ * plus the round driver. `restoreDelayMs` after each round ends (or earlier, once every
+ * gateway of every IAN has posted its partial for the round), it restores every IAN;
  * when the contract asks for a re-aggregation it publishes the request on MQTT, waits,
  * and restores again (at most MAX_ATTEMPTS times). Each IAN-round's status —
  * complete, degraded (with reasons) or failed (with the reason) — is recorded on the
@@ -115,7 +116,17 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
     const clock = await Promise.race([o.clock, aborted]);
     if (!clock) return;
     for (let round = next; o.rounds === 0 || round < o.rounds; round++) {
-      await sleep(clock.until(clock.endOf(round) + o.restoreDelayMs), abort.signal);
+      // Restore `restoreDelayMs` after the round's end, or as soon as every gateway of every
+      // IAN has posted its partial (gateways close a round early once all devices reported).
+      const due = clock.endOf(round) + o.restoreDelayMs;
+      const allIn = () => {
+        for (let v = 0; v < params.ians; v++)
+          if (node.contract.partialsOf(v, round).length < params.gateways) return false;
+        return true;
+      };
+      // (A plain timer: sleep() with the signal would add an abort listener per poll.)
+      while (Date.now() < due && !allIn() && !abort.signal.aborted)
+        await new Promise((r) => setTimeout(r, Math.min(25, clock.until(due))));
       if (abort.signal.aborted) return;
       await driveRound(round, clock);
     }

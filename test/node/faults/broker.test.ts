@@ -115,13 +115,13 @@ describe('faults: broker restarted mid-run', () => {
     }
 
     // Every client came knocking while the broker was down, with growing gaps.
-    const ids = [
-      `${name}-ledger`,
-      `${name}-devices-0-0-6`,
-      ...[1, 2, 3, 4, 5].map((l) => `${name}-gw-0-${l}`),
-    ];
+    // The fleet's client id carries its process id: <name>-devices-<pid>-<first ian>-<first device>-<count>.
+    const fleetId = new RegExp(`^${name}-devices-\\d+-0-0-6$`);
+    const ids = [`${name}-ledger`, 'fleet', ...[1, 2, 3, 4, 5].map((l) => `${name}-gw-0-${l}`)];
     for (const id of ids) {
-      const times = attempts.filter((a) => a.clientId === id).map((a) => a.at);
+      const times = attempts
+        .filter((a) => (id === 'fleet' ? fleetId.test(a.clientId) : a.clientId === id))
+        .map((a) => a.at);
       expect(times.length, `${id} reconnect attempts while down`).toBeGreaterThanOrEqual(2);
       const gaps = times.slice(1).map((t, i) => t - times[i]!);
       // Nominal delays 250, 500, 1000 … ms, each drawn from [nominal/2, nominal]: never a

@@ -1,0 +1,126 @@
+/**
+ * The bare transport of `npm run bench:e2e`, as a child process (forked with IPC): the
+ * same MQTT messages as a MaaS round — one per device per gateway, the same topics and
+ * sizes, QoS 1 through the same client (connectMqtt) — and no cryptography.
+ *
+ *   role 'pub': one connection, like the device fleet (which multiplexes every device on
+ *               one connection); on {round} it publishes z·n·m messages in the fleet's
+ *               order (device by device, one per gateway) and reports when every PUBACK
+ *               is in.
+ *   role 'sub': one connection per gateway of `gateways` (default: all z·m of the
+ *               topology), each subscribed to its gateway's report topic; reports each
+ *               round once every message for them is in.
+ *
+ * Times are Date.now() in the child (one machine, one clock); the parent takes
+ * round time = max(last message received, last PUBACK) − first publish.
+ */
+import { connectMqtt, type MqttClientLink } from '../../src/net/mqttClient.js';
+import { topics } from '../../src/net/topics.js';
+
+export interface BareStart {
+  cmd: 'start';
+  role: 'pub' | 'sub';
+  url: string;
+  /** A deployment name of its own (so a running deployment's gateways never see these). */
+  name: string;
+  ians: number;
+  devicesPerIan: number;
+  gateways: number;
+  payloadBytes: number;
+  /** sub: the (IAN, gateway) pairs this process stands for; default every one. */
+  only?: Array<[ian: number, gateway: number]>;
+}
+
+export type BareToChild = BareStart | { cmd: 'round'; round: number } | { cmd: 'exit' };
+
+export type BareFromChild =
+  | { event: 'ready' }
+  | { event: 'published'; round: number; t0: number; t1: number; failures: number }
+  | { event: 'received'; round: number; t: number; messages: number; duplicates: number }
+  | { event: 'error'; message: string };
+
+const send = (m: BareFromChild) => process.send?.(m);
+
+let links: MqttClientLink[] = [];
+let onRound: (round: number) => void = () => undefined;
+
+async function start(o: BareStart): Promise<void> {
+  const { ians, devicesPerIan: n, gateways: m } = o;
+  if (o.role === 'pub') {
+    const link = await connectMqtt(o.url, { clientId: `${o.name}-pub-${process.pid}` });
+    links = [link];
+    const topicOf = Array.from({ length: ians }, (_, v) =>
+      Array.from({ length: m }, (_, l) => topics.reports(o.name, v, l + 1)),
+    );
+    onRound = (round) => {
+      const t0 = Date.now();
+      let failures = 0;
+      const pending: Promise<void>[] = [];
+      for (let v = 0; v < ians; v++) {
+        for (let i = 0; i < n; i++) {
+          for (let l = 0; l < m; l++) {
+            // A fresh buffer per message, as a device's report is; the round and device
+            // sit where a report's header has them.
+            const bytes = Buffer.alloc(o.payloadBytes);
+            bytes.writeUInt16BE(v, 6);
+            bytes.writeUInt32BE(i, 8);
+            bytes.writeUInt32BE(round, 12);
+            pending.push(
+              link.publish(topicOf[v]![l]!, bytes).catch(() => {
+                failures++;
+              }),
+            );
+          }
+        }
+      }
+      void Promise.all(pending).then(() =>
+        send({ event: 'published', round, t0, t1: Date.now(), failures }),
+      );
+    };
+  } else {
+    // received[round] over all subscriptions; marks[device] = last round seen, per subscription.
+    const pairs: Array<[number, number]> = o.only ?? [];
+    if (!o.only) for (let v = 0; v < ians; v++) for (let l = 1; l <= m; l++) pairs.push([v, l]);
+    const expected = pairs.length * n;
+    const received = new Map<number, { count: number; duplicates: number }>();
+    for (const [v, l] of pairs) {
+      const link = await connectMqtt(o.url, { clientId: `${o.name}-sub-${v}-${l}` });
+      links.push(link);
+      const marks = new Uint32Array(n).fill(0xffff_ffff);
+      await link.subscribe(topics.reports(o.name, v, l), (_t, payload) => {
+        const device = payload.readUInt32BE(8);
+        const round = payload.readUInt32BE(12);
+        const r = received.get(round) ?? { count: 0, duplicates: 0 };
+        received.set(round, r);
+        // QoS 1 is at least once: count each (subscription, device, round) once.
+        if (marks[device] === round) {
+          r.duplicates++;
+          return;
+        }
+        marks[device] = round;
+        if (++r.count === expected)
+          send({
+            event: 'received',
+            round,
+            t: Date.now(),
+            messages: r.count,
+            duplicates: r.duplicates,
+          });
+      });
+    }
+  }
+  send({ event: 'ready' });
+}
+
+process.on('message', (msg: BareToChild) => {
+  if (msg.cmd === 'start') {
+    start(msg).catch((e: unknown) => {
+      send({ event: 'error', message: e instanceof Error ? e.message : String(e) });
+    });
+  } else if (msg.cmd === 'round') {
+    onRound(msg.round);
+  } else {
+    void Promise.all(links.map((l) => l.close())).finally(() => process.exit(0));
+  }
+});
+process.on('disconnect', () => process.exit(0));
