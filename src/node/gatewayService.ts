@@ -50,6 +50,10 @@ export class GatewayService {
   private early: Buffer[] = [];
   private readonly maxEarly: number;
   private stopped = false;
+  /** Held next-round messages per claimed device, and the most one device may hold. */
+  private readonly earlyPerDevice = new Map<number, number>();
+  private readonly perDeviceEarly: number;
+  private everOpened = false;
   private timer: NodeJS.Timeout | undefined;
   /** Accepted (tag-verified) messages of the open round; see `ingest`. */
   private acceptedInRound = 0;
@@ -72,6 +76,9 @@ export class GatewayService {
   constructor(private readonly o: GatewayServiceOptions) {
     this.core = new MaasGateway(o.key, o.params);
     this.maxEarly = 4 * o.params.devicesPerIan * o.params.dimensions.length;
+    // A device sends one message per gateway (w in the per-dimension layout); allow a resend.
+    this.perDeviceEarly =
+      (o.params.modes.layout === 'per-dimension' ? o.params.dimensions.length : 1) + 1;
     const { modes, devicesPerIan, dimensions } = o.params;
     // Only where ingest verifies tags (and rejects replays) does "accepted" mean authentic.
     this.completeRound =
@@ -109,7 +116,15 @@ export class GatewayService {
     if (this.openRound >= 0 && now >= clock.endOf(this.openRound) + this.grace)
       this.close(this.openRound);
     const current = clock.roundAt(now);
-    if (this.openRound < 0 && current >= 0 && current > this.lastRoundClosed) this.open(current);
+    // A gateway (re)started in the middle of a round skips it: it missed that round's
+    // reports, and an empty partial from it would out-vote the gateways that have them.
+    const joinedLate =
+      this.lastRoundClosed < 0 &&
+      !this.everOpened &&
+      now > clock.startOf(current) + clock.durationMs / 4;
+    if (this.openRound < 0 && current >= 0 && current > this.lastRoundClosed && !joinedLate)
+      this.open(current);
+    if (joinedLate && current >= 0) this.lastRoundClosed = current;
     const next =
       this.openRound >= 0
         ? clock.endOf(this.openRound) + this.grace
@@ -122,11 +137,13 @@ export class GatewayService {
   }
 
   private open(round: number): void {
+    this.everOpened = true;
     this.core.beginRound(round);
     this.openRound = round;
     this.acceptedInRound = 0;
     const held = this.early;
     this.early = [];
+    this.earlyPerDevice.clear();
     for (const bytes of held) this.ingest(bytes);
   }
 
@@ -152,11 +169,20 @@ export class GatewayService {
       const round = payload.readUInt32BE(12);
       const next = (this.openRound >= 0 ? this.openRound : this.lastRoundClosed) + 1;
       if (round === next) {
-        if (this.early.length < this.maxEarly) {
+        // Held messages are not yet authenticated, so no sender may take more than its
+        // share of the buffer: a flood forged in one device's name cannot push out the
+        // others' genuine reports (the device index is bytes 8–11 of the header).
+        const device = payload.readUInt32BE(8);
+        const held = this.earlyPerDevice.get(device) ?? 0;
+        if (this.early.length < this.maxEarly && held < this.perDeviceEarly) {
           this.early.push(payload);
+          this.earlyPerDevice.set(device, held + 1);
           this.counters.earlyHeld++;
         } else {
+          // More copies for one (device, next round) than a device sends: refused like any
+          // excess copy (REPLAY), and counted apart so an operator sees the flood.
           this.counters.earlyDropped++;
+          this.count('REPLAY');
         }
         return;
       }
@@ -233,6 +259,8 @@ export class GatewayService {
       post_failures_total: c.postFailures,
       reaggregations_total: c.reaggregations,
       rounds_closed_total: c.roundsClosed,
+      early_held_total: c.earlyHeld,
+      early_dropped_total: c.earlyDropped,
       mqtt_reconnects_total: this.o.link.reconnects,
     };
     for (const [code, n] of Object.entries(c.rejected))

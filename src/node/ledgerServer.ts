@@ -70,7 +70,11 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
       // Give stragglers a little longer (up to three delays) while partials are missing:
       // a busy machine can post a partial after the first deadline.
       const lastCall = clock.endOf(round) + 3 * o.restoreDelayMs;
-      while (node.contract.partialsOf(v, round).length < params.gateways && Date.now() < lastCall) {
+      while (
+        node.contract.partialsOf(v, round).length < params.gateways &&
+        Date.now() < lastCall &&
+        !abort.signal.aborted
+      ) {
         await sleep(25, abort.signal);
       }
       let out: RestoreOutcome = await ledger.restore(v, round);
@@ -96,17 +100,21 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
       }
       const record = statusOf(out, v, round, params.gateways, params.devicesPerIan);
       node.recordRound(record, Date.now());
+      // On disk before it is announced: a crash right after cannot lose an announced status.
+      await ledger.flush();
       statuses.push(record);
       o.onStatus?.(record);
       o.logger.info(
         { ian: v, round, status: record.status, reasons: record.reasons },
         'round outcome',
       );
-      await o.link
+      // Not awaited: a broker outage must not stall the round driver (QoS 1 retries it).
+      void o.link
         .publish(topics.outcome(params.deployment, v), Buffer.from(JSON.stringify(record)))
-        .catch(() => undefined);
+        .catch((e: unknown) =>
+          o.logger.warn({ ian: v, round, err: String(e) }, 'outcome not published'),
+        );
     }
-    await ledger.flush();
   };
 
   const aborted = new Promise<undefined>((resolve) =>

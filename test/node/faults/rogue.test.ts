@@ -172,14 +172,21 @@ describe('faults: rogue client on the broker', () => {
           expected.set(code, (expected.get(code) ?? 0) + n);
         }
       }
-      // Each deterministic class under its own code; the same-round replays under REPLAY
-      // or WRONG_ROUND, so those two codes together hold exactly them on top.
+      // Each deterministic class under its own code — except that forged and stale reports
+      // for the next round are held only up to two per claimed device until it opens, and
+      // the excess is refused at once as REPLAY (and counted in early_dropped_total). The
+      // same-round replays land under REPLAY or WRONG_ROUND.
+      const heldClasses = (s.get('forged') ?? 0) + (s.get('stale') ?? 0);
+      const dropped = m.get('privagg_gateway_early_dropped_total') ?? 0;
       for (const [code, n] of expected) {
-        if (code === 'WRONG_ROUND') continue;
+        if (code === 'WRONG_ROUND' || code === 'BAD_MAC' || code === 'STALE_TIMESTAMP') continue;
         expect(rejected(code), `gateway ${l} ${code}`).toBe(n);
       }
+      expect(rejected('BAD_MAC') + rejected('STALE_TIMESTAMP') + dropped, `gateway ${l} held`).toBe(
+        heldClasses,
+      );
       expect(rejected('REPLAY') + rejected('WRONG_ROUND'), `gateway ${l} replays`).toBe(
-        (s.get('replayed') ?? 0) + (s.get('replayed-old') ?? 0),
+        (s.get('replayed') ?? 0) + (s.get('replayed-old') ?? 0) + dropped,
       );
       expect(rejected('WRONG_ROUND')).toBeGreaterThanOrEqual(s.get('replayed-old') ?? 0);
       // Nothing else rejected: no honest report was refused.
