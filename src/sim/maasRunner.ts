@@ -666,8 +666,9 @@ function injectDeviceAttacks(
     // report from device `sender` to gateway 1 with shares of its choosing.
     const gw2 = dep.registry.gatewayKey(v, 2);
     const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
+    const sealed = params.modes.aead;
     const header = encodeReportHeader({
-      sealed: false,
+      sealed,
       perDimension: params.modes.layout === 'per-dimension',
       width,
       dimension: 0,
@@ -677,44 +678,17 @@ function injectDeviceAttacks(
       round: rd,
       timestamp: now,
     });
-    if (!params.modes.aead) {
-      const authenticated = Buffer.concat([
-        header,
-        encodeElements(Array(width).fill(12345n), shareBytes(params)),
-      ]);
-      // The best an insider can do: the paper's hash (computable from public IDs), or an HMAC
-      // under its *own* link key with that device (it holds no other).
-      const tag =
-        params.modes.mac === 'paper-hash'
-          ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
-          : macTag(gw2.deviceMac[sender]!, authenticated);
-      ahead.push(Buffer.concat([authenticated, tag]));
-    } else {
-      const sealedHeader = encodeReportHeader({
-        sealed: true,
-        perDimension: params.modes.layout === 'per-dimension',
-        width,
-        dimension: 0,
-        gateway: 1,
-        ian: v,
-        device: sender,
-        round: rd,
-        timestamp: now,
-      });
-      const payload = aeadSeal(
-        gw2.deviceAead[sender]!,
-        encodeElements(Array(width).fill(12345n), shareBytes(params)),
-        {
-          aad: sealedHeader,
-        },
-      );
-      const authenticated = Buffer.concat([sealedHeader, payload]);
-      const tag =
-        params.modes.mac === 'paper-hash'
-          ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
-          : macTag(gw2.deviceMac[sender]!, authenticated);
-      ahead.push(Buffer.concat([authenticated, tag]));
-    }
+    const shares = encodeElements(Array(width).fill(12345n), shareBytes(params));
+    // Sealed with the only key of that device it holds: its own link's.
+    const payload = sealed ? aeadSeal(gw2.deviceAead[sender]!, shares, { aad: header }) : shares;
+    const authenticated = Buffer.concat([header, payload]);
+    // The best an insider can do: the paper's hash (computable from public IDs), or an HMAC
+    // under its *own* link key with that device (it holds no other).
+    const tag =
+      params.modes.mac === 'paper-hash'
+        ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
+        : macTag(gw2.deviceMac[sender]!, authenticated);
+    ahead.push(Buffer.concat([authenticated, tag]));
   }
 }
 
