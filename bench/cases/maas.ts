@@ -372,52 +372,39 @@ function restoreAgain(contract: MaasLedgerContract): unknown {
   return contract.restore(0, 0);
 }
 
+/**
+ * A fresh query engine (and accountant) per call, so no call is answered from the answer
+ * cache of an earlier identical window: every call computes the full answer (100 IANs × 5
+ * dims × 100 rounds). The engines share the ledger's noise cells, derived when each
+ * IAN-round was restored (as in a deployment).
+ */
+function queryCase(name: string, pick: (f: ReturnType<typeof ledgerFixture>) => Buffer): BenchCase {
+  return {
+    group: 'maas',
+    name,
+    setup: () => void ledgerFixture(),
+    run: () => {
+      const f = ledgerFixture();
+      const engine = new MaasQueryEngine(
+        f.contract,
+        f.ledgerKey,
+        f.dep.params,
+        new PrivacyAccountant(),
+        f.dp,
+      );
+      const res = engine.query(pick(f), f.queryNow, systemRandom);
+      if (!res.ok) throw new Error(res.reason);
+      return res.answer;
+    },
+    target: { maxMicrosPerOp: 5000 },
+    minMillis: 1000,
+  };
+}
+
 const ledgerCases: BenchCase[] = [
-  {
-    group: 'maas',
-    // A fresh query engine (and accountant) per call, so no call is answered from the
-    // answer cache of an earlier identical window: every call computes the full answer
-    // (100 IANs × 5 dims × 100 rounds). The engines share the ledger's noise cells, which
-    // were derived when each IAN-round was restored (as in a deployment).
-    name: 'maas query z=100 × 5 dims × 100 rounds (uncached)',
-    setup: () => void ledgerFixture(),
-    run: () => {
-      const f = ledgerFixture();
-      const engine = new MaasQueryEngine(
-        f.contract,
-        f.ledgerKey,
-        f.dep.params,
-        new PrivacyAccountant(),
-        f.dp,
-      );
-      const res = engine.query(f.query, f.queryNow, systemRandom);
-      if (!res.ok) throw new Error(res.reason);
-      return res.answer;
-    },
-    target: { maxMicrosPerOp: 5000 },
-    minMillis: 1000,
-  },
-  {
-    group: 'maas',
-    // The same with number = 50: the zero-sum noise does not cancel, so every cell is read.
-    name: 'maas query z=100 × 5 dims × 100 rounds, number=50 (uncached)',
-    setup: () => void ledgerFixture(),
-    run: () => {
-      const f = ledgerFixture();
-      const engine = new MaasQueryEngine(
-        f.contract,
-        f.ledgerKey,
-        f.dep.params,
-        new PrivacyAccountant(),
-        f.dp,
-      );
-      const res = engine.query(f.half, f.queryNow, systemRandom);
-      if (!res.ok) throw new Error(res.reason);
-      return res.answer;
-    },
-    target: { maxMicrosPerOp: 5000 },
-    minMillis: 1000,
-  },
+  queryCase('maas query z=100 × 5 dims × 100 rounds (uncached)', (f) => f.query),
+  // number = 50: the zero-sum noise does not cancel, so every cell is read.
+  queryCase('maas query z=100 × 5 dims × 100 rounds, number=50 (uncached)', (f) => f.half),
   {
     group: 'maas',
     name: 'maas restore 1 IAN-round from k=3 partials',

@@ -1,5 +1,5 @@
-import { aeadSeal } from '../crypto/aead.js';
-import { macTag } from '../crypto/mac.js';
+import { type AeadKey, aeadSeal } from '../crypto/aead.js';
+import { type MacKey, macTag } from '../crypto/mac.js';
 import { PrivacyAccountant } from '../dp/accountant.js';
 import {
   type RandomSource,
@@ -575,43 +575,41 @@ function outOfRangeReport(
 ): Buffer {
   const params = dep.params;
   const key = dep.registry.deviceKey(v, i);
-  const perDim = params.modes.layout === 'per-dimension';
-  const width = perDim ? 1 : params.dimensions.length;
+  const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
+  // All-ones elements are ≥ p for 2^61 − 1 (and any p below 2^(8E)). Sealed deployments get
+  // a sealed box of it, so the check that fires is the range check.
+  return craftReport(
+    params,
+    { gateway: l, ian: v, device: i, round: rd, timestamp: now },
+    Buffer.alloc(width * shareBytes(params), 0xff),
+    { aead: key.gatewayAead[l - 1]!, mac: key.gatewayMac[l - 1]!, identity: key.identity },
+  );
+}
+
+/**
+ * A device report built by hand (for attacks): header, plaintext shares sealed when the
+ * deployment seals, tag by the deployment's MAC mode — under whatever keys the sender has.
+ */
+function craftReport(
+  params: MaasParams,
+  at: { gateway: number; ian: number; device: number; round: number; timestamp: number },
+  shares: Buffer,
+  keys: { aead: AeadKey; mac: MacKey; identity: Uint8Array },
+): Buffer {
+  const perDimension = params.modes.layout === 'per-dimension';
   const header = encodeReportHeader({
-    sealed: false,
-    perDimension: perDim,
-    width,
+    sealed: params.modes.aead,
+    perDimension,
+    width: perDimension ? 1 : params.dimensions.length,
     dimension: 0,
-    gateway: l,
-    ian: v,
-    device: i,
-    round: rd,
-    timestamp: now,
+    ...at,
   });
-  // All-ones elements are ≥ p for 2^61 − 1 (and any p below 2^(8E)).
-  const bad = Buffer.alloc(width * shareBytes(params), 0xff);
-  // Sealed deployments get a sealed box of the bad plaintext, so the check that fires is the range check.
-  let payload: Buffer = bad;
-  let h = header;
-  if (params.modes.aead) {
-    h = encodeReportHeader({
-      sealed: true,
-      perDimension: perDim,
-      width,
-      dimension: 0,
-      gateway: l,
-      ian: v,
-      device: i,
-      round: rd,
-      timestamp: now,
-    });
-    payload = aeadSeal(key.gatewayAead[l - 1]!, bad, { aad: h });
-  }
-  const authenticated = Buffer.concat([h, payload]);
+  const payload = params.modes.aead ? aeadSeal(keys.aead, shares, { aad: header }) : shares;
+  const authenticated = Buffer.concat([header, payload]);
   const tag =
     params.modes.mac === 'hmac'
-      ? macTag(key.gatewayMac[l - 1]!, authenticated)
-      : paperHash(key.identity, authenticated);
+      ? macTag(keys.mac, authenticated)
+      : paperHash(keys.identity, authenticated);
   return Buffer.concat([authenticated, tag]);
 }
 
@@ -663,32 +661,23 @@ function injectDeviceAttacks(
   }
   if (attacks.has('insider-forgery') && params.gateways >= 2) {
     // Gateway 2 of this IAN, which knows every device's public identity, fabricates a
-    // report from device `sender` to gateway 1 with shares of its choosing.
+    // report from device `sender` to gateway 1 with shares of its choosing. The best it can
+    // do: the paper's hash (computable from public IDs), or seal and HMAC under its *own*
+    // link keys with that device (it holds no other).
     const gw2 = dep.registry.gatewayKey(v, 2);
     const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
-    const sealed = params.modes.aead;
-    const header = encodeReportHeader({
-      sealed,
-      perDimension: params.modes.layout === 'per-dimension',
-      width,
-      dimension: 0,
-      gateway: 1,
-      ian: v,
-      device: sender,
-      round: rd,
-      timestamp: now,
-    });
-    const shares = encodeElements(Array(width).fill(12345n), shareBytes(params));
-    // Sealed with the only key of that device it holds: its own link's.
-    const payload = sealed ? aeadSeal(gw2.deviceAead[sender]!, shares, { aad: header }) : shares;
-    const authenticated = Buffer.concat([header, payload]);
-    // The best an insider can do: the paper's hash (computable from public IDs), or an HMAC
-    // under its *own* link key with that device (it holds no other).
-    const tag =
-      params.modes.mac === 'paper-hash'
-        ? paperHash(gw2.deviceIdentity[sender]!, authenticated)
-        : macTag(gw2.deviceMac[sender]!, authenticated);
-    ahead.push(Buffer.concat([authenticated, tag]));
+    ahead.push(
+      craftReport(
+        params,
+        { gateway: 1, ian: v, device: sender, round: rd, timestamp: now },
+        encodeElements(Array(width).fill(12345n), shareBytes(params)),
+        {
+          aead: gw2.deviceAead[sender]!,
+          mac: gw2.deviceMac[sender]!,
+          identity: gw2.deviceIdentity[sender]!,
+        },
+      ),
+    );
   }
 }
 
