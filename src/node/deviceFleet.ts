@@ -26,6 +26,18 @@ export interface DeviceFleetOptions {
   rng?: RandomSource;
   /** A device that is silent in a round (killed or silenced devices). */
   silent?: (ian: number, device: number, round: number) => boolean;
+  /**
+   * Devices report spread evenly over the first `spreadMs` of a round, in roster order
+   * (real sensors do not all fire in the same millisecond). Default 0: all at once.
+   */
+  spreadMs?: number;
+  /** Fault injection (a compromised device): rewrites a device's messages before they go out. */
+  compromised?: (
+    device: { ian: number; device: number },
+    round: number,
+    messages: { gateway: number; bytes: Buffer }[],
+    nowMs: number,
+  ) => { gateway: number; bytes: Buffer }[];
 }
 
 export class DeviceFleet {
@@ -67,13 +79,22 @@ export class DeviceFleet {
     const rng = this.o.rng ?? systemRandom;
     const dep = deployment.params.deployment;
     const pending: Promise<void>[] = [];
-    for (const d of this.devices) {
+    const spread = this.o.spreadMs ?? 0;
+    const start = clock.now();
+    for (const [index, d] of this.devices.entries()) {
+      if (spread > 0) {
+        const at = start + Math.floor((index * spread) / this.devices.length);
+        if (clock.now() < at) await sleep(at - clock.now(), this.abort.signal);
+        if (this.abort.signal.aborted) break;
+      }
       if (this.o.silent?.(d.ian, d.device, round)) {
         this.counters.silent++;
         continue;
       }
       const reading = workload.reading(d.ian, d.device, round % workload.rounds);
-      for (const m of d.report(round, reading, clock.now(), rng)) {
+      let messages = d.report(round, reading, clock.now(), rng);
+      if (this.o.compromised) messages = this.o.compromised(d, round, messages, clock.now());
+      for (const m of messages) {
         pending.push(
           link.publish(topics.reports(dep, d.ian, m.gateway), m.bytes).then(
             () => {

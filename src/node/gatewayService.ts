@@ -35,7 +35,22 @@ export interface GatewayServiceOptions {
   closeGraceMs?: number;
   /** How long after a round's end a partial is still worth posting. */
   postDeadlineMs?: number;
+  /**
+   * Fault injection (the demo's compromised gateway): builds the partial actually sent in
+   * place of the honest one — at close (`sums` given) and on re-aggregation (`sums` null).
+   */
+  compromised?: CompromisedGateway;
 }
+
+export type CompromisedGateway = (at: {
+  core: MaasGateway;
+  round: number;
+  contributors: readonly number[];
+  /** The honest sums at close; null on re-aggregation (derive them from the core). */
+  sums: readonly bigint[] | null;
+  attempt: number;
+  nowMs: number;
+}) => Buffer | null;
 
 export interface ReconcileRequest {
   round: number;
@@ -157,7 +172,17 @@ export class GatewayService {
       { round, contributors: res.contributors.length, rejected: res.rejected.length },
       'round closed',
     );
-    void this.post(res.partial, round, 'partial');
+    const partial = this.o.compromised
+      ? this.o.compromised({
+          core: this.core,
+          round,
+          contributors: res.contributors,
+          sums: res.sums,
+          attempt: 0,
+          nowMs: this.o.clock.now(),
+        })
+      : res.partial;
+    if (partial) void this.post(partial, round, 'partial');
   }
 
   private onReport(payload: Buffer): void {
@@ -214,12 +239,17 @@ export class GatewayService {
       return;
     }
     if (!req.gateways.includes(this.o.key.gateway)) return;
-    const bytes = this.core.reaggregate(
-      req.round,
-      req.contributors,
-      req.attempt,
-      this.o.clock.now(),
-    );
+    const nowMs = this.o.clock.now();
+    const bytes = this.o.compromised
+      ? this.o.compromised({
+          core: this.core,
+          round: req.round,
+          contributors: req.contributors,
+          sums: null,
+          attempt: req.attempt,
+          nowMs,
+        })
+      : this.core.reaggregate(req.round, req.contributors, req.attempt, nowMs);
     if (!bytes) return;
     this.counters.reaggregations++;
     await this.post(bytes, req.round, 're-aggregated partial');
