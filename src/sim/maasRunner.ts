@@ -1,5 +1,3 @@
-import { type AeadKey, aeadSeal } from '../crypto/aead.js';
-import { type MacKey, macTag } from '../crypto/mac.js';
 import { PrivacyAccountant } from '../dp/accountant.js';
 import {
   type RandomSource,
@@ -16,7 +14,7 @@ import type {
   MaasLedgerContract,
   RestoreOutcome,
 } from '../schemes/maas/ledgerContract.js';
-import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
+import type { MaasParams } from '../schemes/maas/params.js';
 import {
   buildQuery,
   dimensionMask,
@@ -24,9 +22,7 @@ import {
   type QueryAnswer,
   type QueryResult,
 } from '../schemes/maas/query.js';
-import { paperHash } from '../schemes/maas/tags.js';
-import { encodeElements } from '../wire/fieldElements.js';
-import { encodeReportHeader } from '../wire/maas.js';
+import { deviceAttackMessages, lyingPartial, outOfRangeReport } from './maasAttacks.js';
 import { type AttackKind, type MaasFaults, NO_FAULTS } from './maasFaults.js';
 import type { ReadingRef, Workload } from './workload.js';
 
@@ -254,10 +250,8 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         }
       }
       if (sampleMessage) {
-        injectDeviceAttacks(
+        for (const m of deviceAttackMessages(
           attacks,
-          inbox,
-          ahead,
           sampleMessage,
           sampleSender,
           previousRoundMessage,
@@ -266,7 +260,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           rd,
           now,
           srng,
-        );
+        )) {
+          (m.ahead ? ahead : inbox[0]!).push(m.bytes);
+        }
       }
       if (sampleMessage && v === 0) previousRoundMessage = sampleMessage;
 
@@ -286,7 +282,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         for (const r of res.rejected) count(r.code);
         if (res.contributors.length === n) gatewaysWithAllDevices++;
         const sent = isLyingGw(v, l)
-          ? lie(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params)
+          ? lyingPartial(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params)
           : res.partial;
         if (sent) partials.push(sent);
       }
@@ -320,7 +316,16 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           if (downThisRound.has(`${v}:${l}`)) continue;
           const g = gateways[v]![l - 1]!;
           const again = isLyingGw(v, l)
-            ? lie(g, rd, outcome.contributors, null, outcome.attempt, now + 4000, srng, params)
+            ? lyingPartial(
+                g,
+                rd,
+                outcome.contributors,
+                null,
+                outcome.attempt,
+                now + 4000,
+                srng,
+                params,
+              )
             : g.reaggregate(rd, outcome.contributors, outcome.attempt, now + 4000);
           if (again) {
             const r = ledger.add(again, now + 4000);
@@ -529,155 +534,6 @@ function shuffle<T>(xs: T[], rng: RandomSource): void {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = uniformInt(rng, i + 1);
     [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-}
-
-/** A compromised gateway: honest sums plus a non-zero offset, tagged with its real key. */
-function lie(
-  g: MaasGateway,
-  round: number,
-  contributors: readonly number[],
-  sums: readonly bigint[] | null,
-  attempt: number,
-  now: number,
-  rng: RandomSource,
-  params: MaasParams,
-): Buffer | null {
-  let honest = sums;
-  if (!honest) {
-    const bytes = g.reaggregate(round, contributors, attempt, now);
-    if (!bytes) return null;
-    // Re-derive the honest sums by asking the gateway core; then perturb them.
-    honest = readSums(bytes, params);
-  }
-  const p = params.field.p;
-  const lied = honest.map((s) => (s + 1n + BigInt(uniformInt(rng, 1_000_000))) % p);
-  return g.buildPartial(round, contributors, lied, attempt, now);
-}
-
-function readSums(partial: Buffer, params: MaasParams): bigint[] {
-  const e = shareBytes(params);
-  const w = params.dimensions.length;
-  const start = partial.length - 32 - w * e;
-  const out: bigint[] = [];
-  for (let j = 0; j < w; j++)
-    out.push(BigInt(`0x${partial.subarray(start + j * e, start + (j + 1) * e).toString('hex')}`));
-  return out;
-}
-
-function outOfRangeReport(
-  dep: MaasDeployment,
-  v: number,
-  i: number,
-  l: number,
-  rd: number,
-  now: number,
-): Buffer {
-  const params = dep.params;
-  const key = dep.registry.deviceKey(v, i);
-  const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
-  // All-ones elements are ≥ p for 2^61 − 1 (and any p below 2^(8E)). Sealed deployments get
-  // a sealed box of it, so the check that fires is the range check.
-  return craftReport(
-    params,
-    { gateway: l, ian: v, device: i, round: rd, timestamp: now },
-    Buffer.alloc(width * shareBytes(params), 0xff),
-    { aead: key.gatewayAead[l - 1]!, mac: key.gatewayMac[l - 1]!, identity: key.identity },
-  );
-}
-
-/**
- * A device report built by hand (for attacks): header, plaintext shares sealed when the
- * deployment seals, tag by the deployment's MAC mode — under whatever keys the sender has.
- */
-function craftReport(
-  params: MaasParams,
-  at: { gateway: number; ian: number; device: number; round: number; timestamp: number },
-  shares: Buffer,
-  keys: { aead: AeadKey; mac: MacKey; identity: Uint8Array },
-): Buffer {
-  const perDimension = params.modes.layout === 'per-dimension';
-  const header = encodeReportHeader({
-    sealed: params.modes.aead,
-    perDimension,
-    width: perDimension ? 1 : params.dimensions.length,
-    dimension: 0,
-    ...at,
-  });
-  const payload = params.modes.aead ? aeadSeal(keys.aead, shares, { aad: header }) : shares;
-  const authenticated = Buffer.concat([header, payload]);
-  const tag =
-    params.modes.mac === 'hmac'
-      ? macTag(keys.mac, authenticated)
-      : paperHash(keys.identity, authenticated);
-  return Buffer.concat([authenticated, tag]);
-}
-
-function injectDeviceAttacks(
-  attacks: Set<AttackKind>,
-  inbox: Buffer[][],
-  ahead: Buffer[],
-  sample: Buffer,
-  sender: number,
-  previousRound: Buffer | undefined,
-  dep: MaasDeployment,
-  v: number,
-  rd: number,
-  now: number,
-  rng: RandomSource,
-): void {
-  const params = dep.params;
-  const box = inbox[0]!; // all aimed at gateway 1, which the sample message was for
-  if (attacks.has('forged')) {
-    // An outsider claims to be device `sender` with a random tag.
-    const f = Buffer.from(sample);
-    rng.fill(f.subarray(f.length - 32));
-    box.push(f);
-  }
-  if (attacks.has('tampered')) {
-    const t = Buffer.from(sample);
-    t[24]! ^= 0x01; // first payload byte
-    box.push(t);
-  }
-  if (attacks.has('replayed')) box.push(Buffer.from(sample));
-  if (attacks.has('wrong-round') && previousRound && rd > 0 && v === 0)
-    box.push(Buffer.from(previousRound));
-  if (attacks.has('stale')) {
-    // A genuine device message delayed past the freshness window.
-    const old = Buffer.from(sample);
-    old.writeBigUInt64BE(BigInt(now - 10 * params.freshnessWindowMs), 16);
-    box.push(old);
-  }
-  if (attacks.has('malformed')) {
-    box.push(sample.subarray(0, 30));
-    const wrongVersion = Buffer.from(sample);
-    wrongVersion[0] = 9;
-    box.push(wrongVersion);
-  }
-  if (attacks.has('unknown-sender')) {
-    const u = Buffer.from(sample);
-    u.writeUInt32BE(params.devicesPerIan + 7, 8);
-    box.push(u);
-  }
-  if (attacks.has('insider-forgery') && params.gateways >= 2) {
-    // Gateway 2 of this IAN, which knows every device's public identity, fabricates a
-    // report from device `sender` to gateway 1 with shares of its choosing. The best it can
-    // do: the paper's hash (computable from public IDs), or seal and HMAC under its *own*
-    // link keys with that device (it holds no other).
-    const gw2 = dep.registry.gatewayKey(v, 2);
-    const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
-    ahead.push(
-      craftReport(
-        params,
-        { gateway: 1, ian: v, device: sender, round: rd, timestamp: now },
-        encodeElements(Array(width).fill(12345n), shareBytes(params)),
-        {
-          aead: gw2.deviceAead[sender]!,
-          mac: gw2.deviceMac[sender]!,
-          identity: gw2.deviceIdentity[sender]!,
-        },
-      ),
-    );
   }
 }
 
