@@ -144,7 +144,7 @@ export class MaasLedgerContract {
     }
   }
 
-  /** Verify: decoding, sender, freshness, replay, tag, element range, requested set. */
+  /** Verify: decoding, sender, freshness, tag, replay, element range, requested set. */
   private verify(bytes: Uint8Array, nowMs: number) {
     if (bytes.length > MAX_MESSAGE_BYTES)
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'partial too large');
@@ -163,7 +163,6 @@ export class MaasLedgerContract {
       );
     }
     checkFreshness(msg.timestamp, nowMs, params.freshnessWindowMs);
-    this.replay.check(msg.round, `${msg.ian}/${msg.gateway}/${msg.attempt}`);
     const tagKey = {
       mac: this.key.gatewayMac[msg.ian]![msg.gateway - 1]!,
       identity: this.key.gatewayIdentity[msg.ian]![msg.gateway - 1]!,
@@ -174,6 +173,9 @@ export class MaasLedgerContract {
     ) {
       throw new PrivaggError(ErrorCode.BAD_MAC, 'partial tag does not verify');
     }
+    // After the tag: a forged copy of a stored partial is a forgery (BAD_MAC), not a
+    // replay; only a message its gateway really sent can be replayed.
+    this.replay.check(msg.round, `${msg.ian}/${msg.gateway}/${msg.attempt}`);
     const sums = decodeElements(msg.sums, msg.width, this.elementBytes, params.field.p);
     if (msg.attempt > 0) {
       const asked = this.requested.get(keyOf(msg.ian, msg.round));

@@ -66,6 +66,19 @@ function sumsOver(
 }
 
 describe('review findings', () => {
+  it('the ledger names a forged copy of a stored partial BAD_MAC, a genuine copy REPLAY', () => {
+    const dep = deployment();
+    const { contract } = dep.ledger();
+    const { partials } = round(dep, 0, 0);
+    expect(contract.add(partials[0]!, T0).ok).toBe(true);
+    const forged = Buffer.from(partials[0]!);
+    forged[forged.length - 1]! ^= 0xff;
+    // The tag is checked before the replay cache: a forgery is never mistaken for a resend.
+    expect(contract.add(forged, T0)).toMatchObject({ ok: false, code: 'BAD_MAC' });
+    expect(contract.add(partials[0]!, T0)).toMatchObject({ ok: false, code: 'REPLAY' });
+    expect(contract.partialsOf(0, 0)).toHaveLength(1);
+  });
+
   it('a gateway claiming a one-device contributor set is out-voted, not followed', () => {
     const dep = deployment();
     const { contract } = dep.ledger();
