@@ -5,10 +5,11 @@ import { MaasLedgerNode } from '../ledger/embeddedLedger.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../math/random.js';
+import { type NetworkedMaasResult, runNetworkedMaas } from '../node/demo/networkedMaas.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import { DEFAULT_MODES, defaultMaasParams, PAPER_MODES } from '../schemes/maas/params.js';
 import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
-import { ATTACK_KINDS, type AttackKind, parsePlacement } from '../sim/maasFaults.js';
+import { ATTACK_KINDS, type AttackKind, NO_FAULTS, parsePlacement } from '../sim/maasFaults.js';
 import { type MaasRunResult, runMaas } from '../sim/maasRunner.js';
 import { SyntheticWorkload } from '../sim/syntheticWorkload.js';
 import type { Workload } from '../sim/workload.js';
@@ -34,6 +35,11 @@ export interface DemoOptions {
   ledger?: string;
   json?: boolean;
   quiet?: boolean;
+  /** The in-process runner (simulated clock, no sockets) instead of the networked runtime. */
+  inProcess?: boolean;
+  /** 'embedded' or an MQTT URL (networked runtime only). */
+  broker?: string;
+  roundMs?: string;
 }
 
 function int(name: string, value: string, min: number): number {
@@ -77,10 +83,10 @@ export interface DemoSummary {
   [key: string]: unknown;
 }
 
-export function runDemo(
+export async function runDemo(
   o: DemoOptions,
   command: string,
-): { result: MaasRunResult; summary: DemoSummary } {
+): Promise<{ result: MaasRunResult; summary: DemoSummary }> {
   const ians = int('ians', o.ians, 1);
   const devices = int('devices', o.devices, 1);
   const gateways = int('gateways', o.gateways, 1);
@@ -162,34 +168,68 @@ export function runDemo(
   const ledgerPath = resolve(o.ledger ?? resolve(outDir, 'privagg-demo.ledger.sqlite'));
   for (const suffix of ['', '-wal', '-shm', '.key'])
     rmSync(`${ledgerPath}${suffix}`, { force: true });
-  let node: MaasLedgerNode | undefined;
+  const faults = {
+    failedGateways,
+    lyingGateways,
+    failedDevices,
+    deviceFailureProbability: probability,
+  };
+  const attacks = parseAttacks(o.attacks);
+  const onRound = progress ? progressPrinter() : undefined;
   const started = Date.now();
-  const result = runMaas({
-    ledger: (dep) => {
-      node = new MaasLedgerNode({
-        file: ledgerPath,
-        config: { params: dep.params, oems: dep.oems },
-        ledgerKey: dep.registry.ledgerKey(),
-      });
-      const n = node;
-      return {
-        add: (bytes, now) => n.add(bytes, now),
-        restore: (ian, round, now) => n.restore(ian, round, now),
-        query: (bytes, now, rng) => n.query(bytes, now, rng),
-        endOfRound: () => void n.commit(),
-      };
-    },
-    params,
-    workload,
-    rounds,
-    faults: { failedGateways, lyingGateways, failedDevices, deviceFailureProbability: probability },
-    attacks: parseAttacks(o.attacks),
-    scenarioRng: srng,
-    cryptoRng: systemRandom,
-    onRound: progress ? progressPrinter() : undefined,
-  });
+  let result: MaasRunResult | NetworkedMaasResult;
+  if (o.inProcess) {
+    let node: MaasLedgerNode | undefined;
+    result = runMaas({
+      ledger: (dep) => {
+        node = new MaasLedgerNode({
+          file: ledgerPath,
+          config: { params: dep.params, oems: dep.oems },
+          ledgerKey: dep.registry.ledgerKey(),
+        });
+        const n = node;
+        return {
+          add: (bytes, now) => n.add(bytes, now),
+          restore: (ian, round, now) => n.restore(ian, round, now),
+          query: (bytes, now, rng) => n.query(bytes, now, rng),
+          endOfRound: () => void n.commit(),
+        };
+      },
+      params,
+      workload,
+      rounds,
+      faults,
+      attacks,
+      scenarioRng: srng,
+      cryptoRng: systemRandom,
+      onRound: onRound ? (_r, done, total) => onRound(done, total) : undefined,
+    });
+    node!.close();
+  } else {
+    result = await runNetworkedMaas({
+      ians,
+      devicesPerIan: devices,
+      gateways,
+      threshold,
+      rounds,
+      ldp,
+      paperMode: o.paperMode ?? false,
+      workload: o.workload as 'ai4i' | 'synthetic',
+      ...(o.data ? { data: o.data } : {}),
+      faults: { ...NO_FAULTS, ...faults },
+      attacks,
+      scenarioRng: srng,
+      stateDir: resolve(outDir, 'privagg-demo.state'),
+      ledgerFile: ledgerPath,
+      logFile: resolve(outDir, 'privagg-demo.log'),
+      ...(o.broker ? { broker: o.broker } : {}),
+      roundDurationMs: int('round-ms', o.roundMs ?? '400', 50),
+      ...(onRound
+        ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
+        : {}),
+    });
+  }
   const elapsedMs = Date.now() - started;
-  node!.close();
   const store = new SqliteBlockStore(ledgerPath);
   const verified = verifyChain(store);
   store.close();
@@ -220,6 +260,7 @@ export function runDemo(
     },
     elapsedMs,
     outputs: { json: jsonPath, html: htmlPath, ledger: ledgerPath },
+    ...('network' in result ? { network: result.network } : { network: null }),
   };
   writeFileSync(
     jsonPath,
@@ -228,19 +269,26 @@ export function runDemo(
   writeFileSync(
     htmlPath,
     renderMaasReport(result, {
-      title: 'privagg demo — MaaS trend query on AI4I 2020',
+      title: `privagg demo — MaaS trend query on ${result.scenario.workload}`,
       command,
       generatedAt: new Date().toISOString(),
+      notes:
+        'network' in result
+          ? [
+              `Networked runtime: broker ${result.network.broker}, ledger API ${result.network.ledgerUrl}, rounds of ${result.network.roundDurationMs} ms; ${result.network.processes}.`,
+              `${result.network.deviceMessages} device reports over MQTT; ${result.network.attackSubmissions.posted} forged or replayed partials and queries posted to the ledger, ${result.network.attackSubmissions.accepted} accepted.`,
+            ]
+          : ['In-process runner: every role in one process, a simulated clock, no sockets.'],
     }),
   );
   return { result, summary };
 }
 
 /** A bar redrawn in place on a terminal; a line per quarter of the run otherwise (CI logs). */
-function progressPrinter(): (r: unknown, done: number, total: number) => void {
+function progressPrinter(): (done: number, total: number) => void {
   const tty = process.stderr.isTTY;
   let lastQuarter = -1;
-  return (_r, done, total) => {
+  return (done, total) => {
     if (tty) {
       const width = 30;
       const filled = Math.round((done / total) * width);
@@ -266,7 +314,9 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
   const s = result.scenario;
   const out: string[] = [];
   out.push(
-    `privagg demo — MaaS trend query (LDP + Shamir + MAC + ledger) on ${s.workload}`,
+    `privagg demo — MaaS trend query (LDP + Shamir + MAC + ledger) on ${s.workload}, ${
+      summary.network ? 'over MQTT and HTTP' : 'in process (simulated clock)'
+    }`,
     `  ${s.ians} IANs × ${s.devicesPerIan} devices × ${s.rounds} rounds, m = ${s.gateways} gateways, k = ${s.threshold}, ` +
       `LDP ${s.ldp ? `ε = ${s.ldp.epsilon}, δ = ${s.ldp.delta}` : 'off'}; ran in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
     '',
@@ -327,6 +377,7 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
     '',
     `Lying gateways found: ${result.lyingGatewaysFound.map((g) => `IAN ${g.ian} GW ${g.gateway} (${g.rounds.length} rounds)`).join('; ') || 'none'}`,
     '',
+    ...networkLines(summary),
     `Ledger ${summary.ledger.file}: ${summary.ledger.blocks} blocks, ${summary.ledger.transactions} transactions, ` +
       `${summary.ledger.verified ? 'verified' : 'DOES NOT VERIFY'} in ${summary.ledger.verifyMs} ms ` +
       `(check it yourself: privagg ledger verify ${summary.ledger.file})`,
@@ -334,4 +385,33 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
     `Wrote ${summary.outputs.html}`,
   );
   console.log(out.join('\n'));
+}
+
+/** What went over the wire: broker, ledger API, messages, and each gateway's counters. */
+function networkLines(summary: DemoSummary): string[] {
+  const n = summary.network as NetworkedMaasResult['network'] | null;
+  if (!n) return [];
+  const injected = Object.entries(n.injected)
+    .map(([k, c]) => `${k} ${c}`)
+    .join(', ');
+  return [
+    `Network: broker ${n.broker}; ledger API ${n.ledgerUrl}; rounds of ${n.roundDurationMs} ms; ${n.processes}.`,
+    `  ${n.deviceMessages} device reports published; rogue MQTT client injected ${injected || 'nothing'}; ` +
+      `${n.attackSubmissions.posted} forged/replayed partials and queries posted to the ledger, ${n.attackSubmissions.accepted} accepted; ` +
+      `${n.mqttReconnects} MQTT reconnects.`,
+    formatTable(
+      ['IAN', 'gateway', 'role', 'received', 'accepted', 'rejected', 'partials posted'],
+      n.gateways.map((g) => [
+        g.ian,
+        g.gateway,
+        g.role,
+        g.received,
+        g.accepted,
+        g.rejected,
+        g.partialsPosted,
+      ]),
+    ),
+    `  Logs of every role: ${n.logFile}`,
+    '',
+  ];
 }

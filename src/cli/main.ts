@@ -18,7 +18,7 @@ program
 program
   .command('demo')
   .description(
-    'Run the MaaS trend-query pipeline on AI4I 2020 in one process, with faults and attacks',
+    'Run the MaaS trend-query pipeline on AI4I 2020 over the networked runtime (MQTT broker, HTTP ledger, SQLite chain), with faults and attacks',
   )
   .option('--ians <z>', 'industrial area networks', '4')
   .option('--devices <n>', 'device sensors per IAN', '25')
@@ -61,11 +61,21 @@ program
     '--ledger <file>',
     'the ledger file (SQLite block store; default <out>/privagg-demo.ledger.sqlite), made anew each run',
   )
+  .option(
+    '--broker <url>',
+    'MQTT broker: "embedded" (aedes on a free loopback port) or a URL such as mqtt://127.0.0.1:1883',
+    'embedded',
+  )
+  .option('--round-ms <ms>', 'round length of the networked run (wall clock)', '400')
+  .option(
+    '--in-process',
+    'use the in-process runner instead (simulated clock, no sockets; what tests and experiments use)',
+  )
   .option('--json', 'print the summary as JSON instead of tables')
   .option('--quiet', 'no progress output')
-  .action((opts) => {
+  .action(async (opts) => {
     const attacks = opts.attacks === false ? 'none' : String(opts.attacks);
-    const { result, summary } = runDemo(
+    const { result, summary } = await runDemo(
       { ...opts, attacks },
       `privagg ${process.argv.slice(2).join(' ')}`,
     );

@@ -18,7 +18,7 @@ const COLORS = [
 
 export function renderMaasReport(
   r: MaasRunResult,
-  meta: { title: string; command: string; generatedAt: string },
+  meta: { title: string; command: string; generatedAt: string; notes?: readonly string[] },
 ): string {
   const s = r.scenario;
   const dims = s.dimensions;
@@ -91,6 +91,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.grid{displa
 </style></head><body>
 <h1>${escapeXml(meta.title)}</h1>
 <p class="small">Generated ${escapeXml(meta.generatedAt)} by <code>${escapeXml(meta.command)}</code></p>
+${(meta.notes ?? []).map((n) => `<p class="small">${escapeXml(n)}</p>`).join('\n')}
 <h2>Scenario</h2>
 <p>${escapeXml(s.workload)}: z = ${s.ians} IANs × n = ${s.devicesPerIan} devices × ${s.rounds} rounds; m = ${s.gateways} gateways per IAN, threshold k = ${s.threshold};
 LDP ${s.ldp ? `ε = ${s.ldp.epsilon}, δ = ${s.ldp.delta}` : 'off (totals must equal the ground truth exactly)'}.

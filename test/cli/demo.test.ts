@@ -35,6 +35,14 @@ describe('privagg demo (child process)', () => {
     ]) {
       expect(summary.rejected[code]).toBeGreaterThan(0);
     }
+    // It ran over the networked runtime: real broker, real ledger API, every attack refused.
+    expect(summary.network.broker).toMatch(/^embedded aedes at mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(summary.network.ledgerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(summary.network.deviceMessages).toBeGreaterThan(4 * 25 * 20 * 4);
+    expect(summary.network.injected.forged).toBe(4 * 20);
+    expect(summary.network.attackSubmissions.posted).toBeGreaterThan(0);
+    expect(summary.network.attackSubmissions.accepted).toBe(0);
+    expect(summary.ledger.verified).toBe(true);
     expect(summary.lyingGateways).toHaveLength(1);
     expect(summary.tolerated.failedGateways).toBe(1);
     expect(summary.queries.map((q: { number: number }) => q.number)).toEqual([1, 2, 3, 4]);
@@ -44,6 +52,65 @@ describe('privagg demo (child process)', () => {
     const html = readFileSync(summary.outputs.html, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('number = 4');
+  }, 60_000);
+
+  it('--in-process: the same scenario through the in-process runner, exact as well', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
+    const { stdout } = await run(process.execPath, [
+      ...CLI,
+      'demo',
+      '--in-process',
+      '--epsilon',
+      'off',
+      '--json',
+      '--out',
+      out,
+    ]);
+    const summary = JSON.parse(stdout);
+    expect(summary.network).toBeNull();
+    for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
+      expect(summary.totals[name].estimate).toBe(summary.truth[name]);
+    expect(summary.rejected.SHARE_OUT_OF_RANGE).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("over the network, an insider's forgery corrupts the paper's totals and not privagg's", async () => {
+    const demo = async (paper: boolean) => {
+      const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
+      const args = [
+        ...CLI,
+        'demo',
+        '--epsilon',
+        'off',
+        '--attacks',
+        'insider-forgery',
+        '--fail-gateways',
+        '0',
+        '--lying-gateways',
+        '0',
+        '--fail-devices',
+        '0',
+        '--rounds',
+        '3',
+        '--json',
+        '--out',
+        out,
+        ...(paper ? ['--paper-mode'] : []),
+      ];
+      return JSON.parse((await run(process.execPath, args)).stdout);
+    };
+    const sound = await demo(false);
+    const paper = await demo(true);
+    for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
+      expect(sound.totals[name].estimate).toBe(sound.truth[name]);
+    expect(sound.rejected.BAD_MAC).toBeGreaterThanOrEqual(4 * 3);
+    // The paper's hash "MAC" is computable from public identities: the forgery is accepted,
+    // the genuine report is then refused as a replay, and the totals are wrong.
+    expect(
+      ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'].some(
+        (name) => paper.totals[name].estimate !== paper.truth[name],
+      ),
+    ).toBe(true);
+    expect(paper.rejected.BAD_MAC ?? 0).toBe(0);
   }, 60_000);
 
   it('prints readable tables by default and refuses bad flags with a clear message', async () => {
