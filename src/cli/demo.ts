@@ -223,7 +223,7 @@ export async function runDemo(
       ledgerFile: ledgerPath,
       logFile: resolve(outDir, 'privagg-demo.log'),
       ...(o.broker ? { broker: o.broker } : {}),
-      roundDurationMs: int('round-ms', o.roundMs ?? '400', 50),
+      roundDurationMs: int('round-ms', o.roundMs ?? (o.paperMode ? '1000' : '400'), 50),
       ...(onRound
         ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
         : {}),

@@ -66,7 +66,10 @@ program
     'MQTT broker: "embedded" (aedes on a free loopback port) or a URL such as mqtt://127.0.0.1:1883',
     'embedded',
   )
-  .option('--round-ms <ms>', 'round length of the networked run (wall clock)', '400')
+  .option(
+    '--round-ms <ms>',
+    'round length of the networked run, wall clock (default 400; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer)',
+  )
   .option(
     '--in-process',
     'use the in-process runner instead (simulated clock, no sockets; what tests and experiments use)',
