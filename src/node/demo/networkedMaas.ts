@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -86,7 +87,13 @@ export interface NetworkedMaasResult extends MaasRunResult {
   };
 }
 
-export const DEMO_DEPLOYMENT = 'privagg-demo';
+/**
+ * A fresh deployment name per run: it is bound into the keys, and on a shared broker two
+ * runs must not see each other's topics or take each other's client ids.
+ */
+function demoDeploymentName(): string {
+  return `privagg-demo-${randomBytes(3).toString('hex')}`;
+}
 
 export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<NetworkedMaasResult> {
   const durationMs = o.roundDurationMs ?? 400;
@@ -95,9 +102,10 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     rmSync(`${o.ledgerFile}${suffix}`, { force: true });
   rmSync(o.stateDir, { recursive: true, force: true });
   mkdirSync(o.stateDir, { recursive: true });
+  const name = demoDeploymentName();
   const spec = parseDeployment(
     JSON.stringify({
-      name: DEMO_DEPLOYMENT,
+      name,
       stateDir: o.stateDir,
       scheme: {
         ians: o.ians,
@@ -135,7 +143,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
   const brokerUrl = broker?.url ?? spec.broker.url;
   const links: MqttLink[] = [];
   const connect = async (clientId: string, logger: Logger) => {
-    const l = await connectMqtt(brokerUrl, { clientId: `${DEMO_DEPLOYMENT}-${clientId}`, logger });
+    const l = await connectMqtt(brokerUrl, { clientId: `${name}-${clientId}`, logger });
     links.push(l);
     return l;
   };
@@ -222,7 +230,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       await rogue.start();
       rogueClient = rogue;
     }
-    await publishEpoch(control, DEMO_DEPLOYMENT, epochMs);
+    await publishEpoch(control, name, epochMs);
 
     // The compromised device (the last of each IAN) sends one honest, live gateway a share
     // ≥ p under a valid tag; the other gateways get honest shares.
