@@ -7,6 +7,7 @@ import { type RandomSource, uniformUnit } from '../../math/random.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../net/embeddedBroker.js';
 import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
+import { topics } from '../../net/topics.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
 import { lyingPartial, outOfRangeReport } from '../../sim/maasAttacks.js';
 import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
@@ -151,6 +152,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
   let fleet: DeviceFleet | undefined;
   let ledger: Awaited<ReturnType<typeof runLedger>> | undefined;
   let rogueClient: RogueClient | undefined;
+  let control: MqttLink | undefined;
   try {
     const statusCount = new Map<number, number>();
     ledger = await runLedger(
@@ -179,10 +181,12 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     const fleetLogger = log.child({ role: 'devices' });
     const fleetLink = await connect('devices', fleetLogger);
     const rogueLink = await connect('rogue', log.child({ role: 'rogue' }));
-    const control = await connect('control', log);
+    control = await connect('control', log);
 
-    // Everyone is connected: round 0 starts shortly, announced as `privagg up` does.
-    const epochMs = Date.now() + 300;
+    // Everyone is connected: round 0 starts shortly, announced as `privagg up` does. (The
+    // services below subscribe in a few ms; one that started after a quarter of round 0
+    // would sit the round out, and the log would say so.)
+    const epochMs = Date.now() + 500;
     const clock = new RoundClock(epochMs, durationMs);
     for (const g of gatewayLinks) {
       const service = new GatewayService({
@@ -231,6 +235,8 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       rogueClient = rogue;
     }
     await publishEpoch(control, name, epochMs);
+    if (Date.now() > epochMs)
+      log.warn({ lateByMs: Date.now() - epochMs }, 'the roles were ready after round 0 began');
 
     // The compromised device (the last of each IAN) sends one honest, live gateway a share
     // ≥ p under a valid tag; the other gateways get honest shares.
@@ -405,6 +411,10 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     fleet?.stop();
     for (const g of gateways) g.service.stop();
     await ledger?.close();
+    // No retained epoch left behind on a shared broker.
+    await control
+      ?.publish(topics.epoch(name), Buffer.alloc(0), { retain: true })
+      .catch(() => undefined);
     for (const l of links) await l.close().catch(() => undefined);
     await broker?.close();
   }
