@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors.js';
+import { httpPostBinary } from '../net/httpPost.js';
 import type { MqttLink } from '../net/mqttLink.js';
 import { topics } from '../net/topics.js';
 import { MaasGateway } from '../schemes/maas/gateway.js';
 import type { GatewayKey } from '../schemes/maas/keys.js';
 import type { MaasParams } from '../schemes/maas/params.js';
-import { postBinary } from './httpClient.js';
 import type { RoundClock } from './roundClock.js';
 
 /**
@@ -13,7 +13,8 @@ import type { RoundClock } from './roundClock.js';
  * reconciliation requests in), HTTP (partials out to the ledger) and the round clock.
  *
  * Round r is open from its start until its end plus `closeGraceMs`; reports for the
- * next round that arrive during the grace are held (bounded) and delivered when it opens.
+ * next round that arrive during the grace are held (bounded; where tags are verified on
+ * ingest, authenticated before they are held — see `hold`) and delivered when it opens.
  * At close the partial is posted to the ledger, retried with backoff while the ledger is
  * unreachable (it may be restarting) until the round's restore deadline. A
  * reconciliation request naming this gateway is answered with a re-aggregated partial.
@@ -194,25 +195,43 @@ export class GatewayService {
       const round = payload.readUInt32BE(12);
       const next = (this.openRound >= 0 ? this.openRound : this.lastRoundClosed) + 1;
       if (round === next) {
-        // Held messages are not yet authenticated, so no sender may take more than its
-        // share of the buffer: a flood forged in one device's name cannot push out the
-        // others' genuine reports (the device index is bytes 8–11 of the header).
-        const device = payload.readUInt32BE(8);
-        const held = this.earlyPerDevice.get(device) ?? 0;
-        if (this.early.length < this.maxEarly && held < this.perDeviceEarly) {
-          this.early.push(payload);
-          this.earlyPerDevice.set(device, held + 1);
-          this.counters.earlyHeld++;
-        } else {
-          // More copies for one (device, next round) than a device sends: refused like any
-          // excess copy (REPLAY), and counted apart so an operator sees the flood.
-          this.counters.earlyDropped++;
-          this.count('REPLAY');
-        }
+        this.hold(payload);
         return;
       }
     }
     this.ingest(payload);
+  }
+
+  /**
+   * Holds a report for the round that opens next. Where tags are verified on ingest
+   * (modes.batch 'each'), it is authenticated first (MaasGateway.precheck: decoding,
+   * addressee, freshness, tag — nothing that needs the round open), so a forgery is
+   * rejected at once with its own code and never takes a place in the buffer; what is
+   * held is genuine, and the per-device cap bounds replays of genuine messages. In the
+   * paper's batch mode tags are checked at close, so held messages are unauthenticated
+   * and the per-device cap is what keeps a flood forged in one device's name from
+   * pushing out the others' reports (the device index is bytes 8–11 of the header).
+   */
+  private hold(payload: Buffer): void {
+    if (this.o.params.modes.batch === 'each') {
+      const v = this.core.precheck(payload, this.o.clock.now());
+      if (!v.ok) {
+        this.count(v.code);
+        return;
+      }
+    }
+    const device = payload.readUInt32BE(8);
+    const held = this.earlyPerDevice.get(device) ?? 0;
+    if (this.early.length < this.maxEarly && held < this.perDeviceEarly) {
+      this.early.push(payload);
+      this.earlyPerDevice.set(device, held + 1);
+      this.counters.earlyHeld++;
+    } else {
+      // More copies for one (device, next round) than a device sends: refused like any
+      // excess copy (REPLAY), and counted apart so an operator sees the flood.
+      this.counters.earlyDropped++;
+      this.count('REPLAY');
+    }
   }
 
   private ingest(bytes: Buffer): void {
@@ -258,7 +277,7 @@ export class GatewayService {
   private async post(bytes: Buffer, round: number, what: string): Promise<void> {
     const deadline =
       this.o.clock.endOf(round) + (this.o.postDeadlineMs ?? 10 * this.o.clock.durationMs);
-    const res = await postBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, {
+    const res = await httpPostBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, {
       deadlineMs: deadline,
     });
     if (res.ok) {

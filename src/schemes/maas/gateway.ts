@@ -19,10 +19,14 @@ import { computeTag } from './tags.js';
  * GW_l of one IAN (paper §V.D), sans-I/O: bytes and the clock come in, a verdict per
  * message and a tagged partial come out.
  *
- * `ingest` runs the cheap checks at once (size, decoding, addressee, round,
- * freshness, replay) and queues the message; `closeRound` batch-verifies the queue
- * (see batchVerify.ts), opens the sealed payloads, sums the shares of the devices whose
- * every dimension arrived intact, and returns the partial with its contributor set.
+ * `ingest` runs the checks at once (size, decoding, addressee, round, freshness; where
+ * tags are verified on ingest — modes.batch 'each', the default — the tag, then the
+ * replay cache) and, in that mode, opens the sealed payload into the round's rows right
+ * away; `closeRound` then only sums the shares of the devices whose every dimension
+ * arrived intact and returns the partial with its contributor set. In the paper's batch
+ * mode `ingest` queues the message and `closeRound` batch-verifies the queue (see
+ * batchVerify.ts) before opening it. `precheck` runs the checks that need no round
+ * state, for a receiver that holds reports of a round not yet open.
  * A bad message is rejected with a stable code and never touches the sums; it never
  * blocks the good messages of the same round.
  */
@@ -59,6 +63,16 @@ interface RoundShares {
   limbs: Uint32Array;
 }
 
+/** A round's opened shares before aggregation: rows by device, dimensions present per row. */
+interface OpenedRound {
+  rows: Map<number, number>;
+  limbs: Uint32Array;
+  present: Uint8Array;
+  failedDevices: Set<number>;
+  /** Rejections found while opening (and, in batch mode, verifying) the round's messages. */
+  rejected: Rejection[];
+}
+
 /**
  * In the paper's batch mode, unverified copies of one (device[, dimension]) a round may
  * queue. A flood of forgeries can then lock the genuine message out of its round — one
@@ -75,6 +89,11 @@ export class MaasGateway {
   /** Unverified copies queued per (device[, dimension]) in the paper's batch mode. */
   private readonly pendingCopies = new Map<string, number>();
   private pending: DecodedDeviceReport[] = [];
+  /**
+   * Where tags are verified on ingest: the open round's shares, opened as each authentic
+   * message is admitted (so nothing but limbs outlives a message, and close only sums).
+   */
+  private live: OpenedRound | undefined;
   /** Accepted shares of closed rounds, kept for re-aggregation requests. */
   private readonly accepted = new Map<number, RoundShares>();
   private readonly decoder: ElementLimbDecoder;
@@ -104,12 +123,40 @@ export class MaasGateway {
   beginRound(round: number): void {
     this.openRound = round;
     this.pending = [];
+    if (this.params.modes.batch === 'each') {
+      const stride = this.params.dimensions.length * this.decoder.limbs;
+      const n = this.params.devicesPerIan;
+      this.live = {
+        rows: new Map(),
+        limbs: new Uint32Array(n * stride),
+        present: new Uint8Array(n),
+        failedDevices: new Set(),
+        rejected: [],
+      };
+    }
   }
 
-  /** Cheap checks now; the tag is verified in the round's batch. Never throws. */
+  /**
+   * Checks a message now and queues it for the open round. Never throws.
+   *
+   * Order: size, decoding, layout, addressee, known sender, round, freshness; then, where
+   * tags are verified on ingest (modes.batch 'each', the default), the tag before the
+   * replay cache — so a forged copy of a (device, round) already accepted is BAD_MAC, its
+   * true code, while a genuine second copy is REPLAY. In the paper's batch mode the tag is
+   * checked at close, so a copy of an accepted (device, round) is REPLAY at once.
+   */
   ingest(bytes: Uint8Array, nowMs: number): Verdict {
     try {
-      this.precheck(bytes, nowMs);
+      const msg = this.decodeChecked(bytes);
+      if (msg.round !== this.openRound) {
+        throw new PrivaggError(
+          ErrorCode.WRONG_ROUND,
+          `round ${msg.round}, open round ${this.openRound}`,
+          { device: msg.device },
+        );
+      }
+      this.checkFreshAndTagged(msg, nowMs);
+      this.admit(msg);
       return ACCEPTED;
     } catch (e) {
       const rejection = toRejection(e);
@@ -117,7 +164,27 @@ export class MaasGateway {
     }
   }
 
-  private precheck(bytes: Uint8Array, nowMs: number): void {
+  /**
+   * The checks of `ingest` that do not depend on round state — size, decoding, layout,
+   * addressee, known sender, freshness and (when tags are verified on ingest) the tag —
+   * without entering the message anywhere: no round check, no replay cache, no queue.
+   * For a receiver that holds messages of a round not yet open: a forgery is rejected
+   * with its true code at once and never takes a place in the holding buffer. `ingest`
+   * must still be called when the round opens (it checks the round and replays). In the
+   * paper's batch mode the tag is not checked here (it is checked at round close).
+   */
+  precheck(bytes: Uint8Array, nowMs: number): Verdict {
+    try {
+      this.checkFreshAndTagged(this.decodeChecked(bytes), nowMs);
+      return ACCEPTED;
+    } catch (e) {
+      const rejection = toRejection(e);
+      return { ok: false, code: rejection.code, reason: rejection.reason };
+    }
+  }
+
+  /** Size, decoding, layout, addressee and known sender; throws PrivaggError. */
+  private decodeChecked(bytes: Uint8Array): DecodedDeviceReport {
     if (bytes.length > MAX_MESSAGE_BYTES) {
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, `message of ${bytes.length} bytes`);
     }
@@ -162,33 +229,38 @@ export class MaasGateway {
         },
       );
     }
-    if (msg.round !== this.openRound) {
-      throw new PrivaggError(
-        ErrorCode.WRONG_ROUND,
-        `round ${msg.round}, open round ${this.openRound}`,
-        {
-          device: msg.device,
-        },
-      );
-    }
+    return msg;
+  }
+
+  /** Freshness, and the tag where tags are verified on ingest; throws PrivaggError. */
+  private checkFreshAndTagged(msg: DecodedDeviceReport, nowMs: number): void {
     checkFreshness(msg.timestamp, nowMs, this.params.freshnessWindowMs);
+    if (this.params.modes.batch !== 'each') return;
+    // HMAC has no cheaper batch check, so verify now: forgeries never queue.
+    const expected = computeTag(
+      this.params.modes.mac,
+      { mac: this.key.deviceMac[msg.device]!, identity: this.key.deviceIdentity[msg.device]! },
+      msg.authenticated,
+    );
+    if (!constantTimeEqual(expected, msg.tag)) {
+      throw new PrivaggError(ErrorCode.BAD_MAC, 'tag does not verify', { device: msg.device });
+    }
+  }
+
+  /** Replay check (and, in the paper's batch mode, the copy bound); queues the message. */
+  private admit(msg: DecodedDeviceReport): void {
     const key = replayKey(msg);
-    // Only *authentic* messages are remembered, so a forgery sent first cannot lock the
-    // genuine message out of its round.
-    this.replay.check(msg.round, key);
     if (this.params.modes.batch === 'each') {
-      // HMAC has no cheaper batch check, so verify now: forgeries never queue, and the
-      // queue holds at most one message per (device[, dimension]).
-      const expected = computeTag(
-        this.params.modes.mac,
-        { mac: this.key.deviceMac[msg.device]!, identity: this.key.deviceIdentity[msg.device]! },
-        msg.authenticated,
-      );
-      if (!constantTimeEqual(expected, msg.tag)) {
-        throw new PrivaggError(ErrorCode.BAD_MAC, 'tag does not verify', { device: msg.device });
-      }
+      // The tag was verified before this (checkFreshAndTagged): forgeries got BAD_MAC, a
+      // genuine second copy gets REPLAY here. Only authentic messages are remembered, so
+      // a forgery sent first cannot lock the genuine message out of its round; the queue
+      // holds at most one message per (device[, dimension]).
+      this.replay.check(msg.round, key);
       this.replay.remember(msg.round, key);
+      this.openInto(this.live!, msg);
+      return;
     } else {
+      this.replay.check(msg.round, key);
       // The paper's sum check runs at round close; bound what an attacker can queue.
       const copies = (this.pendingCopies.get(key) ?? 0) + 1;
       if (copies > MAX_PENDING_COPIES) {
@@ -206,6 +278,39 @@ export class MaasGateway {
   }
 
   /**
+   * Opens an authentic message's shares into its device's row of the open round. A box
+   * that does not open or a share that is not a field element means the device itself is
+   * faulty this round: it is left out, and the rejection is reported by closeRound (the
+   * message was authentic, so ingest accepted it — as when opening waited for the close).
+   */
+  private openInto(live: OpenedRound, msg: DecodedDeviceReport): void {
+    const L = this.decoder.limbs;
+    const stride = this.params.dimensions.length * L;
+    try {
+      let row = live.rows.get(msg.device);
+      const at = row === undefined ? live.rows.size * stride : row * stride;
+      if (msg.perDimension) {
+        this.openShares(
+          msg,
+          live.limbs.subarray(at + msg.dimension * L, at + (msg.dimension + 1) * L),
+        );
+      } else {
+        this.openShares(msg, live.limbs.subarray(at, at + stride));
+      }
+      if (row === undefined) {
+        row = live.rows.size;
+        live.rows.set(msg.device, row);
+      }
+      live.present[row]! |= msg.perDimension
+        ? 1 << msg.dimension
+        : (1 << this.params.dimensions.length) - 1;
+    } catch (e) {
+      live.rejected.push({ ...toRejection(e), device: msg.device });
+      live.failedDevices.add(msg.device);
+    }
+  }
+
+  /**
    * Verifies the round's batch (the paper's mode; the default verified on ingest),
    * aggregates, and builds the tagged partial. The round is closed afterwards: later
    * reports for it are WRONG_ROUND.
@@ -215,7 +320,45 @@ export class MaasGateway {
     if (round < 0) throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, 'no round is open');
     this.openRound = -1;
     this.pendingCopies.clear();
-    const verifiedOnIngest = this.params.modes.batch === 'each';
+    const live = this.live;
+    this.live = undefined;
+    const { rows, limbs, present, failedDevices, rejected } = live ?? this.openBatch(round);
+    const w = this.params.dimensions.length;
+    const stride = w * this.decoder.limbs;
+    const allDimensions = (1 << w) - 1;
+    const acceptedRows = new Map<number, number>();
+    const incomplete: number[] = [];
+    for (const [device, row] of rows) {
+      // A device with a rejected or missing dimension is left out entirely, so every
+      // dimension's sum is over the same contributor set.
+      if (present[row] === allDimensions && !failedDevices.has(device))
+        acceptedRows.set(device, row);
+      else incomplete.push(device);
+    }
+    const shares: RoundShares = {
+      rows: acceptedRows,
+      limbs: limbs.subarray(0, rows.size * stride),
+    };
+    this.accepted.set(round, shares);
+    for (const r of this.accepted.keys()) if (r < round - 4) this.accepted.delete(r);
+    this.pending = [];
+    const contributors = [...acceptedRows.keys()].sort((a, b) => a - b);
+    const sums = this.sumOver(shares, contributors);
+    return {
+      round,
+      contributors,
+      sums,
+      partial: this.buildPartial(round, contributors, sums, 0, nowMs),
+      rejected,
+      incomplete: incomplete.sort((a, b) => a - b),
+    };
+  }
+
+  /**
+   * The paper's batch mode at close: verifies the queued messages' tags as a batch, then
+   * opens the authentic ones into rows (a second authentic copy is a REPLAY).
+   */
+  private openBatch(round: number): OpenedRound {
     // Rejections found now; the ones ingest() already returned are not repeated.
     const rejected: Rejection[] = [];
     const batch = this.pending;
@@ -223,7 +366,7 @@ export class MaasGateway {
     const { deviceMac, deviceIdentity } = this.key;
     const isBad = new Uint8Array(batch.length);
     const bad = findBadTagsAt(
-      verifiedOnIngest ? 0 : batch.length,
+      batch.length,
       (b) => batch[b]!.tag,
       (b) => {
         const msg = batch[b]!;
@@ -260,7 +403,7 @@ export class MaasGateway {
       const key = replayKey(msg);
       try {
         // A second authentic copy of the same (device[, dimension]) in one round.
-        if (!verifiedOnIngest) this.replay.check(round, key);
+        this.replay.check(round, key);
         this.openShares(msg, opened);
         let row = rows.get(msg.device);
         if (row === undefined) {
@@ -275,7 +418,7 @@ export class MaasGateway {
           limbs.set(opened, row * stride);
           present[row] = allDimensions;
         }
-        if (!verifiedOnIngest) this.replay.remember(round, key);
+        this.replay.remember(round, key);
       } catch (e) {
         const rejection = toRejection(e);
         rejected.push({ ...rejection, device: msg.device });
@@ -284,32 +427,7 @@ export class MaasGateway {
         if (rejection.code !== ErrorCode.REPLAY) failedDevices.add(msg.device);
       }
     }
-    const acceptedRows = new Map<number, number>();
-    const incomplete: number[] = [];
-    for (const [device, row] of rows) {
-      // A device with a rejected or missing dimension is left out entirely, so every
-      // dimension's sum is over the same contributor set.
-      if (present[row] === allDimensions && !failedDevices.has(device))
-        acceptedRows.set(device, row);
-      else incomplete.push(device);
-    }
-    const shares: RoundShares = {
-      rows: acceptedRows,
-      limbs: limbs.subarray(0, rows.size * stride),
-    };
-    this.accepted.set(round, shares);
-    for (const r of this.accepted.keys()) if (r < round - 4) this.accepted.delete(r);
-    this.pending = [];
-    const contributors = [...acceptedRows.keys()].sort((a, b) => a - b);
-    const sums = this.sumOver(shares, contributors);
-    return {
-      round,
-      contributors,
-      sums,
-      partial: this.buildPartial(round, contributors, sums, 0, nowMs),
-      rejected,
-      incomplete: incomplete.sort((a, b) => a - b),
-    };
+    return { rows, limbs, present, failedDevices, rejected };
   }
 
   /**

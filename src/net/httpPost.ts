@@ -1,0 +1,102 @@
+import { Agent, request } from 'node:http';
+
+/**
+ * A binary POST over node:http with a keep-alive agent: what a gateway needs to hand its
+ * partial to the ledger, without the cost of `fetch` (undici runs a few milliseconds of
+ * JavaScript per request — web streams, abort signals, header objects — which a process
+ * that posts once a round never warms up). Same contract as `postBinary` in
+ * src/node/httpClient.ts: a failed connection, a timeout or a 5xx is retried with
+ * exponential backoff (capped) until `deadlineMs`; a 4xx is final and returned with its
+ * stable code; the answer is parsed as JSON when it is JSON.
+ */
+export type HttpPostOutcome =
+  | { ok: true; status: number; body: unknown }
+  | { ok: false; status: number; code: string; message: string }
+  | { ok: false; status: 0; code: 'LEDGER_UNREACHABLE'; message: string };
+
+export interface HttpPostOptions {
+  deadlineMs: number;
+  now?: () => number;
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+/** One keep-alive pool per process: a gateway process posts to one ledger. */
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+export async function httpPostBinary(
+  url: string,
+  body: Uint8Array,
+  opts: HttpPostOptions,
+): Promise<HttpPostOutcome> {
+  const now = opts.now ?? Date.now;
+  let delay = opts.firstDelayMs ?? 50;
+  const maxDelay = opts.maxDelayMs ?? 1000;
+  let lastError = '';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const timeoutMs = Math.max(100, Math.min(5000, opts.deadlineMs - now()));
+      const res = await once(url, body, timeoutMs);
+      let json: unknown = res.text;
+      try {
+        json = JSON.parse(res.text);
+      } catch {
+        // not JSON: keep the text
+      }
+      if (res.status >= 200 && res.status < 300)
+        return { ok: true, status: res.status, body: json };
+      const j = (json ?? {}) as { code?: string; message?: string };
+      if (res.status >= 400 && res.status < 500) {
+        return {
+          ok: false,
+          status: res.status,
+          code: j.code ?? `HTTP_${res.status}`,
+          message: j.message ?? res.text,
+        };
+      }
+      lastError = `HTTP ${res.status}: ${j.message ?? res.text}`;
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+      // A kept-alive socket the server closed while idle: try a fresh one at once.
+      if (attempt === 0 && (e as { code?: string }).code === 'ECONNRESET') continue;
+    }
+    if (opts.signal?.aborted || now() + delay > opts.deadlineMs) {
+      return { ok: false, status: 0, code: 'LEDGER_UNREACHABLE', message: lastError };
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(maxDelay, delay * 2);
+  }
+}
+
+function once(
+  url: string,
+  body: Uint8Array,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': body.byteLength,
+        },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
