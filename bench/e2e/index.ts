@@ -1,20 +1,24 @@
 /**
- * `npm run bench:e2e [-- --scenario small|large|all] [-- --json] [-- --keep] [-- --profile]
- *   [-- --bare-per-gateway]`
+ * `npm run bench:e2e [-- --scenario small|large|all] [-- --json] [-- --keep]
+ *   [-- --profile[=role,…]] [-- --layout per-index|per-gateway]`
  *
- * The whole system under load, as `privagg up` runs it — one process for the ledger, one
- * per gateway, one for the device fleet — against the issue's targets. A benchmark, not a
- * test: it prints figures and says which targets are met (exit status 1 only when a
- * scenario cannot run to its end, e.g. over its 3-minute limit).
+ * The whole system under load, as `privagg up` runs it — one process for the ledger, the
+ * gateways in their own processes, one for the device fleet — against the issue's targets.
+ * A benchmark, not a test: it prints figures and says which targets are met (exit status
+ * 1 only when a scenario cannot run to its end, e.g. over its 3-minute limit).
  *
  *   large: 10,000 devices (z = 4 IANs × n = 2,500) × w = 5 × m = 5 gateways, through a
  *          Mosquitto of its own (the system one drops QoS 1 messages beyond 1000 queued).
  *   small: 1,000 devices (4 × 250) × 5 × 5, through the embedded broker (aedes, started
  *          in this process, where `up` would start it).
  *
- * Shape: z = 4 and m = 5 give 20 gateway processes + ledger + fleet (+ broker) on these
- * 2-core machines; z = 10 × 1,000 would be 50 gateway processes whose idle cost and
- * start-up alone would crowd two cores. Both scenarios keep z and m, so only n changes.
+ * Shape: z = 4 and m = 5 give 20 gateways. Process layout (`--layout`): 'per-index'
+ * (default, `up`'s gatewayProcesses 'per-index') runs m = 5 gateway processes, process l
+ * hosting gateway l of every IAN — each gateway with its own keys, core and MQTT
+ * connection, and no process holding more than one share of a device; 'per-gateway' runs
+ * one process per gateway (20), whose fixed per-process costs (an event loop, a heap, code
+ * that never gets hot on 1/20 of the traffic) crowd two cores. Both scenarios keep z and
+ * m, so only n changes.
  * Synthetic workload (AI4I's 10,000 rows are too few for 10,000 devices × 10 rounds),
  * LDP off (so totals are exact), default modes (AEAD on, tags verified on ingest).
  *
@@ -31,9 +35,9 @@
  *
  * Bare transport, in the same run and through the same broker, before the deployment
  * starts: the same number of messages per round with the same topics and sizes, QoS 1,
- * the same MQTT client, no cryptography (bareTransport.ts: one publishing connection like
- * the fleet, z·m subscribing connections like the gateways, each side its own process;
- * `--bare-per-gateway`: one subscribing process per gateway, as the deployment has).
+ * the same MQTT client, no cryptography (bareTransport.ts: one publishing process and
+ * connection like the fleet; subscribing processes in the deployment's layout — one per
+ * gateway process, one connection per gateway it stands for).
  *
  * Peak memory: VmHWM of every process from /proc at the end of the run, the maximum per
  * role. Nothing lost: the ledger file is opened afterwards and every IAN-round's restored
@@ -115,6 +119,8 @@ const BARE_ROUND_LIMIT_MS = 30_000;
 interface Result {
   scenario: string;
   broker: string;
+  /** Gateway process layout (the bare transport's subscribers use the same). */
+  layout: string;
   shape: {
     ians: number;
     devicesPerIan: number;
@@ -162,13 +168,27 @@ const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 /** Keep the temp dir (deployment file, ledger, logs) for a look afterwards. */
 const keep = args.includes('--keep');
-/** CPU profiles of the deployment's processes (node --cpu-prof) into <temp dir>/profiles; implies --keep. */
-const profile = args.includes('--profile');
 /**
- * Bare transport with one subscribing process per gateway (as the deployment has) instead
- * of one process holding all z·m connections: shows what the process count alone costs.
+ * CPU profiles of the deployment's processes (node --cpu-prof) into <temp dir>/profiles;
+ * implies --keep. `--profile=devices,gateway-0-1` profiles only the roles named (a role
+ * name or its prefix: `gateway` is every gateway process): profiling 20 processes at
+ * once on 2 cores distorts the run it measures.
  */
-const barePerGateway = args.includes('--bare-per-gateway');
+const profileArg = args.find((a) => a === '--profile' || a.startsWith('--profile='));
+const profile = profileArg !== undefined;
+const profileRoles = profileArg?.includes('=') ? profileArg.slice(10).split(',') : undefined;
+/**
+ * How gateways map to processes, in the deployment and — always the same — in the bare
+ * transport: 'per-index' (default; `up`'s gatewayProcesses 'per-index'): m processes,
+ * process l hosting gateway l of every IAN, each gateway on its own MQTT connection;
+ * 'per-gateway': one process per gateway (z·m processes).
+ */
+const layoutAt = args.indexOf('--layout');
+const layout = (layoutAt >= 0 ? args[layoutAt + 1] : 'per-index') as 'per-index' | 'per-gateway';
+if (layout !== 'per-index' && layout !== 'per-gateway') {
+  console.error(`--layout must be per-index or per-gateway, got ${layout}`);
+  process.exit(2);
+}
 const at = args.indexOf('--scenario');
 const which = at >= 0 ? args[at + 1] : 'all';
 if (!['small', 'large', 'all'].includes(which ?? '')) {
@@ -308,23 +328,22 @@ async function runScenario(sc: Scenario): Promise<Result> {
         const t0 = Date.now();
         progress(
           sc.name,
-          `starting ${sc.ians * sc.gateways + 2} processes (ledger, ${sc.ians}×${sc.gateways} gateways, fleet)`,
+          layout === 'per-index'
+            ? `starting ${sc.gateways + 2} processes (ledger, ${sc.gateways} gateway processes × ${sc.ians} gateways, fleet)`
+            : `starting ${sc.ians * sc.gateways + 2} processes (ledger, ${sc.ians}×${sc.gateways} gateways, fleet)`,
         );
         let running: RunningDeployment | undefined;
         const exits: string[] = [];
         running = await up({
           deploymentFile: file,
           spec,
-          entry: {
-            command: process.execPath,
-            args: [
-              ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles')}`] : []),
-              '--import',
-              'tsx',
-              'src/cli/main.ts',
-            ],
-          },
+          entry: { command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] },
+          execArgvFor: (role) =>
+            profile && (!profileRoles || profileRoles.some((p) => role.startsWith(p)))
+              ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles', role)}`]
+              : [],
           startupMs: sc.startupMs,
+          gatewayProcesses: layout,
           onEvent(role, ev) {
             if (ev.event === 'exit' && running)
               exits.push(`${role} (code ${ev.code}, signal ${ev.signal})`);
@@ -428,6 +447,7 @@ async function runScenario(sc: Scenario): Promise<Result> {
         return {
           scenario: sc.name,
           broker: sc.broker,
+          layout,
           shape: {
             ians: sc.ians,
             devicesPerIan: sc.devicesPerIan,
@@ -522,12 +542,20 @@ async function bareTransport(
       };
       child.on('message', on);
     });
+  // The deployment's process layout: one subscribing process per gateway process, holding
+  // one connection per gateway it stands for.
   const subs: ChildProcess[] = [];
-  if (barePerGateway) {
-    for (let v = 0; v < sc.ians; v++)
-      for (let l = 1; l <= sc.gateways; l++) subs.push(spawnRole('sub', [[v, l]]));
-  } else {
-    subs.push(spawnRole('sub'));
+  for (let l = 1; l <= sc.gateways; l++) {
+    if (layout === 'per-index') {
+      subs.push(
+        spawnRole(
+          'sub',
+          Array.from({ length: sc.ians }, (_, v): [number, number] => [v, l]),
+        ),
+      );
+    } else {
+      for (let v = 0; v < sc.ians; v++) subs.push(spawnRole('sub', [[v, l]]));
+    }
   }
   await Promise.all(subs.map((sub) => next(sub, 'ready', 30_000, 'subscribers connecting')));
   const pub = spawnRole('pub');
@@ -706,7 +734,7 @@ function printTable(rs: Result[]): void {
   const rows = rs.map((r) => [
     r.scenario,
     `${r.shape.devices} dev (${r.shape.ians}×${r.shape.devicesPerIan}) ×${r.shape.dimensions}d ×${r.shape.gateways}gw`,
-    r.broker,
+    `${r.broker}, ${r.layout}`,
     `${r.rounds} + warm-up`,
     `${r.messagesPerRound} × ${r.reportBytes} B`,
     fmtRate(r.pipeline.messagesPerSec),
@@ -724,7 +752,7 @@ function printTable(rs: Result[]): void {
   const head = [
     'scenario',
     'shape',
-    'broker',
+    'broker, layout',
     'rounds',
     'msgs/round',
     'msgs/s',
@@ -761,7 +789,7 @@ function printTable(rs: Result[]): void {
         `(${fmtRate(r.bare.messagesPerSec)} msgs/s)`,
     );
     console.log(
-      `  CPU per round: devices ${sec(c.devices)}, gateways ${sec(c.gateways)} (all ${r.shape.ians * r.shape.gateways}), ` +
+      `  CPU per round: devices ${sec(c.devices)}, gateways ${sec(c.gateways)} (all ${r.shape.ians * r.shape.gateways}, ${r.layout}), ` +
         `broker ${sec(c.broker)}${r.broker === 'embedded' ? ' (bench process)' : ''}, ledger ${sec(c.ledger)}; ` +
         `bare: publisher ${sec(b.publisher)}, subscribers ${sec(b.subscribers)}, broker ${sec(b.broker)}`,
     );

@@ -5,6 +5,7 @@ import {
   allDevices,
   runDevices,
   runGateway,
+  runGateways,
   runLedger,
   runQuery,
   type SharedRuntime,
@@ -40,6 +41,21 @@ function shared(o: Common): SharedRuntime {
     );
   }
   return { spec, brokerUrl, ...(epochMs !== undefined ? { epochMs } : {}) };
+}
+
+/** "all", one index, or a comma list, each in [first, first + count). */
+function indices(arg: string, count: number, first: number, flag: string): number[] {
+  if (arg === 'all') return Array.from({ length: count }, (_, i) => first + i);
+  const out = arg.split(',').map(Number);
+  for (const x of out) {
+    if (!Number.isInteger(x) || x < first || x >= first + count) {
+      throw new PrivaggError(
+        'INVALID_ARGUMENT',
+        `${flag} must be "all" or indices in ${first}..${first + count - 1}, got "${arg}"`,
+      );
+    }
+  }
+  return out;
 }
 
 export function emit(event: string, fields: Record<string, unknown> = {}): void {
@@ -101,21 +117,35 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
 
   common(program.command('gateway'))
     .description(
-      'Run one gateway GW_l of one IAN: MQTT reports in, partials to the ledger over HTTP',
+      'Run gateway GW_l of IAN v (or several in one process, each with its own keys and MQTT connection): MQTT reports in, partials to the ledger over HTTP',
     )
-    .requiredOption('--ian <v>', 'IAN index')
-    .requiredOption('--gateway <l>', 'gateway index 1..m')
+    .requiredOption('--ian <v>', 'IAN index, a list "0,2" or "all"')
+    .requiredOption('--gateway <l>', 'gateway index 1..m, a list "1,3" or "all"')
     .requiredOption('--ledger <url>', 'the ledger API, e.g. http://127.0.0.1:8080')
     .option('--health-port <n>', 'port of GET /health and /metrics (default: any free port)')
     .action(
       async (o: Common & { ian: string; gateway: string; ledger: string; healthPort?: string }) => {
-        const g = await runGateway(shared(o), Number(o.ian), Number(o.gateway), o.ledger, {
-          ...(o.healthPort !== undefined ? { healthPort: Number(o.healthPort) } : {}),
-        });
+        const rt = shared(o);
+        const healthPort = o.healthPort !== undefined ? { healthPort: Number(o.healthPort) } : {};
+        const ians = indices(o.ian, rt.spec.scheme.ians, 0, '--ian');
+        const gws = indices(o.gateway, rt.spec.scheme.gateways, 1, '--gateway');
+        if (ians.length === 1 && gws.length === 1) {
+          const g = await runGateway(rt, ians[0]!, gws[0]!, o.ledger, healthPort);
+          emit('ready', {
+            role: 'gateway',
+            ian: ians[0],
+            gateway: gws[0],
+            health: g.health.url,
+            pid: process.pid,
+          });
+          onStop(() => g.close());
+          return;
+        }
+        const hosted = ians.flatMap((ian) => gws.map((gateway) => ({ ian, gateway })));
+        const g = await runGateways(rt, hosted, o.ledger, healthPort);
         emit('ready', {
-          role: 'gateway',
-          ian: Number(o.ian),
-          gateway: Number(o.gateway),
+          role: 'gateways',
+          gateways: hosted.map((h) => [h.ian, h.gateway]),
           health: g.health.url,
           pid: process.pid,
         });

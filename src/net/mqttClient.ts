@@ -73,6 +73,9 @@ export interface MqttClientLink extends MqttLink {
  */
 export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
 
+const RETAINED = Object.freeze({ qos: 1 as const, retain: true });
+const NOT_RETAINED = Object.freeze({ qos: 1 as const, retain: false });
+
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
   reconnectPeriodMs: 250,
@@ -132,14 +135,33 @@ function serialise(obj: object): object {
   return err instanceof Error ? { ...obj, err: err.message } : obj;
 }
 
+const noop = () => undefined;
+
 interface Pending {
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  what: string;
+  /** Date.now() after which it times out. */
+  deadline: number;
 }
 
 interface Subscription {
   filter: string;
+  /** The filter split on '/', or null when it has no wildcard (plain string equality). */
+  levels: string[] | null;
   handler: (topic: string, payload: Buffer) => void;
+}
+
+/** `topicMatches` with the filter split once, at subscribe time. */
+function matchesLevels(levels: string[], topic: string): boolean {
+  const t = topic.split('/');
+  if ((levels[0] === '+' || levels[0] === '#') && topic.startsWith('$')) return false;
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return levels.length === t.length;
 }
 
 /**
@@ -164,6 +186,11 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     keepalive: opts.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
     connectTimeout: connectTimeoutMs,
     reconnectPeriod: backoffDelayMs(0, baseMs, maxMs),
+    // Hot-path costs of MQTT.js that buy nothing here: its `debug` logger is called ~10
+    // times per packet even when disabled, and by default every packet sent re-arms the
+    // keepalive timer. Pings then go every `keepalive` seconds, busy or idle.
+    log: noop,
+    reschedulePings: false,
   };
   const client: MqttClient = connect(url, options);
 
@@ -182,6 +209,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     client.options.reconnectPeriod = backoffDelayMs(attempt, baseMs, maxMs);
   });
   client.on('connect', () => {
+    coalesceAcks(client.stream);
     if (everConnected) {
       reconnects++;
       log.info({ url, clientId, reconnects, attempts: attempt }, 'MQTT reconnected');
@@ -209,7 +237,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
   });
   client.on('message', (topic, payload) => {
     for (const s of subscriptions) {
-      if (!topicMatches(s.filter, topic)) continue;
+      if (s.levels === null ? s.filter !== topic : !matchesLevels(s.levels, topic)) continue;
       try {
         const r = s.handler(topic, payload) as unknown;
         if (r && typeof (r as Promise<unknown>).then === 'function') {
@@ -231,26 +259,37 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     );
   }
 
+  // Acknowledgement timeouts without a timer per message (a fleet has tens of thousands
+  // in flight): entries share one timeout, so insertion order is deadline order, and one
+  // timer armed for the oldest entry's deadline sweeps the expired ones.
+  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    sweepTimer = undefined;
+    const now = Date.now();
+    for (const entry of pending) {
+      if (entry.deadline > now) {
+        sweepTimer = setTimeout(sweep, entry.deadline - now);
+        return;
+      }
+      pending.delete(entry);
+      entry.reject(
+        new Error(
+          `MQTT ${entry.what} on ${url}: no acknowledgement within ${publishTimeoutMs} ms (${client.connected ? 'connected' : 'broker unreachable'}); it may still be delivered later`,
+        ),
+      );
+    }
+  };
+
   function awaitAck<T>(
     what: string,
     send: (done: (err?: Error | null, result?: T) => void) => void,
   ): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        reject,
-        timer: setTimeout(() => {
-          pending.delete(entry);
-          reject(
-            new Error(
-              `MQTT ${what} on ${url}: no acknowledgement within ${publishTimeoutMs} ms (${client.connected ? 'connected' : 'broker unreachable'}); it may still be delivered later`,
-            ),
-          );
-        }, publishTimeoutMs),
-      };
+      const entry: Pending = { reject, what, deadline: Date.now() + publishTimeoutMs };
       pending.add(entry);
+      sweepTimer ??= setTimeout(sweep, publishTimeoutMs);
       send((err, result) => {
         if (!pending.delete(entry)) return; // timed out or closed already
-        clearTimeout(entry.timer);
         if (err) reject(new Error(`MQTT ${what} on ${url} failed: ${err.message}`, { cause: err }));
         else resolve(result);
       });
@@ -269,27 +308,34 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     get handlerErrors() {
       return handlerErrors;
     },
-    async publish(topic, payload, opts) {
-      if (closed) throw new Error(`MQTT publish to ${topic}: link ${clientId} is closed`);
+    publish(topic, payload, opts) {
+      if (closed)
+        return Promise.reject(new Error(`MQTT publish to ${topic}: link ${clientId} is closed`));
       const size = publishPacketBytes(topic, payload.byteLength);
       if (size > maxPacketBytes) {
-        throw new Error(
-          `MQTT publish to ${topic}: packet of ${size} bytes exceeds the limit of ${maxPacketBytes} bytes`,
+        return Promise.reject(
+          new Error(
+            `MQTT publish to ${topic}: packet of ${size} bytes exceeds the limit of ${maxPacketBytes} bytes`,
+          ),
         );
       }
       const buffer = Buffer.isBuffer(payload)
         ? payload
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      await awaitAck(`publish to ${topic}`, (done) =>
-        client.publish(topic, buffer, { qos: 1, retain: opts?.retain ?? false }, (err) =>
-          done(err),
-        ),
-      );
+      const publishOpts = opts?.retain ? RETAINED : NOT_RETAINED;
+      // One promise per message (the caller's), no async wrapper around it.
+      return awaitAck(`publish to ${topic}`, (done) =>
+        client.publish(topic, buffer, publishOpts, done),
+      ) as Promise<unknown> as Promise<void>;
     },
     async subscribe(filter, handler) {
       if (closed) throw new Error(`MQTT subscribe to ${filter}: link ${clientId} is closed`);
       // Registered before the SUBACK so the first retained or queued message is not missed.
-      const s: Subscription = { filter, handler };
+      const s: Subscription = {
+        filter,
+        levels: filter.includes('+') || filter.includes('#') ? filter.split('/') : null,
+        handler,
+      };
       subscriptions.push(s);
       try {
         const granted = await awaitAck<{ qos: number }[]>(`subscribe to ${filter}`, (done) =>
@@ -324,9 +370,10 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     async close() {
       if (closed) return;
       closed = true;
+      if (sweepTimer) clearTimeout(sweepTimer);
+      sweepTimer = undefined;
       for (const p of [...pending]) {
         pending.delete(p);
-        clearTimeout(p.timer);
         p.reject(new Error(`MQTT link ${clientId} closed before the broker acknowledged`));
       }
       // Unacknowledged QoS 1 messages would make a graceful end wait for PUBACKs forever.
@@ -367,6 +414,42 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     client.once('connect', onConnect);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const coalesced = new WeakSet<object>();
+
+/**
+ * One write per batch of incoming packets, not one per acknowledgement. MQTT.js handles
+ * each incoming packet on its own tick and corks the socket only until the next tick, so
+ * a subscriber receiving a burst of QoS 1 messages sends each PUBACK in its own write
+ * system call (a fifth of a busy subscriber's CPU). Corking the socket when a chunk
+ * arrives and uncorking it once the chunk's packets are handled (setImmediate runs after
+ * every tick they queue) sends the same PUBACKs, in the same order, in one write.
+ */
+function coalesceAcks(stream: unknown): void {
+  const s = stream as {
+    on?: (event: 'data', listener: () => void) => void;
+    cork?: () => void;
+    uncork?: () => void;
+    writableLength?: number;
+  } | null;
+  if (!s?.on || !s.cork || !s.uncork || coalesced.has(s)) return;
+  coalesced.add(s);
+  const cork = s.cork.bind(s);
+  const uncork = s.uncork.bind(s);
+  let corked = false;
+  const release = () => {
+    corked = false;
+    uncork();
+  };
+  s.on('data', () => {
+    // A socket with writes still queued (a publisher mid-burst) batches them already; a
+    // cork would only hold them back until the next turn of the loop.
+    if (corked || (s.writableLength ?? 0) > 0) return;
+    corked = true;
+    cork();
+    setImmediate(release);
   });
 }
 

@@ -14,8 +14,8 @@ import { type RoundClock, sleep } from './roundClock.js';
 
 /**
  * The ledger as a process: the embedded ledger (SQLite block store) behind the HTTP API,
- * plus the round driver. `restoreDelayMs` after each round ends (or earlier, once every
- * gateway of every IAN has posted its partial for the round), it restores every IAN;
+ * plus the round driver. `restoreDelayMs` after each round ends (or earlier, as soon as
+ * every gateway of an IAN has posted its partial for the round), it restores the IAN;
  * when the contract asks for a re-aggregation it publishes the request on MQTT, waits,
  * and restores again (at most MAX_ATTEMPTS times). Each IAN-round's status —
  * complete, degraded (with reasons) or failed (with the reason) — is recorded on the
@@ -51,11 +51,27 @@ export interface LedgerServer {
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
   const ledger = openEmbeddedLedger({ ...o, clock: Date.now });
   const node = ledger.node;
-  const api = await startLedgerApi(ledger, {
-    host: o.host ?? '127.0.0.1',
-    port: o.port ?? 0,
-    logger: o.logger,
-  });
+  // The round driver waits on partials, not on a timer: every add wakes the waiters whose
+  // condition now holds (the contract holds the partial as soon as addPartial is called).
+  const waiters = new Set<() => void>();
+  const partialAdded = () => {
+    for (const w of [...waiters]) w();
+  };
+  const api = await startLedgerApi(
+    {
+      ...ledger,
+      addPartial(bytes) {
+        const res = ledger.addPartial(bytes);
+        partialAdded();
+        return res;
+      },
+    },
+    {
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 0,
+      logger: o.logger,
+    },
+  );
   const params = o.config.params;
   const abort = new AbortController();
   const statuses: RoundStatusRecord[] = [];
@@ -65,55 +81,100 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
     for (const t of b.transactions)
       if (t.kind === 'round') next = Math.max(next, (t.round ?? -1) + 1);
 
+  /** Resolves once `holds()` is true, at `deadline`, or on shutdown, whichever is first. */
+  const until = (holds: () => boolean, deadline: number) =>
+    new Promise<void>((resolve) => {
+      if (holds() || abort.signal.aborted || Date.now() >= deadline) return resolve();
+      const done = () => {
+        waiters.delete(check);
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const check = () => {
+        if (holds()) done();
+      };
+      const timer = setTimeout(done, deadline - Date.now());
+      waiters.add(check);
+      abort.signal.addEventListener('abort', done, { once: true });
+    });
+
+  /** One IAN-round to its final outcome: wait for partials, restore, reconcile. */
+  const driveIan = async (v: number, round: number, clock: RoundClock) => {
+    // Restore as soon as every gateway of the IAN has posted its partial (gateways close a
+    // round early once all devices reported), else `restoreDelayMs` after the round's
+    // end — and give stragglers a little longer (up to three delays) while partials are
+    // missing: a busy machine can post a partial after the first deadline.
+    const lastCall = clock.endOf(round) + 3 * o.restoreDelayMs;
+    await until(() => node.contract.partialsOf(v, round).length >= params.gateways, lastCall);
+    // Shutting down: this round is not concluded (a restarted ledger resumes it).
+    if (abort.signal.aborted) return undefined;
+    // Recorded now, on disk with the IAN-round's status (one flush for both, below).
+    let out: RestoreOutcome = node.restore(v, round, Date.now());
+    let attempts = 0;
+    while (out.status === 'reconcile' && attempts < 3 && !abort.signal.aborted) {
+      attempts++;
+      // The restore that asks for a re-aggregation is on disk before the request goes out.
+      await ledger.flush();
+      const req: ReconcileRequest = {
+        round,
+        attempt: out.attempt,
+        contributors: [...out.contributors],
+        gateways: [...out.gateways],
+      };
+      await o.link
+        .publish(topics.reconcile(params.deployment, v), Buffer.from(JSON.stringify(req)))
+        .catch((e: unknown) => {
+          o.logger.warn({ ian: v, round, err: String(e) }, 'reconciliation request not published');
+        });
+      await sleep(Math.max(200, o.restoreDelayMs), abort.signal);
+      out = node.restore(v, round, Date.now());
+    }
+    return statusOf(out, v, round, params.gateways, params.devicesPerIan);
+  };
+
+  /**
+   * Every IAN of a round, in parallel; statuses are recorded and announced in IAN order,
+   * those ready together in one block (one fsync per round when every IAN is complete,
+   * not two per IAN).
+   */
   const driveRound = async (round: number, clock: RoundClock) => {
-    for (let v = 0; v < params.ians; v++) {
-      // Give stragglers a little longer (up to three delays) while partials are missing:
-      // a busy machine can post a partial after the first deadline.
-      const lastCall = clock.endOf(round) + 3 * o.restoreDelayMs;
-      while (
-        node.contract.partialsOf(v, round).length < params.gateways &&
-        Date.now() < lastCall &&
-        !abort.signal.aborted
-      ) {
-        await sleep(25, abort.signal);
-      }
-      let out: RestoreOutcome = await ledger.restore(v, round);
-      let attempts = 0;
-      while (out.status === 'reconcile' && attempts < 3 && !abort.signal.aborted) {
-        attempts++;
-        const req: ReconcileRequest = {
-          round,
-          attempt: out.attempt,
-          contributors: [...out.contributors],
-          gateways: [...out.gateways],
-        };
-        await o.link
-          .publish(topics.reconcile(params.deployment, v), Buffer.from(JSON.stringify(req)))
-          .catch((e: unknown) => {
-            o.logger.warn(
-              { ian: v, round, err: String(e) },
-              'reconciliation request not published',
-            );
-          });
-        await sleep(Math.max(200, o.restoreDelayMs), abort.signal);
-        out = await ledger.restore(v, round);
-      }
-      const record = statusOf(out, v, round, params.gateways, params.devicesPerIan);
-      node.recordRound(record, Date.now());
+    const ready: (RoundStatusRecord | undefined)[] = new Array(params.ians).fill(undefined);
+    const tasks = Array.from({ length: params.ians }, (_, v) =>
+      driveIan(v, round, clock).then((record) => {
+        ready[v] = record;
+        return record;
+      }),
+    );
+    for (let v = 0; v < params.ians; ) {
+      await tasks[v];
+      if (abort.signal.aborted) return;
+      // Let IANs that finished in the same moment join this batch.
+      await new Promise((r) => setImmediate(r));
+      const batch: RoundStatusRecord[] = [];
+      for (; v < params.ians && ready[v]; v++) batch.push(ready[v]!);
+      if (batch.length === 0) return;
+      const now = Date.now();
+      for (const record of batch) node.recordRound(record, now);
       // On disk before it is announced: a crash right after cannot lose an announced status.
       await ledger.flush();
-      statuses.push(record);
-      o.onStatus?.(record);
-      o.logger.info(
-        { ian: v, round, status: record.status, reasons: record.reasons },
-        'round outcome',
-      );
-      // Not awaited: a broker outage must not stall the round driver (QoS 1 retries it).
-      void o.link
-        .publish(topics.outcome(params.deployment, v), Buffer.from(JSON.stringify(record)))
-        .catch((e: unknown) =>
-          o.logger.warn({ ian: v, round, err: String(e) }, 'outcome not published'),
+      for (const record of batch) {
+        statuses.push(record);
+        o.onStatus?.(record);
+        o.logger.info(
+          { ian: record.ian, round, status: record.status, reasons: record.reasons },
+          'round outcome',
         );
+        // Not awaited: a broker outage must not stall the round driver (QoS 1 retries it).
+        void o.link
+          .publish(
+            topics.outcome(params.deployment, record.ian),
+            Buffer.from(JSON.stringify(record)),
+          )
+          .catch((e: unknown) =>
+            o.logger.warn({ ian: record.ian, round, err: String(e) }, 'outcome not published'),
+          );
+      }
     }
   };
 
@@ -124,17 +185,6 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
     const clock = await Promise.race([o.clock, aborted]);
     if (!clock) return;
     for (let round = next; o.rounds === 0 || round < o.rounds; round++) {
-      // Restore `restoreDelayMs` after the round's end, or as soon as every gateway of every
-      // IAN has posted its partial (gateways close a round early once all devices reported).
-      const due = clock.endOf(round) + o.restoreDelayMs;
-      const allIn = () => {
-        for (let v = 0; v < params.ians; v++)
-          if (node.contract.partialsOf(v, round).length < params.gateways) return false;
-        return true;
-      };
-      // (A plain timer: sleep() with the signal would add an abort listener per poll.)
-      while (Date.now() < due && !allIn() && !abort.signal.aborted)
-        await new Promise((r) => setTimeout(r, Math.min(25, clock.until(due))));
       if (abort.signal.aborted) return;
       await driveRound(round, clock);
     }

@@ -24,6 +24,16 @@ export interface UpOptions {
   onEvent?: (role: string, event: Record<string, unknown>) => void;
   /** Time from the moment every process is ready to the start of round 0. Default 1 s. */
   startupMs?: number;
+  /**
+   * How gateways map to processes. 'per-gateway' (default): one process per gateway, role
+   * `gateway-<v>-<l>`. 'per-index': one process per gateway index l hosting GW_l of every
+   * IAN (role `gateways-<l>`; m processes instead of z·m), each gateway still with its own
+   * keys and MQTT connection — the process count, not the protocol, is what changes. A
+   * process then holds one share of each device, never the k needed to read a reading.
+   */
+  gatewayProcesses?: 'per-gateway' | 'per-index';
+  /** Extra runtime arguments for one role's process, put before `entry.args` (e.g. --cpu-prof). */
+  execArgvFor?: (role: string) => string[];
 }
 
 export interface RunningDeployment {
@@ -72,7 +82,8 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const start = (role: string, args: string[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       specs.set(role, args);
-      const child = spawn(o.entry.command, [...o.entry.args, ...args], {
+      const extra = o.execArgvFor?.(role) ?? [];
+      const child = spawn(o.entry.command, [...extra, ...o.entry.args, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, PRIVAGG_UP_PID: String(process.pid) },
       });
@@ -108,7 +119,23 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]);
   const ledgerUrl = String(ledgerReady.url);
   const pending: Promise<unknown>[] = [];
-  for (let v = 0; v < spec.scheme.ians; v++) {
+  if (o.gatewayProcesses === 'per-index') {
+    for (let l = 1; l <= spec.scheme.gateways; l++) {
+      pending.push(
+        start(`gateways-${l}`, [
+          'gateway',
+          ...base,
+          '--ian',
+          'all',
+          '--gateway',
+          String(l),
+          '--ledger',
+          ledgerUrl,
+        ]),
+      );
+    }
+  }
+  for (let v = 0; v < spec.scheme.ians && o.gatewayProcesses !== 'per-index'; v++) {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
       pending.push(
         start(`gateway-${v}-${l}`, [

@@ -159,6 +159,86 @@ export async function runGateway(
   };
 }
 
+/**
+ * Several gateways in one process (`privagg gateway --ian all --gateway l`): each keeps
+ * its own keys, its own MaasGateway and its own MQTT connection, exactly as if it ran
+ * alone; only the process (event loop, heap, health endpoint) is shared. `privagg up`
+ * groups gateway l of every IAN in one process (`gatewayProcesses: 'per-index'`), so a
+ * process holds at most one share of any device — below the threshold k whatever it
+ * leaks. GET /metrics labels every counter with its gateway's IAN and index.
+ */
+export async function runGateways(
+  rt: SharedRuntime,
+  gateways: readonly { ian: number; gateway: number }[],
+  ledgerUrl: string,
+  opts: { healthPort?: number } = {},
+): Promise<{ started: Promise<GatewayService[]>; health: HealthServer; close(): Promise<void> }> {
+  const name = gateways.length === 1 ? `${gateways[0]!.ian}-${gateways[0]!.gateway}` : 'group';
+  const logger = rt.logger ?? loggerFor(`gateway-${name}`);
+  const dep = deploymentFor(rt.spec);
+  const links = await Promise.all(
+    gateways.map((g) =>
+      link(
+        rt,
+        `${rt.spec.name}-gw-${g.ian}-${g.gateway}`,
+        logger.child({ ian: g.ian, gateway: g.gateway }),
+      ),
+    ),
+  );
+  const services: (GatewayService | undefined)[] = gateways.map(() => undefined);
+  const started = clockOf(rt, links[0]!).then(async (clock) =>
+    Promise.all(
+      gateways.map(async (g, at) => {
+        const service = new GatewayService({
+          key: dep.registry.gatewayKey(g.ian, g.gateway),
+          params: dep.params,
+          link: links[at]!,
+          ledgerUrl,
+          clock,
+          logger: logger.child({ ian: g.ian, gateway: g.gateway }),
+        });
+        services[at] = service;
+        await service.start();
+        return service;
+      }),
+    ),
+  );
+  const health = await startHealthServer({
+    port: opts.healthPort ?? 0,
+    prefix: 'privagg_gateway',
+    health: () => ({
+      ok: links.every((l) => l.connected),
+      gateways: gateways.map((g, at) => ({
+        ian: g.ian,
+        gateway: g.gateway,
+        mqttConnected: links[at]!.connected,
+        started: services[at] !== undefined,
+        lastRoundClosed: services[at]?.lastRoundClosed ?? -1,
+      })),
+    }),
+    metrics: () => {
+      const out: Record<string, number> = {};
+      gateways.forEach((g, at) => {
+        const who = `ian="${g.ian}",gateway="${g.gateway}"`;
+        for (const [k, v] of Object.entries(services[at]?.metrics() ?? {})) {
+          const [metric, label] = k.split('|');
+          out[`${metric}|${label ? `${label},` : ''}${who}`] = v;
+        }
+      });
+      return out;
+    },
+  });
+  return {
+    started,
+    health,
+    async close() {
+      for (const s of services) s?.stop();
+      await health.close();
+      await Promise.all(links.map((l) => l.close()));
+    },
+  };
+}
+
 export async function runDevices(
   rt: SharedRuntime,
   devices: readonly { ian: number; device: number }[],

@@ -28,15 +28,17 @@ describe('privagg ledger verify (child process)', () => {
       dir,
     ]);
     const summary = JSON.parse(stdout);
-    expect(summary.ledger).toMatchObject({ file, verified: true, blocks: 5 });
+    // Over the networked runtime the ledger groups transactions into blocks as they come.
+    expect(summary.ledger).toMatchObject({ file, verified: true });
+    expect(summary.ledger.blocks).toBeGreaterThan(2);
     expect(summary.outputs.ledger).toBe(file);
 
     const ok = await run(process.execPath, [...CLI, 'ledger', 'verify', file]);
-    expect(ok.stdout).toMatch(/OK — 5 blocks/);
+    expect(ok.stdout).toContain(`OK — ${summary.ledger.blocks} blocks`);
 
     const db = new Database(file);
     db.prepare(
-      'UPDATE transactions SET body = zeroblob(length(body)) WHERE height = 2 AND idx = 3',
+      'UPDATE transactions SET body = zeroblob(length(body)) WHERE height = 2 AND idx = 0',
     ).run();
     db.close();
     await expect(run(process.execPath, [...CLI, 'ledger', 'verify', file])).rejects.toMatchObject({

@@ -9,6 +9,7 @@ import {
   deploymentFor,
   runDevices,
   runGateway,
+  runGateways,
   runLedger,
   runQuery,
 } from '../../src/node/runtime.js';
@@ -71,6 +72,49 @@ describe('networked runtime (one process, real MQTT and HTTP)', () => {
     } finally {
       await fleet.close();
       for (const g of gateways) await g.close();
+      await ledger.close();
+    }
+  }, 30_000);
+
+  it('gateways hosted per index (gateway l of every IAN in one process): each on its own connection, rounds complete, metrics labelled', async () => {
+    await checkMosquitto();
+    const s = spec(2, 800);
+    deploymentFor(s, true);
+    const rt = {
+      spec: s,
+      brokerUrl: s.broker.url,
+      epochMs: Date.now() + 1500,
+      logger: pino({ level: 'silent' }),
+    };
+    const ledger = await runLedger(rt);
+    const groups = [];
+    for (let l = 1; l <= 5; l++)
+      groups.push(
+        await runGateways(
+          rt,
+          [0, 1].map((ian) => ({ ian, gateway: l })),
+          ledger.url,
+        ),
+      );
+    const fleet = await runDevices(rt, allDevices(s));
+    try {
+      await ledger.finished;
+      expect(ledger.statuses).toHaveLength(2 * 2);
+      for (const st of ledger.statuses)
+        expect(st, JSON.stringify(st)).toMatchObject({ status: 'complete', reasons: [] });
+      const text = await (await fetch(`${groups[0]!.health.url}/metrics`)).text();
+      expect(text).toContain('privagg_gateway_reports_accepted_total{ian="0",gateway="1"} 12');
+      expect(text).toContain('privagg_gateway_reports_accepted_total{ian="1",gateway="1"} 12');
+      const health = (await (await fetch(`${groups[0]!.health.url}/health`)).json()) as {
+        gateways: { ian: number; gateway: number; lastRoundClosed: number }[];
+      };
+      expect(health.gateways.map((g) => [g.ian, g.gateway, g.lastRoundClosed])).toEqual([
+        [0, 1, 1],
+        [1, 1, 1],
+      ]);
+    } finally {
+      await fleet.close();
+      for (const g of groups) await g.close();
       await ledger.close();
     }
   }, 30_000);
