@@ -194,6 +194,7 @@ const DeploymentFile = strict('', {
   broker: Broker.prefault({}),
   ledger: Ledger.prefault({}),
   gatewayHealthBasePort: int(0, 65_535).default(0),
+  gatewayProcesses: z.enum(['per-gateway', 'per-index']).default('per-gateway'),
   oems: z.array(Oem).optional(),
 });
 
@@ -592,6 +593,7 @@ function toSpec(f: FileContent, baseDir: string): ParsedDeploymentSpec {
           : resolve(stateDir, f.ledger.file),
     },
     gatewayHealthBasePort: f.gatewayHealthBasePort,
+    gatewayProcesses: f.gatewayProcesses,
     oems,
   };
 }

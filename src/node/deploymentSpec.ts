@@ -51,5 +51,11 @@ export interface DeploymentSpec {
   };
   /** Each gateway's health endpoint: basePort + ian·m + (l − 1); 0 = any free port. */
   gatewayHealthBasePort: number;
+  /**
+   * How `privagg up` maps gateways to processes: 'per-gateway' (one process per gateway)
+   * or 'per-index' (process l hosts GW_l of every IAN, each gateway with its own keys and
+   * MQTT connection; m processes instead of z·m, and no process holds k shares of a device).
+   */
+  gatewayProcesses: 'per-gateway' | 'per-index';
   oems: OemGrant[];
 }

@@ -31,6 +31,7 @@ export interface UpOptions {
    * keys and MQTT connection — the process count, not the protocol, is what changes. A
    * process then holds one share of each device, never the k needed to read a reading.
    */
+  /** Overrides the deployment file's `gatewayProcesses`. */
   gatewayProcesses?: 'per-gateway' | 'per-index';
   /** Extra runtime arguments for one role's process, put before `entry.args` (e.g. --cpu-prof). */
   execArgvFor?: (role: string) => string[];
@@ -119,7 +120,8 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]);
   const ledgerUrl = String(ledgerReady.url);
   const pending: Promise<unknown>[] = [];
-  if (o.gatewayProcesses === 'per-index') {
+  const gatewayProcesses = o.gatewayProcesses ?? spec.gatewayProcesses;
+  if (gatewayProcesses === 'per-index') {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
       pending.push(
         start(`gateways-${l}`, [
@@ -135,7 +137,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
       );
     }
   }
-  for (let v = 0; v < spec.scheme.ians && o.gatewayProcesses !== 'per-index'; v++) {
+  for (let v = 0; v < spec.scheme.ians && gatewayProcesses !== 'per-index'; v++) {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
       pending.push(
         start(`gateway-${v}-${l}`, [

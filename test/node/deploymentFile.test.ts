@@ -116,6 +116,7 @@ describe('defaults', () => {
         batchDelayMs: 2,
       },
       gatewayHealthBasePort: 0,
+      gatewayProcesses: 'per-gateway',
       oems: [
         {
           name: 'oem-1',
@@ -301,6 +302,12 @@ describe('errors name the file and the field', () => {
     expect(
       refused('name: x\ngatewayHealthBasePort: 9000\nledger: { port: 9010 }\n').message,
     ).toContain('ledger.port: 9010 collides with the gateway health ports 9000–9019');
+  });
+
+  it('gateway process layout: per-gateway (default) or per-index, nothing else', () => {
+    expect(parse('name: x\n').gatewayProcesses).toBe('per-gateway');
+    expect(parse('name: x\ngatewayProcesses: per-index\n').gatewayProcesses).toBe('per-index');
+    expect(refused('name: x\ngatewayProcesses: per-ian\n').message).toContain('gatewayProcesses:');
   });
 
   it('collects every problem, one line each', () => {
