@@ -4,9 +4,9 @@ import { Agent, request } from 'node:http';
  * A binary POST over node:http with a keep-alive agent: what a gateway needs to hand its
  * partial to the ledger, without the cost of `fetch` (undici runs a few milliseconds of
  * JavaScript per request — web streams, abort signals, header objects — which a process
- * that posts once a round never warms up). Same contract as `postBinary` in
- * src/node/httpClient.ts: a failed connection, a timeout or a 5xx is retried with
- * exponential backoff (capped) until `deadlineMs`; a 4xx is final and returned with its
+ * that posts once a round never warms up). A ledger that is down or restarting must not
+ * lose a partial: a failed connection, a timeout or a 5xx is retried with exponential
+ * backoff (capped) until `deadlineMs`; a 4xx is final and returned with its
  * stable code; the answer is parsed as JSON when it is JSON.
  */
 export type HttpPostOutcome =

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
+import { httpPostBinary as postBinary } from '../net/httpPost.js';
 import { connectMqtt } from '../net/mqttClient.js';
 import type { MqttLink } from '../net/mqttLink.js';
 import { topics } from '../net/topics.js';
@@ -10,7 +11,6 @@ import { toMaasParams, workloadFor } from './deploymentFile.js';
 import { DeviceFleet } from './deviceFleet.js';
 import { GatewayService } from './gatewayService.js';
 import { type HealthServer, startHealthServer } from './healthServer.js';
-import { postBinary } from './httpClient.js';
 import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
 import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
 import { RoundClock } from './roundClock.js';

@@ -1,11 +1,11 @@
 import type { LedgerTransaction } from '../../ledger/service.js';
+import { httpPostBinary as postBinary } from '../../net/httpPost.js';
 import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
 import { shareBytes } from '../../schemes/maas/params.js';
 import { buildQuery, dimensionMask, type QueryAnswer } from '../../schemes/maas/query.js';
 import type { AttackKind } from '../../sim/maasFaults.js';
 import { decodeGatewayPartial } from '../../wire/maas.js';
-import { postBinary } from '../httpClient.js';
 
 /**
  * What the demo does to and asks of the ledger over its HTTP API, as an outsider and as
