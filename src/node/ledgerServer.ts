@@ -130,7 +130,14 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
       await sleep(Math.max(200, o.restoreDelayMs), abort.signal);
       out = node.restore(v, round, Date.now());
     }
-    return statusOf(out, v, round, params.gateways, params.devicesPerIan);
+    return statusOf(
+      out,
+      v,
+      round,
+      params.gateways,
+      params.devicesPerIan,
+      params.modes.restore === 'paper',
+    );
   };
 
   /**
@@ -204,13 +211,17 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
   };
 }
 
-/** complete / degraded (reasons) / failed (reason), from a final restore outcome. */
+/**
+ * complete / degraded (reasons) / failed (reason), from a final restore outcome.
+ * `paperRestore`: the paper's restore, which takes the first k partials and checks nothing.
+ */
 export function statusOf(
   out: RestoreOutcome,
   ian: number,
   round: number,
   gateways: number,
   devices: number,
+  paperRestore = false,
 ): RoundStatusRecord {
   if (out.status === 'failed') return { ian, round, status: 'failed', reasons: [out.reason] };
   if (out.status === 'reconcile') {
@@ -220,8 +231,13 @@ export function statusOf(
   const heard = out.gateways.length + out.liars.length + out.excluded.length;
   if (heard < gateways) reasons.push(`${gateways - heard} gateway(s) sent no partial`);
   if (out.liars.length) reasons.push(`gateway(s) ${out.liars.join(',')} lied and were corrected`);
-  if (out.excluded.length)
-    reasons.push(`gateway(s) ${out.excluded.join(',')} left out (contributor set differs)`);
+  if (out.excluded.length) {
+    reasons.push(
+      paperRestore
+        ? `gateway(s) ${out.excluded.join(',')} not used (the paper's restore takes the first k partials)`
+        : `gateway(s) ${out.excluded.join(',')} left out (contributor set differs)`,
+    );
+  }
   if (out.contributors.length < devices)
     reasons.push(`${devices - out.contributors.length} device(s) missing`);
   if (!out.crossChecked) reasons.push('only k partials: not cross-checked');
