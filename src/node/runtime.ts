@@ -122,6 +122,9 @@ export async function runGateway(
   const dep = deploymentFor(rt.spec);
   const l = await link(rt, `${rt.spec.name}-gw-${ian}-${gateway}`, logger);
   let service: GatewayService | undefined;
+  // Subscribed to its reports: /health says `started` only from then on (a harness that
+  // restarts a gateway waits for it before counting on the gateway's next round).
+  let subscribed = false;
   // The service starts once the epoch is known; its health endpoint answers at once.
   const started = clockOf(rt, l).then(async (clock) => {
     service = new GatewayService({
@@ -133,6 +136,7 @@ export async function runGateway(
       logger,
     });
     await service.start();
+    subscribed = true;
     return service;
   });
   const health = await startHealthServer({
@@ -143,7 +147,7 @@ export async function runGateway(
       ian,
       gateway,
       mqttConnected: l.connected,
-      started: service !== undefined,
+      started: subscribed,
       lastRoundClosed: service?.lastRoundClosed ?? -1,
     }),
     metrics: () => service?.metrics() ?? {},
@@ -186,6 +190,7 @@ export async function runGateways(
     ),
   );
   const services: (GatewayService | undefined)[] = gateways.map(() => undefined);
+  const subscribed: boolean[] = gateways.map(() => false);
   const started = clockOf(rt, links[0]!).then(async (clock) =>
     Promise.all(
       gateways.map(async (g, at) => {
@@ -199,6 +204,7 @@ export async function runGateways(
         });
         services[at] = service;
         await service.start();
+        subscribed[at] = true;
         return service;
       }),
     ),
@@ -212,7 +218,7 @@ export async function runGateways(
         ian: g.ian,
         gateway: g.gateway,
         mqttConnected: links[at]!.connected,
-        started: services[at] !== undefined,
+        started: subscribed[at],
         lastRoundClosed: services[at]?.lastRoundClosed ?? -1,
       })),
     }),

@@ -48,6 +48,10 @@ describe('faults: gateways killed mid-run', () => {
       // Restart once round K + 2 is over (a gateway that joins a round late posts a partial for it).
       await h.at(K + 3, 0);
       await Promise.all(['gateway-0-3', 'gateway-0-4', 'gateway-0-5'].map((r) => h.d.restart(r)));
+      // "Ready" is the process; a busy machine may take longer to subscribe it to its reports.
+      await Promise.all(
+        ['gateway-0-3', 'gateway-0-4', 'gateway-0-5'].map((r) => h.untilStarted(r)),
+      );
       backRound = clock.roundAt() + 1;
       expect(backRound + 1, 'restarts took too long for the test').toBeLessThan(spec.rounds.count);
       await h.untilRound(backRound + 1);

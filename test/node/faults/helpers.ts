@@ -97,6 +97,8 @@ export interface Harness {
   untilRound(round: number, timeoutMs?: number): Promise<void>;
   /** Sleeps until `ms` after the start of `round`. */
   at(round: number, ms: number): Promise<void>;
+  /** Resolves once a gateway role's /health says it is subscribed to its reports. */
+  untilStarted(role: string, timeoutMs?: number): Promise<void>;
 }
 
 export async function start(fx: Fixture, startupMs = 1500): Promise<Harness> {
@@ -130,6 +132,21 @@ export async function start(fx: Fixture, startupMs = 1500): Promise<Harness> {
       );
     },
     at: (round, ms) => sleep(clock.until(clock.startOf(round) + ms)),
+    async untilStarted(role, timeoutMs = 15_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const url = ready.get(role)?.health;
+        if (typeof url === 'string') {
+          const body = (await fetch(`${url}/health`)
+            .then((r) => r.json())
+            .catch(() => ({}))) as { started?: boolean };
+          if (body.started === true) return;
+        }
+        if (Date.now() > until)
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${role} to subscribe`);
+        await sleep(20);
+      }
+    },
   };
 }
 
