@@ -4,7 +4,7 @@ import type { MqttLink } from '../net/mqttLink.js';
 import { topics } from '../net/topics.js';
 import type { MaasDeployment, MaasDevice } from '../schemes/maas/deployment.js';
 import type { Workload } from '../sim/workload.js';
-import type { RoundClock } from './roundClock.js';
+import { type RoundClock, sleep } from './roundClock.js';
 
 /**
  * A simulated fleet of device sensors in one process. Each device has its own identity
@@ -42,20 +42,6 @@ export interface DeviceFleetOptions {
 
 /** Devices reported between two turns of the event loop (when reports are not spread). */
 const YIELD_EVERY = 50;
-
-/** A cancellable sleep that leaves no listener on `signal` behind once it has fired. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class DeviceFleet {
   private readonly abort = new AbortController();
