@@ -37,6 +37,8 @@ export interface DemoOptions {
   quiet?: boolean;
   /** The in-process runner (simulated clock, no sockets) instead of the networked runtime. */
   inProcess?: boolean;
+  /** The networked roles in the demo's process (default: child processes, as `privagg up` runs them). */
+  oneProcess?: boolean;
   /** 'embedded' or an MQTT URL (networked runtime only). */
   broker?: string;
   roundMs?: string;
@@ -218,7 +220,14 @@ export async function runDemo(
       ...(o.data ? { data: o.data } : {}),
       faults: { ...NO_FAULTS, ...faults },
       attacks,
-      scenarioRng: srng,
+      seed: o.seed,
+      ...(!o.oneProcess
+        ? {
+            processes: {
+              entry: { command: process.execPath, args: [...process.execArgv, process.argv[1]!] },
+            },
+          }
+        : {}),
       stateDir: resolve(outDir, 'privagg-demo.state'),
       ledgerFile: ledgerPath,
       logFile: resolve(outDir, 'privagg-demo.log'),

@@ -71,6 +71,10 @@ program
     'round length of the networked run, wall clock (default 400; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer)',
   )
   .option(
+    '--one-process',
+    "run the networked roles (ledger, gateways, device fleet) in the demo's own process, still over MQTT and HTTP, instead of as child processes",
+  )
+  .option(
     '--in-process',
     'use the in-process runner instead (simulated clock, no sockets; what tests and experiments use)',
   )

@@ -1,8 +1,16 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { PrivaggError } from '../errors.js';
+import { seededRandom } from '../math/random.js';
+import {
+  lyingGateway,
+  outOfRangeDevice,
+  parsePairs,
+  silentDevices,
+} from '../node/demo/faultHooks.js';
 import { loadDeploymentFile, type ParsedDeploymentSpec } from '../node/deploymentFile.js';
 import {
   allDevices,
+  deploymentFor,
   runDevices,
   runGateway,
   runGateways,
@@ -123,14 +131,40 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     .requiredOption('--gateway <l>', 'gateway index 1..m, a list "1,3" or "all"')
     .requiredOption('--ledger <url>', 'the ledger API, e.g. http://127.0.0.1:8080')
     .option('--health-port <n>', 'port of GET /health and /metrics (default: any free port)')
+    .addOption(
+      new Option(
+        '--fault-lie <list>',
+        'fault injection: hosted gateways "ian:gateway,…" that send perturbed partials under their real keys',
+      ).hideHelp(),
+    )
+    .addOption(new Option('--fault-seed <seed>', 'seed of injected faults').hideHelp())
     .action(
-      async (o: Common & { ian: string; gateway: string; ledger: string; healthPort?: string }) => {
+      async (
+        o: Common & {
+          ian: string;
+          gateway: string;
+          ledger: string;
+          healthPort?: string;
+          faultLie?: string;
+          faultSeed?: string;
+        },
+      ) => {
         const rt = shared(o);
+        const liars = new Set(parsePairs(o.faultLie, '--fault-lie').map(([v, l]) => `${v}:${l}`));
+        const params = deploymentFor(rt.spec).params;
+        const compromised = (ian: number, gateway: number) =>
+          liars.has(`${ian}:${gateway}`)
+            ? lyingGateway(params, seededRandom(`fault/${o.faultSeed ?? ''}/lie/${ian}/${gateway}`))
+            : undefined;
         const healthPort = o.healthPort !== undefined ? { healthPort: Number(o.healthPort) } : {};
         const ians = indices(o.ian, rt.spec.scheme.ians, 0, '--ian');
         const gws = indices(o.gateway, rt.spec.scheme.gateways, 1, '--gateway');
         if (ians.length === 1 && gws.length === 1) {
-          const g = await runGateway(rt, ians[0]!, gws[0]!, o.ledger, healthPort);
+          const lie = compromised(ians[0]!, gws[0]!);
+          const g = await runGateway(rt, ians[0]!, gws[0]!, o.ledger, {
+            ...healthPort,
+            ...(lie ? { compromised: lie } : {}),
+          });
           emit('ready', {
             role: 'gateway',
             ian: ians[0],
@@ -142,7 +176,7 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
           return;
         }
         const hosted = ians.flatMap((ian) => gws.map((gateway) => ({ ian, gateway })));
-        const g = await runGateways(rt, hosted, o.ledger, healthPort);
+        const g = await runGateways(rt, hosted, o.ledger, { ...healthPort, compromised });
         emit('ready', {
           role: 'gateways',
           gateways: hosted.map((h) => [h.ian, h.gateway]),
@@ -159,22 +193,53 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     )
     .option('--count <n>', 'simulate the first n devices in (IAN, device) order (default: all)')
     .option('--silent <list>', 'devices that never report, "ian:device,…"')
-    .action(async (o: Common & { count?: string; silent?: string }) => {
-      const rt = shared(o);
-      const silent = new Set((o.silent ?? '').split(',').filter(Boolean));
-      const f = await runDevices(
-        rt,
-        allDevices(rt.spec, o.count !== undefined ? Number(o.count) : undefined),
-        {
-          silent: (ian, device) => silent.has(`${ian}:${device}`),
+    .option('--spread-ms <ms>', 'spread the reports of a round over its first <ms> (default 0)')
+    .addOption(
+      new Option(
+        '--fault-loss <p>',
+        'fault injection: probability that a device is silent in a round',
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--fault-out-of-range <list>',
+        'fault injection: "ian:gateway,…" — the last device of the IAN sends that gateway a share ≥ p',
+      ).hideHelp(),
+    )
+    .addOption(new Option('--fault-seed <seed>', 'seed of injected faults').hideHelp())
+    .action(
+      async (
+        o: Common & {
+          count?: string;
+          silent?: string;
+          spreadMs?: string;
+          faultLoss?: string;
+          faultOutOfRange?: string;
+          faultSeed?: string;
         },
-      );
-      emit('ready', { role: 'devices', count: o.count ?? 'all', pid: process.pid });
-      onStop(() => f.close());
-      f.started
-        .then((fleet) => fleet.finished.then(() => emit('finished', { ...fleet.counters })))
-        .catch(() => undefined);
-    });
+      ) => {
+        const rt = shared(o);
+        const silent = new Set((o.silent ?? '').split(',').filter(Boolean));
+        const loss = Number(o.faultLoss ?? 0);
+        const targets = new Map(parsePairs(o.faultOutOfRange, '--fault-out-of-range'));
+        const f = await runDevices(
+          rt,
+          allDevices(rt.spec, o.count !== undefined ? Number(o.count) : undefined),
+          {
+            silent: silentDevices(silent, loss, seededRandom(`fault/${o.faultSeed ?? ''}/loss`)),
+            ...(o.spreadMs ? { spreadMs: Number(o.spreadMs) } : {}),
+            ...(targets.size > 0
+              ? { compromised: outOfRangeDevice(deploymentFor(rt.spec), targets) }
+              : {}),
+          },
+        );
+        emit('ready', { role: 'devices', count: o.count ?? 'all', pid: process.pid });
+        onStop(() => f.close());
+        f.started
+          .then((fleet) => fleet.finished.then(() => emit('finished', { ...fleet.counters })))
+          .catch(() => undefined);
+      },
+    );
 
   program
     .command('query')

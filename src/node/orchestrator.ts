@@ -35,6 +35,12 @@ export interface UpOptions {
   gatewayProcesses?: 'per-gateway' | 'per-index';
   /** Extra runtime arguments for one role's process, put before `entry.args` (e.g. --cpu-prof). */
   execArgvFor?: (role: string) => string[];
+  /**
+   * Rewrites a role's command-line arguments before it starts (the demo uses it to inject
+   * faults: a gateway down for the run, a lying one, silent devices); null: the role is not
+   * started at all.
+   */
+  roleArgs?: (role: string, args: string[]) => string[] | null;
 }
 
 export interface RunningDeployment {
@@ -117,14 +123,19 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
       });
     });
 
+  // A role the roleArgs hook drops is never started (and is not waited for).
+  const launch = (role: string, args: string[]) => {
+    const mapped = o.roleArgs ? o.roleArgs(role, args) : args;
+    return mapped === null ? undefined : start(role, mapped);
+  };
   const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]);
   const ledgerUrl = String(ledgerReady.url);
-  const pending: Promise<unknown>[] = [];
+  const pending: (Promise<unknown> | undefined)[] = [];
   const gatewayProcesses = o.gatewayProcesses ?? spec.gatewayProcesses;
   if (gatewayProcesses === 'per-index') {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
       pending.push(
-        start(`gateways-${l}`, [
+        launch(`gateways-${l}`, [
           'gateway',
           ...base,
           '--ian',
@@ -140,7 +151,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   for (let v = 0; v < spec.scheme.ians && gatewayProcesses !== 'per-index'; v++) {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
       pending.push(
-        start(`gateway-${v}-${l}`, [
+        launch(`gateway-${v}-${l}`, [
           'gateway',
           ...base,
           '--ian',
@@ -153,7 +164,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
       );
     }
   }
-  pending.push(start('devices', ['devices', ...base]));
+  pending.push(launch('devices', ['devices', ...base]));
   await Promise.all(pending);
   const epochMs = Date.now() + (o.startupMs ?? 1000);
   const control = await connectMqtt(brokerUrl, { clientId: `${spec.name}-up-${process.pid}` });

@@ -8,8 +8,8 @@ import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deplo
 import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { toMaasParams, workloadFor } from './deploymentFile.js';
-import { DeviceFleet } from './deviceFleet.js';
-import { GatewayService } from './gatewayService.js';
+import { DeviceFleet, type DeviceFleetOptions } from './deviceFleet.js';
+import { type CompromisedGateway, GatewayService } from './gatewayService.js';
 import { type HealthServer, startHealthServer } from './healthServer.js';
 import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
 import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
@@ -116,7 +116,8 @@ export async function runGateway(
   ian: number,
   gateway: number,
   ledgerUrl: string,
-  opts: { healthPort?: number } = {},
+  /** `compromised`: fault injection (a lying gateway, for the demo and tests). */
+  opts: { healthPort?: number; compromised?: CompromisedGateway } = {},
 ): Promise<{ started: Promise<GatewayService>; health: HealthServer; close(): Promise<void> }> {
   const logger = rt.logger ?? loggerFor(`gateway-${ian}-${gateway}`);
   const dep = deploymentFor(rt.spec);
@@ -134,6 +135,7 @@ export async function runGateway(
       ledgerUrl,
       clock,
       logger,
+      ...(opts.compromised ? { compromised: opts.compromised } : {}),
     });
     await service.start();
     subscribed = true;
@@ -175,7 +177,11 @@ export async function runGateways(
   rt: SharedRuntime,
   gateways: readonly { ian: number; gateway: number }[],
   ledgerUrl: string,
-  opts: { healthPort?: number } = {},
+  /** `compromised`: fault injection, per hosted gateway (a lying gateway, for the demo and tests). */
+  opts: {
+    healthPort?: number;
+    compromised?: (ian: number, gateway: number) => CompromisedGateway | undefined;
+  } = {},
 ): Promise<{ started: Promise<GatewayService[]>; health: HealthServer; close(): Promise<void> }> {
   const name = gateways.length === 1 ? `${gateways[0]!.ian}-${gateways[0]!.gateway}` : 'group';
   const logger = rt.logger ?? loggerFor(`gateway-${name}`);
@@ -194,6 +200,7 @@ export async function runGateways(
   const started = clockOf(rt, links[0]!).then(async (clock) =>
     Promise.all(
       gateways.map(async (g, at) => {
+        const compromised = opts.compromised?.(g.ian, g.gateway);
         const service = new GatewayService({
           key: dep.registry.gatewayKey(g.ian, g.gateway),
           params: dep.params,
@@ -201,6 +208,7 @@ export async function runGateways(
           ledgerUrl,
           clock,
           logger: logger.child({ ian: g.ian, gateway: g.gateway }),
+          ...(compromised ? { compromised } : {}),
         });
         services[at] = service;
         await service.start();
@@ -248,7 +256,7 @@ export async function runGateways(
 export async function runDevices(
   rt: SharedRuntime,
   devices: readonly { ian: number; device: number }[],
-  opts: { silent?: (ian: number, device: number, round: number) => boolean } = {},
+  opts: Pick<DeviceFleetOptions, 'silent' | 'spreadMs' | 'compromised'> = {},
 ): Promise<{ started: Promise<DeviceFleet>; close(): Promise<void> }> {
   const logger = rt.logger ?? loggerFor('devices');
   const dep = deploymentFor(rt.spec);
@@ -270,6 +278,8 @@ export async function runDevices(
       rounds: rt.spec.rounds.count,
       logger,
       ...(opts.silent ? { silent: opts.silent } : {}),
+      ...(opts.spreadMs ? { spreadMs: opts.spreadMs } : {}),
+      ...(opts.compromised ? { compromised: opts.compromised } : {}),
     });
     return fleet;
   });

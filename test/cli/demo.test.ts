@@ -35,8 +35,11 @@ describe('privagg demo (child process)', () => {
     ]) {
       expect(summary.rejected[code]).toBeGreaterThan(0);
     }
-    // It ran over the networked runtime: real broker, real ledger API, every attack refused.
-    expect(summary.network.broker).toMatch(/^embedded aedes at mqtt:\/\/127\.0\.0\.1:\d+$/);
+    // It ran over the networked runtime as processes: real broker, real ledger API, every
+    // attack refused; the gateways' counters come from each process's /metrics.
+    expect(summary.network.processes).toMatch(/^7 child processes/);
+    expect(summary.network.gateways).toHaveLength(19);
+    expect(summary.network.broker).toMatch(/^embedded aedes at mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(summary.network.ledgerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(summary.network.deviceMessages).toBeGreaterThan(4 * 25 * 20 * 4);
     expect(summary.network.injected.forged).toBe(4 * 20);
@@ -53,6 +56,34 @@ describe('privagg demo (child process)', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('number = 4');
   }, 60_000);
+
+  it('--one-process: the same roles in the demo process, over the same sockets, exact as well', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
+    const { stdout } = await run(process.execPath, [
+      ...CLI,
+      'demo',
+      '--one-process',
+      '--epsilon',
+      'off',
+      '--rounds',
+      '5',
+      '--json',
+      '--out',
+      out,
+    ]);
+    const summary = JSON.parse(stdout);
+    expect(summary.network.processes).toMatch(/^every role in the demo's process/);
+    for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
+      expect(summary.totals[name].estimate).toBe(summary.truth[name]);
+    // 20 gateways, one down for the run.
+    expect(summary.network.gateways).toHaveLength(19);
+    expect(summary.network.gateways.every((g: { received: number }) => g.received > 0)).toBe(true);
+    expect(summary.network.attackSubmissions.accepted).toBe(0);
+    expect(summary.lyingGateways).toHaveLength(1);
+    for (const code of ['BAD_MAC', 'REPLAY', 'STALE_TIMESTAMP', 'SHARE_OUT_OF_RANGE'])
+      expect(summary.rejected[code]).toBeGreaterThan(0);
+    expect(summary.ledger.verified).toBe(true);
+  }, 90_000);
 
   it('--in-process: the same scenario through the in-process runner, exact as well', async () => {
     const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));

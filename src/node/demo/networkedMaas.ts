@@ -1,33 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
-import type { RoundStatusRecord } from '../../ledger/embeddedLedger.js';
-import { type RandomSource, uniformUnit } from '../../math/random.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../net/embeddedBroker.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { seededRandom } from '../../math/random.js';
 import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
-import { topics } from '../../net/topics.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
-import { lyingPartial, outOfRangeReport } from '../../sim/maasAttacks.js';
 import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
 import { type MaasRunResult, pearsonCorrelation, type QueryRun } from '../../sim/maasRunner.js';
-import { parseDeployment, workloadFor } from '../deploymentFile.js';
-import { DeviceFleet } from '../deviceFleet.js';
-import { type CompromisedGateway, GatewayService } from '../gatewayService.js';
-import { RoundClock } from '../roundClock.js';
-import { allDevices, deploymentFor, publishEpoch, runLedger } from '../runtime.js';
+import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
+import { deploymentFor } from '../runtime.js';
+import { startInProcessRoles } from './inProcessRoles.js';
 import { fetchChain, oemQueries, partialAttacks } from './ledgerClient.js';
+import { processLogsDir, startProcessRoles } from './processRoles.js';
 import { RogueClient } from './rogueClient.js';
+import { type DemoContext, isListed } from './roles.js';
 import { roundsFromChain } from './roundsFromChain.js';
 
 /**
  * The MaaS scenario of `privagg demo`, over the networked runtime: an MQTT broker (the
  * embedded aedes one, or a URL), the ledger server (SQLite block store, HTTP API, round
  * driver), one `GatewayService` per live gateway with its own MQTT connection, the device
- * fleet on its own connection, a rogue MQTT client, and the OEM querying over HTTP —
- * every role in this process but talking only through real sockets, on wall-clock
- * rounds. `privagg up` runs the same roles as separate processes.
+ * fleet on its own connection, a rogue MQTT client, and the OEM querying over HTTP, on
+ * wall-clock rounds. By default every role runs in this process, talking only through
+ * real sockets (`inProcessRoles.ts`); with `processes` they are `privagg up`'s child
+ * processes (`processRoles.ts`).
  *
  * Faults and attacks are the in-process runner's (same placement, same bytes): failed
  * gateways are never started; lying gateways send perturbed partials tagged with their
@@ -49,7 +46,10 @@ export interface NetworkedMaasOptions {
   data?: string;
   faults: MaasFaults;
   attacks: readonly AttackKind[];
-  scenarioRng: RandomSource;
+  /** The scenario seed; the faults' random streams (losses, lies, rogue tags) derive from it. */
+  seed: string;
+  /** Run the roles as child processes started like this ([node, …execArgv, entry]). */
+  processes?: { entry: { command: string; args: string[] } };
   /** State (master secret, registration) of this run; made anew. */
   stateDir: string;
   ledgerFile: string;
@@ -98,191 +98,112 @@ function demoDeploymentName(): string {
 
 export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<NetworkedMaasResult> {
   const durationMs = o.roundDurationMs ?? 400;
-  const srng = o.scenarioRng;
   for (const suffix of ['', '-wal', '-shm', '.key'])
     rmSync(`${o.ledgerFile}${suffix}`, { force: true });
   rmSync(o.stateDir, { recursive: true, force: true });
   mkdirSync(o.stateDir, { recursive: true });
   const name = demoDeploymentName();
-  const spec = parseDeployment(
-    JSON.stringify({
-      name,
-      stateDir: o.stateDir,
-      scheme: {
-        ians: o.ians,
-        devicesPerIan: o.devicesPerIan,
-        gateways: o.gateways,
-        threshold: o.threshold,
-        workload: o.workload,
-        ...(o.data ? { data: resolve(o.data) } : {}),
-        ldp: o.ldp ?? 'off',
-        modes: o.paperMode ? 'paper' : 'default',
+  // The deployment as a file: child processes read it (`--processes`), and it documents
+  // the run next to its state.
+  const specFile = join(o.stateDir, 'deployment.json');
+  writeFileSync(
+    specFile,
+    `${JSON.stringify(
+      {
+        name,
+        stateDir: o.stateDir,
+        scheme: {
+          ians: o.ians,
+          devicesPerIan: o.devicesPerIan,
+          gateways: o.gateways,
+          threshold: o.threshold,
+          workload: o.workload,
+          ...(o.data ? { data: resolve(o.data) } : {}),
+          ldp: o.ldp ?? 'off',
+          modes: o.paperMode ? 'paper' : 'default',
+        },
+        // The ledger gives stragglers up to three restore delays; a round is short, so is that.
+        rounds: { count: o.rounds, durationMs, restoreDelayMs: Math.round(durationMs / 4) },
+        broker: { url: o.broker ?? 'embedded' },
+        ledger: { file: resolve(o.ledgerFile) },
       },
-      // The ledger gives stragglers up to three restore delays; a round is short, so is that.
-      rounds: { count: o.rounds, durationMs, restoreDelayMs: Math.round(durationMs / 4) },
-      broker: { url: o.broker ?? 'embedded' },
-      ledger: { file: resolve(o.ledgerFile) },
-    }),
-    '(privagg demo).json',
-    o.stateDir,
+      null,
+      2,
+    )}\n`,
   );
+  const spec = loadDeploymentFile(specFile);
   const dep = deploymentFor(spec, true); // the TA, for this run
   const params = dep.params;
   const workload = workloadFor(spec);
   const log = pino({ level: 'info' }, pino.destination({ dest: o.logFile, sync: true }));
   const { faults } = o;
   const attacks = new Set(o.attacks);
-  const isFailedGw = (v: number, l: number) =>
-    faults.failedGateways.some((g) => g.ian === v && g.gateway === l);
-  const isLyingGw = (v: number, l: number) =>
-    faults.lyingGateways.some((g) => g.ian === v && g.gateway === l);
+  const isLyingGw = (v: number, l: number) => isListed(faults.lyingGateways, v, l);
   const n = params.devicesPerIan;
   const m = params.gateways;
-
-  const broker: EmbeddedBroker | undefined =
-    spec.broker.url === 'embedded' ? await startEmbeddedBroker() : undefined;
-  const brokerUrl = broker?.url ?? spec.broker.url;
-  const links: MqttLink[] = [];
-  const connect = async (clientId: string, logger: Logger) => {
-    const l = await connectMqtt(brokerUrl, { clientId: `${name}-${clientId}`, logger });
-    links.push(l);
-    return l;
-  };
-  const gateways: { ian: number; gateway: number; service: GatewayService }[] = [];
-  let fleet: DeviceFleet | undefined;
-  let ledger: Awaited<ReturnType<typeof runLedger>> | undefined;
-  let rogueClient: RogueClient | undefined;
-  let control: MqttLink | undefined;
-  try {
-    const statusCount = new Map<number, number>();
-    ledger = await runLedger(
-      { spec, brokerUrl, logger: log.child({ role: 'ledger' }) },
-      {
-        onStatus: (s: RoundStatusRecord) => {
-          const c = (statusCount.get(s.round) ?? 0) + 1;
-          statusCount.set(s.round, c);
-          if (c === params.ians) o.onRound?.(s.round, s.round + 1, o.rounds);
-        },
-      },
-    );
-    const gatewayLinks: { ian: number; gateway: number; link: MqttLink; logger: Logger }[] = [];
+  // The compromised device (the last of each IAN) sends one honest, live gateway a share
+  // ≥ p under a valid tag; the other gateways get honest shares.
+  const outOfRangeTargets = new Map<number, number>();
+  if (attacks.has('out-of-range-share')) {
     for (let v = 0; v < params.ians; v++) {
-      for (let l = 1; l <= m; l++) {
-        if (isFailedGw(v, l)) continue; // down for the whole run: never started
-        const logger = log.child({ role: 'gateway', ian: v, gateway: l });
-        gatewayLinks.push({
-          ian: v,
-          gateway: l,
-          link: await connect(`gw-${v}-${l}`, logger),
-          logger,
-        });
-      }
+      let l = 1;
+      while (l < m && (isLyingGw(v, l) || isListed(faults.failedGateways, v, l))) l++;
+      outOfRangeTargets.set(v, l);
     }
-    const fleetLogger = log.child({ role: 'devices' });
-    const fleetLink = await connect('devices', fleetLogger);
-    const rogueLink = await connect('rogue', log.child({ role: 'rogue' }));
-    control = await connect('control', log);
-
-    // Everyone is connected: round 0 starts shortly, announced as `privagg up` does. (The
-    // services below subscribe in a few ms; one that started after a quarter of round 0
-    // would sit the round out, and the log would say so.)
-    const epochMs = Date.now() + 500;
-    const clock = new RoundClock(epochMs, durationMs);
-    for (const g of gatewayLinks) {
-      const service = new GatewayService({
-        key: dep.registry.gatewayKey(g.ian, g.gateway),
-        params,
-        link: g.link,
-        ledgerUrl: ledger.url,
-        clock,
-        logger: g.logger,
-        ...(isLyingGw(g.ian, g.gateway)
-          ? {
-              compromised: ((at) =>
-                lyingPartial(
-                  at.core,
-                  at.round,
-                  at.contributors,
-                  at.sums,
-                  at.attempt,
-                  at.nowMs,
-                  srng,
-                  params,
-                )) satisfies CompromisedGateway,
-            }
-          : {}),
+  }
+  const statusCount = new Map<number, number>();
+  let rogueClient: RogueClient | undefined;
+  let rogueLink: MqttLink | undefined;
+  const context: DemoContext = {
+    spec,
+    specFile,
+    dep,
+    workload,
+    faults,
+    seed: o.seed,
+    outOfRangeTargets,
+    durationMs,
+    log,
+    logFile: o.logFile,
+    onStatus: (s) => {
+      const c = (statusCount.get(s.round) ?? 0) + 1;
+      statusCount.set(s.round, c);
+      if (c === params.ians) o.onRound?.(s.round, s.round + 1, o.rounds);
+    },
+    beforeRoundZero: async (brokerUrl, clock) => {
+      if (attacks.size === 0) return;
+      rogueLink = await connectMqtt(brokerUrl, {
+        clientId: `${name}-rogue`,
+        logger: log.child({ role: 'rogue' }),
       });
-      await service.start();
-      gateways.push({ ian: g.ian, gateway: g.gateway, service });
-    }
-    const liveTarget = (v: number) => {
-      for (let l = 1; l <= m; l++) if (!isFailedGw(v, l)) return l;
-      return 1;
-    };
-    if (attacks.size > 0) {
-      const rogue = new RogueClient({
+      rogueClient = new RogueClient({
         link: rogueLink,
         deployment: dep,
         attacks,
-        targetGateway: liveTarget,
+        // The first live gateway of each IAN: attacks on a dead one would reach nobody.
+        targetGateway: (v) => {
+          for (let l = 1; l <= m; l++) if (!isListed(faults.failedGateways, v, l)) return l;
+          return 1;
+        },
         // Not the last device: with 'out-of-range-share' that one is the compromised device.
         insiderTarget: () => Math.max(0, n - 2),
         rounds: o.rounds,
-        rng: srng,
+        rng: seededRandom(`fault/${o.seed}/rogue`),
         clock,
       });
-      await rogue.start();
-      rogueClient = rogue;
-    }
-    await publishEpoch(control, name, epochMs);
-    if (Date.now() > epochMs)
-      log.warn({ lateByMs: Date.now() - epochMs }, 'the roles were ready after round 0 began');
+      await rogueClient.start();
+    },
+  };
 
-    // The compromised device (the last of each IAN) sends one honest, live gateway a share
-    // ≥ p under a valid tag; the other gateways get honest shares.
-    const corruptTarget = (v: number) => {
-      let l = 1;
-      while (l < m && (isLyingGw(v, l) || isFailedGw(v, l))) l++;
-      return l;
-    };
-    const failedDevice = new Set(faults.failedDevices.map((d) => `${d.ian}:${d.device}`));
-    fleet = new DeviceFleet({
-      deployment: dep,
-      workload,
-      devices: allDevices(spec),
-      link: fleetLink,
-      clock,
-      rounds: o.rounds,
-      logger: fleetLogger,
-      // Reports spread over the first quarter of the round, as real sensors would.
-      spreadMs: Math.round(durationMs / 4),
-      silent: (v, i) =>
-        failedDevice.has(`${v}:${i}`) ||
-        (faults.deviceFailureProbability > 0 &&
-          uniformUnit(srng) < faults.deviceFailureProbability),
-      ...(attacks.has('out-of-range-share')
-        ? {
-            compromised: (d, round, messages, nowMs) => {
-              if (d.device !== n - 1) return messages;
-              const target = corruptTarget(d.ian);
-              return messages.map((msg) =>
-                msg.gateway === target
-                  ? {
-                      gateway: target,
-                      bytes: outOfRangeReport(dep, d.ian, d.device, target, round, nowMs),
-                    }
-                  : msg,
-              );
-            },
-          }
-        : {}),
-    });
-
+  const roles = o.processes
+    ? await startProcessRoles(context, o.processes.entry)
+    : await startInProcessRoles(context);
+  try {
     // The ledger drives every round to a recorded status (or we give up, loudly).
     const limitMs = o.rounds * durationMs + 60_000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      ledger.finished,
+      roles.finished,
       new Promise((_, reject) => {
         timer = setTimeout(
           () =>
@@ -294,18 +215,19 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     await rogueClient?.drain();
 
     // After the rounds: read the public chain, attack the ledger, query as the OEM.
-    const chain = await fetchChain(ledger.url);
-    const partialTally = await partialAttacks(ledger.url, chain, attacks, params);
-    const oem = await oemQueries(ledger.url, dep, attacks, o.rounds);
+    const chain = await fetchChain(roles.ledgerUrl);
+    const partialTally = await partialAttacks(roles.ledgerUrl, chain, attacks, params);
+    const oem = await oemQueries(roles.ledgerUrl, dep, attacks, o.rounds);
     const fromChain = roundsFromChain(chain, params, workload, o.rounds);
+    const counted = await roles.collect();
 
     const rejected = new Map<string, number>();
     const add = (counts: Partial<Record<string, number>>) => {
       for (const [code, c] of Object.entries(counts))
         rejected.set(code, (rejected.get(code) ?? 0) + (c ?? 0));
     };
-    for (const g of gateways) add(g.service.counters.rejected);
-    add(ledger.service.counters().rejected);
+    for (const g of counted.gateways) add(g.rejected);
+    add(counted.ledgerRejected);
 
     const ianRounds = fromChain.rounds.flatMap((r) => r.ians);
     const queries = oem.runs.map((q): QueryRun => {
@@ -373,49 +295,38 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       }),
       tolerated: {
         failedGateways: faults.failedGateways.length,
-        failedDeviceReports: fleet.counters.silent,
+        failedDeviceReports: counted.fleet.silent,
         droppedByReconciliation: fromChain.droppedByReconciliation,
         correctedLies: [...fromChain.liars.values()].reduce((s, rs) => s + rs.length, 0),
         degradedIanRounds: ianRounds.filter((x) => x.status === 'degraded').length,
         failedIanRounds: ianRounds.filter((x) => x.status === 'failed').length,
       },
       network: {
-        broker: broker ? `embedded aedes at ${brokerUrl}` : brokerUrl,
-        ledgerUrl: ledger.url,
+        broker: roles.brokerLabel,
+        ledgerUrl: roles.ledgerUrl,
         roundDurationMs: durationMs,
-        processes:
-          'every role in this process, each with its own MQTT connection; privagg up runs them as separate processes',
-        deviceMessages: fleet.counters.messagesPublished,
+        processes: roles.processes,
+        deviceMessages: counted.fleet.published,
         injected: { ...(rogueClient?.injected ?? {}) },
         attackSubmissions: {
           posted: partialTally.posted + oem.attacks.posted,
           accepted: partialTally.accepted + oem.attacks.accepted,
         },
-        gateways: gateways.map((g) => ({
+        gateways: counted.gateways.map((g) => ({
           ian: g.ian,
           gateway: g.gateway,
           role: isLyingGw(g.ian, g.gateway) ? 'lying' : 'honest',
-          received: g.service.counters.reportsReceived,
-          accepted: g.service.counters.reportsAccepted,
-          rejected: Object.values(g.service.counters.rejected).reduce<number>(
-            (s, c) => s + (c ?? 0),
-            0,
-          ),
-          partialsPosted: g.service.counters.partialsPosted,
+          received: g.received,
+          accepted: g.accepted,
+          rejected: Object.values(g.rejected).reduce((s, c) => s + c, 0),
+          partialsPosted: g.partialsPosted,
         })),
-        mqttReconnects: links.reduce((s, l) => s + l.reconnects, 0),
-        logFile: o.logFile,
+        mqttReconnects: counted.gateways.reduce((s, g) => s + g.reconnects, 0),
+        logFile: o.processes ? `${o.logFile} and ${processLogsDir(o.stateDir)}/` : o.logFile,
       },
     };
   } finally {
-    fleet?.stop();
-    for (const g of gateways) g.service.stop();
-    await ledger?.close();
-    // No retained epoch left behind on a shared broker.
-    await control
-      ?.publish(topics.epoch(name), Buffer.alloc(0), { retain: true })
-      .catch(() => undefined);
-    for (const l of links) await l.close().catch(() => undefined);
-    await broker?.close();
+    await rogueLink?.close().catch(() => undefined);
+    await roles.stop();
   }
 }
