@@ -164,7 +164,6 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     outOfRangeTargets,
     durationMs,
     log,
-    logFile: o.logFile,
     onStatus: (s) => {
       const c = (statusCount.get(s.round) ?? 0) + 1;
       statusCount.set(s.round, c);

@@ -23,7 +23,6 @@ export interface DemoContext {
   outOfRangeTargets: ReadonlyMap<number, number>;
   durationMs: number;
   log: Logger;
-  logFile: string;
   onStatus: (s: RoundStatusRecord) => void;
   /** Connects whatever must see round 0 (the rogue client) before it starts. */
   beforeRoundZero: (brokerUrl: string, clock: RoundClock) => Promise<void>;
