@@ -103,8 +103,8 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
   rmSync(o.stateDir, { recursive: true, force: true });
   mkdirSync(o.stateDir, { recursive: true });
   const name = demoDeploymentName();
-  // The deployment as a file: child processes read it (`--processes`), and it documents
-  // the run next to its state.
+  // The deployment as a file: the child processes read it, and it documents the run next
+  // to its state.
   const specFile = join(o.stateDir, 'deployment.json');
   writeFileSync(
     specFile,
@@ -194,9 +194,13 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     },
   };
 
-  const roles = o.processes
-    ? await startProcessRoles(context, o.processes.entry)
-    : await startInProcessRoles(context);
+  const roles = await (o.processes
+    ? startProcessRoles(context, o.processes.entry)
+    : startInProcessRoles(context)
+  ).catch(async (e: unknown) => {
+    await rogueLink?.close().catch(() => undefined);
+    throw e;
+  });
   try {
     // The ledger drives every round to a recorded status (or we give up, loudly).
     const limitMs = o.rounds * durationMs + 60_000;
