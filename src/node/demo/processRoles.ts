@@ -72,7 +72,10 @@ export async function startProcessRoles(
   });
   const clock = new RoundClock(d.epochMs, c.durationMs);
   // `up` published the epoch a second ahead: time enough to connect the rogue client.
-  await c.beforeRoundZero(d.brokerUrl, clock);
+  await c.beforeRoundZero(d.brokerUrl, clock).catch(async (e: unknown) => {
+    await d.stop();
+    throw e;
+  });
   return {
     brokerUrl: d.brokerUrl,
     brokerLabel:
