@@ -24,6 +24,7 @@ import {
 } from '../schemes/maas/query.js';
 import { deviceAttackMessages, lyingPartial, outOfRangeReport } from './maasAttacks.js';
 import { type AttackKind, type MaasFaults, NO_FAULTS } from './maasFaults.js';
+import { scoredQuery, totalsAgainstTruth } from './maasScoring.js';
 import type { ReadingRef, Workload } from './workload.js';
 
 /**
@@ -404,17 +405,6 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       dimensionMask: dimensionMask(dims),
       timestamp: at,
     });
-  const truthOfSelection = (ians: number[]) => {
-    const out: Record<string, number[]> = {};
-    for (const [j, name] of params.dimensions.entries()) {
-      out[name] = rounds.map((r) =>
-        r.ians
-          .filter((x) => ians.includes(x.ian) && x.truth)
-          .reduce((sum, x) => sum + x.truth![j]!, 0),
-      );
-    }
-    return out;
-  };
   let fullAnswer: QueryAnswer | undefined;
   if (s.queries ?? true) {
     for (let number = 1; number <= z; number++) {
@@ -425,19 +415,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         queryRuns.push({ number, ok: false, code: res.code });
         continue;
       }
-      const truthSeries = truthOfSelection(res.answer.ians);
-      const pearson: Record<string, number | null> & { all: number | null } = { all: null };
-      const flatA: number[] = [];
-      const flatT: number[] = [];
-      for (const d of res.answer.dimensions) {
-        const a = d.series.map((p) => p.value);
-        const t = truthSeries[d.name]!;
-        pearson[d.name] = pearsonCorrelation(a, t);
-        flatA.push(...a);
-        flatT.push(...t);
-      }
-      pearson.all = pearsonCorrelation(flatA, flatT);
-      queryRuns.push({ number, ok: true, answer: res.answer, truthSeries, pearson });
+      queryRuns.push(scoredQuery(number, res.answer, rounds));
       if (number === z) fullAnswer = res.answer;
       if (attacks.has('replayed-query') && number === z) {
         const again = ledger.query(bytes, tq + 10, qrng);
@@ -485,16 +463,11 @@ export function runMaas(s: MaasScenario): MaasRunResult {
     }
   }
 
-  const truthTotals = s.workload.groundTruthOver(contributed);
-  const totals: MaasRunResult['totals'] = {};
-  const truth: MaasRunResult['truth'] = {};
-  for (const [j, name] of params.dimensions.entries()) {
-    truth[name] = truthTotals[j]!;
-    const d = fullAnswer?.dimensions.find((x) => x.index === j);
-    totals[name] = d
-      ? { estimate: d.total, standardError: d.totalStandardError }
-      : { estimate: Number.NaN, standardError: Number.NaN };
-  }
+  const { totals, truth } = totalsAgainstTruth(
+    params.dimensions,
+    fullAnswer,
+    s.workload.groundTruthOver(contributed),
+  );
   const ianRounds = rounds.flatMap((r) => r.ians);
   return {
     scenario: {
@@ -537,28 +510,4 @@ function shuffle<T>(xs: T[], rng: RandomSource): void {
   }
 }
 
-/** Pearson's r; null when either series is constant (r undefined). */
-export function pearsonCorrelation(a: readonly number[], b: readonly number[]): number | null {
-  const len = Math.min(a.length, b.length);
-  if (len < 2) return null;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < len; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= len;
-  mb /= len;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < len; i++) {
-    const da = a[i]! - ma;
-    const db = b[i]! - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa === 0 || sbb === 0) return null;
-  return sab / Math.sqrt(saa * sbb);
-}
+export { pearsonCorrelation } from './maasScoring.js';

@@ -7,7 +7,8 @@ import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
 import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
-import { type MaasRunResult, pearsonCorrelation, type QueryRun } from '../../sim/maasRunner.js';
+import type { MaasRunResult, QueryRun } from '../../sim/maasRunner.js';
+import { scoredQuery, totalsAgainstTruth } from '../../sim/maasScoring.js';
 import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
 import { deploymentFor } from '../runtime.js';
 import { startInProcessRoles } from './inProcessRoles.js';
@@ -233,28 +234,12 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     add(counted.ledgerRejected);
 
     const ianRounds = fromChain.rounds.flatMap((r) => r.ians);
-    const queries = oem.runs.map((q): QueryRun => {
-      if (!q.ok || !q.answer) return { number: q.number, ok: false, code: q.code ?? 'UNKNOWN' };
-      const selected = q.answer.ians;
-      const truthSeries: Record<string, number[]> = {};
-      const pearson: Record<string, number | null> & { all: number | null } = { all: null };
-      const flatA: number[] = [];
-      const flatT: number[] = [];
-      for (const d of q.answer.dimensions) {
-        const t = fromChain.rounds.map((r) =>
-          r.ians
-            .filter((x) => selected.includes(x.ian) && x.truth)
-            .reduce((sum, x) => sum + x.truth![d.index]!, 0),
-        );
-        const a = d.series.map((p) => p.value);
-        truthSeries[d.name] = t;
-        pearson[d.name] = pearsonCorrelation(a, t);
-        flatA.push(...a);
-        flatT.push(...t);
-      }
-      pearson.all = pearsonCorrelation(flatA, flatT);
-      return { number: q.number, ok: true, answer: q.answer, truthSeries, pearson };
-    });
+    const queries = oem.runs.map(
+      (q): QueryRun =>
+        q.ok && q.answer
+          ? scoredQuery(q.number, q.answer, fromChain.rounds)
+          : { number: q.number, ok: false, code: q.code ?? 'UNKNOWN' },
+    );
     const full = oem.runs.find((q) => q.number === params.ians)?.answer;
     const contributed = ianRounds.flatMap((x, idx) =>
       x.contributors.map((device) => ({
@@ -263,16 +248,11 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         round: fromChain.rounds[Math.floor(idx / params.ians)]!.round,
       })),
     );
-    const truthTotals = workload.groundTruthOver(contributed);
-    const totals: MaasRunResult['totals'] = {};
-    const truth: MaasRunResult['truth'] = {};
-    for (const [j, name] of params.dimensions.entries()) {
-      truth[name] = truthTotals[j]!;
-      const d = full?.dimensions.find((x) => x.index === j);
-      totals[name] = d
-        ? { estimate: d.total, standardError: d.totalStandardError }
-        : { estimate: Number.NaN, standardError: Number.NaN };
-    }
+    const { totals, truth } = totalsAgainstTruth(
+      params.dimensions,
+      full,
+      workload.groundTruthOver(contributed),
+    );
     return {
       scenario: {
         workload: workload.name,
