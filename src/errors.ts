@@ -70,6 +70,12 @@ export const ErrorCode = {
   CONTRIBUTOR_MISMATCH: 'CONTRIBUTOR_MISMATCH',
   /** A recovery could not produce an aggregate (fewer than k usable partials, …). */
   RESTORE_FAILED: 'RESTORE_FAILED',
+  /**
+   * A ledger file is behind, or forked from, a signed chain head it acknowledged:
+   * acknowledged transactions were lost or rewritten (a file copied without its WAL, a
+   * torn WAL, deleted blocks). The ledger refuses to run on it.
+   */
+  ROLLBACK_DETECTED: 'ROLLBACK_DETECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

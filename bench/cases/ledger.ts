@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MaasLedgerNode, openEmbeddedLedger } from '../../src/ledger/embeddedLedger.js';
+import { removeLedgerFiles } from '../../src/ledger/headFile.js';
 import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { verifyChain } from '../../src/ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../../src/math/random.js';
@@ -109,7 +110,7 @@ export const cases: BenchCase[] = [
       const node = nodeOn(file, 256);
       for (const p of fixture().partials) node.add(p.bytes, p.now);
       node.close();
-      for (const s of ['', '-wal', '-shm']) rmSync(`${file}${s}`, { force: true });
+      removeLedgerFiles(file);
       return node;
     },
     target: { minOpsPerSec: 5000 },
@@ -125,7 +126,7 @@ export const cases: BenchCase[] = [
       const node = nodeOn(file, 1);
       for (const p of fixture().partials.slice(0, 200)) node.add(p.bytes, p.now);
       node.close();
-      for (const s of ['', '-wal', '-shm']) rmSync(`${file}${s}`, { force: true });
+      removeLedgerFiles(file);
       return node;
     },
     minMillis: 1500,
@@ -166,7 +167,7 @@ export const cases: BenchCase[] = [
           }),
         );
         await ledger.close();
-        for (const s of ['', '-wal', '-shm']) rmSync(`${file}${s}`, { force: true });
+        removeLedgerFiles(file);
       },
       extra: () => ({ p50Ms: pct(0.5), p99Ms: pct(0.99) }),
       minMillis: 1500,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PrivaggError } from '../errors.js';
 import { decodeDeploymentConfig } from '../ledger/deploymentConfig.js';
+import { checkChainAgainstHead, type HeadCheck, readHeadFile } from '../ledger/headFile.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { formatTable } from './table.js';
@@ -21,31 +22,73 @@ export function registerLedgerCommands(program: Command): Command {
       '--public-key <hex>',
       "the node's Ed25519 public key (default: the one stored in the file, which proves consistency only)",
     )
+    .option(
+      '--head <file>',
+      'a signed chain head kept by a gateway, an OEM, an auditor or the ledger (<ledger file>.head): exit 1 if the chain is shorter, holds another block at its height, or the head is not signed by the node key',
+    )
     .option('--json', 'print the report as JSON')
-    .action((file: string, opts: { publicKey?: string; json?: boolean }) => {
+    .action((file: string, opts: { publicKey?: string; head?: string; json?: boolean }) => {
       const store = openExisting(file);
       const publicKey = opts.publicKey ? Buffer.from(opts.publicKey, 'hex') : undefined;
       if (publicKey && publicKey.length !== 32)
         throw new PrivaggError('BAD_KEY', '--public-key must be 32 bytes of hex');
       const stored = store.getMeta('node_public_key');
       const report = verifyChain(store, publicKey ? { publicKey } : {});
+      let head: HeadCheck | undefined;
+      if (opts.head !== undefined) {
+        const signed = readHeadFile(opts.head);
+        if (!signed) throw new PrivaggError('DATA_UNAVAILABLE', `no head file at ${opts.head}`);
+        const key = publicKey ?? stored;
+        const config = store.getMeta('deployment');
+        if (key && config) {
+          head = checkChainAgainstHead(store, signed, {
+            publicKey: key,
+            deployment: decodeDeploymentConfig(config).params.deployment,
+          });
+        } else if (signed.height > 0) {
+          // A file copied without its WAL may hold nothing at all yet.
+          head = {
+            ok: false,
+            problem: 'behind',
+            message: `the file holds no chain but the signed head says ${signed.height} block(s) were acknowledged`,
+          };
+        } else head = { ok: true };
+      }
       store.close();
+      const ok = report.ok && (head?.ok ?? true);
       if (opts.json) {
         console.log(
-          JSON.stringify({ file, nodePublicKey: stored?.toString('hex'), ...report }, null, 2),
-        );
-      } else if (report.ok) {
-        console.log(
-          `${file}: OK — ${report.blocks} blocks, ${report.transactions} transactions verified in ${report.elapsedMs.toFixed(0)} ms` +
-            `\n  node key ${stored?.toString('hex')}${publicKey ? ' (as given)' : ' (from the file: compare it with the node you trust)'}`,
+          JSON.stringify(
+            { file, nodePublicKey: stored?.toString('hex'), ...report, ...(head ? { head } : {}) },
+            null,
+            2,
+          ),
         );
       } else {
-        console.error(
-          `${file}: TAMPERED — block ${report.firstBad!.height}: ${report.firstBad!.reason}`,
-        );
-        console.error(`  ${report.blocks} block(s) before it verified`);
+        if (report.ok) {
+          console.log(
+            `${file}: OK — ${report.blocks} blocks, ${report.transactions} transactions verified in ${report.elapsedMs.toFixed(0)} ms` +
+              `\n  node key ${stored?.toString('hex')}${publicKey ? ' (as given)' : ' (from the file: compare it with the node you trust)'}`,
+          );
+        } else {
+          console.error(
+            `${file}: TAMPERED — block ${report.firstBad!.height}: ${report.firstBad!.reason}`,
+          );
+          console.error(`  ${report.blocks} block(s) before it verified`);
+        }
+        if (head?.ok)
+          console.log(`  head ${opts.head}: held — the chain contains the signed head's block`);
+        else if (head) {
+          const what = {
+            behind: 'ROLLED BACK',
+            fork: 'FORKED',
+            signature: 'BAD HEAD',
+            deployment: 'FOREIGN HEAD',
+          }[head.problem];
+          console.error(`${file}: ${what} — ${head.message}`);
+        }
       }
-      if (!report.ok) process.exitCode = 1;
+      if (!ok) process.exitCode = 1;
     });
 
   ledger
@@ -112,7 +155,8 @@ export function registerLedgerCommands(program: Command): Command {
 
 function openExisting(file: string): SqliteBlockStore {
   if (!existsSync(file)) throw new PrivaggError('DATA_UNAVAILABLE', `no ledger file at ${file}`);
-  return new SqliteBlockStore(file);
+  // Read-only: checking a file must not change it (not even create its tables).
+  return new SqliteBlockStore(file, { readonly: true });
 }
 
 function countKinds(kinds: string[]): string {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { squareWaveParameters } from '../dp/ldpSquareWave.js';
 import { isPrivaggError } from '../errors.js';
 import { ATTACK_KINDS } from '../sim/maasFaults.js';
+import { registerCredentialsCommands } from './credentials.js';
 import { printDemo, runDemo } from './demo.js';
 import { registerLedgerCommands } from './ledger.js';
 import { registerRuntimeCommands } from './runtime.js';
@@ -118,6 +119,7 @@ program
 
 registerRuntimeCommands(program, registerLedgerCommands(program));
 registerUpCommand(program);
+registerCredentialsCommands(program);
 registerSizesCommand(program);
 
 try {

@@ -1,16 +1,21 @@
 import { type Command, Option } from 'commander';
 import { PrivaggError } from '../errors.js';
 import { seededRandom } from '../math/random.js';
+import { identityOf } from '../node/credentials/identities.js';
 import {
   lyingGateway,
   outOfRangeDevice,
   parsePairs,
   silentDevices,
 } from '../node/demo/faultHooks.js';
-import { loadDeploymentFile, type ParsedDeploymentSpec } from '../node/deploymentFile.js';
 import {
-  allDevices,
-  deploymentFor,
+  loadDeploymentFile,
+  type ParsedDeploymentSpec,
+  toMaasParams,
+} from '../node/deploymentFile.js';
+import {
+  bundleOf,
+  roleDeployment,
   runDevices,
   runGateway,
   runGateways,
@@ -28,6 +33,7 @@ interface Common {
   deployment: string;
   broker?: string;
   epoch?: string;
+  credentials?: string;
 }
 
 function shared(o: Common): SharedRuntime {
@@ -42,13 +48,24 @@ function shared(o: Common): SharedRuntime {
     );
   }
   const brokerUrl = o.broker ?? spec.broker.url;
-  if (brokerUrl === 'embedded') {
+  if (brokerUrl === 'embedded' || brokerUrl === 'mosquitto') {
     throw new PrivaggError(
       'INVALID_ARGUMENT',
-      'an embedded broker lives inside `privagg up`; pass --broker <url> to a standalone process',
+      `a "${brokerUrl}" broker is started by \`privagg up\`; pass --broker <url> to a standalone process`,
     );
   }
-  return { spec, brokerUrl, ...(epochMs !== undefined ? { epochMs } : {}) };
+  if (/^[a-z]+:\/\/[^/]*@/i.test(brokerUrl)) {
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      '--broker must not carry a user name or password (they reach logs and process listings): credentials come from the bundle',
+    );
+  }
+  return {
+    spec,
+    brokerUrl,
+    ...(epochMs !== undefined ? { epochMs } : {}),
+    ...(o.credentials !== undefined ? { credentialsDir: o.credentials } : {}),
+  };
 }
 
 /** "all", one index, or a comma list, each in [first, first + count). */
@@ -103,6 +120,10 @@ const common = (c: Command) =>
     .option(
       '--epoch <ms>',
       'start of round 0, ms since the epoch (default: rounds.epochMs of the file)',
+    )
+    .option(
+      '--credentials <dir>',
+      'directory of this host’s credential bundles (default: <stateDir>/credentials)',
     );
 
 export function registerRuntimeCommands(program: Command, ledger: Command): void {
@@ -151,7 +172,7 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
       ) => {
         const rt = shared(o);
         const liars = new Set(parsePairs(o.faultLie, '--fault-lie').map(([v, l]) => `${v}:${l}`));
-        const params = deploymentFor(rt.spec).params;
+        const params = toMaasParams(rt.spec);
         const compromised = (ian: number, gateway: number) =>
           liars.has(`${ian}:${gateway}`)
             ? lyingGateway(params, seededRandom(`fault/${o.faultSeed ?? ''}/lie/${ian}/${gateway}`))
@@ -191,7 +212,8 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     .description(
       'Run a simulated device fleet (each device its own identity and keys; one MQTT connection)',
     )
-    .option('--count <n>', 'simulate the first n devices in (IAN, device) order (default: all)')
+    .option('--fleet <k>', 'which fleet bundle (devices-<k>) to run (default 0)', '0')
+    .option('--count <n>', 'simulate the first n devices of the fleet (default: all)')
     .option('--silent <list>', 'devices that never report, "ian:device,…"')
     .option('--spread-ms <ms>', 'spread the reports of a round over its first <ms> (default 0)')
     .addOption(
@@ -210,6 +232,7 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     .action(
       async (
         o: Common & {
+          fleet: string;
           count?: string;
           silent?: string;
           spreadMs?: string;
@@ -222,14 +245,18 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
         const silent = new Set((o.silent ?? '').split(',').filter(Boolean));
         const loss = Number(o.faultLoss ?? 0);
         const targets = new Map(parsePairs(o.faultOutOfRange, '--fault-out-of-range'));
+        const fleet = Number(o.fleet);
+        const bundle = bundleOf(rt, identityOf.devices(rt.spec.name, fleet), 'devices');
+        const held = bundle.keys.devices.map((d) => ({ ian: d.ian, device: d.device }));
         const f = await runDevices(
           rt,
-          allDevices(rt.spec, o.count !== undefined ? Number(o.count) : undefined),
+          o.count !== undefined ? held.slice(0, Number(o.count)) : held,
           {
+            fleet,
             silent: silentDevices(silent, loss, seededRandom(`fault/${o.faultSeed ?? ''}/loss`)),
             ...(o.spreadMs ? { spreadMs: Number(o.spreadMs) } : {}),
             ...(targets.size > 0
-              ? { compromised: outOfRangeDevice(deploymentFor(rt.spec), targets) }
+              ? { compromised: outOfRangeDevice(roleDeployment(rt.spec, [bundle]), targets) }
               : {}),
           },
         );
@@ -250,6 +277,10 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
     .requiredOption('--start <round>', 'first round')
     .requiredOption('--end <round>', 'last round (inclusive)')
     .option('--oem <index>', 'which registered OEM asks', '0')
+    .option(
+      '--credentials <dir>',
+      'directory of the OEM’s credential bundle (default: <stateDir>/credentials)',
+    )
     .action(
       async (o: {
         deployment: string;
@@ -258,9 +289,14 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
         start: string;
         end: string;
         oem: string;
+        credentials?: string;
       }) => {
         const spec = loadDeploymentFile(o.deployment);
-        const res = await runQuery({ spec }, o.ledger, {
+        const rt = {
+          spec,
+          ...(o.credentials !== undefined ? { credentialsDir: o.credentials } : {}),
+        };
+        const res = await runQuery(rt, o.ledger, {
           oem: Number(o.oem),
           number: Number(o.number),
           startRound: Number(o.start),

@@ -1,6 +1,8 @@
 import type { ErrorCode } from '../errors.js';
 import type { AddResult, RestoreOutcome } from '../schemes/maas/ledgerContract.js';
+import type { MaasParams } from '../schemes/maas/params.js';
 import type { QueryResult } from '../schemes/maas/query.js';
+import type { SignedChainHead } from './chainHead.js';
 
 /**
  * What a ledger offers its clients (gateways, OEMs, operators), whatever stores it: the
@@ -48,27 +50,47 @@ export interface VerifyReport {
   elapsedMs: number;
 }
 
+/** Liveness only: no paths, keys or configuration (any authenticated role may read it). */
 export interface LedgerHealth {
   ok: boolean;
   height: number;
   pendingTransactions: number;
-  file?: string;
 }
 
+/** An accepted submission's answer carries the signed head of the block that holds it. */
+export type WithHead<R> = R extends { ok: true } ? R & { head: SignedChainHead } : R;
+
+/** An operator's restore: the outcome, or a refusal with a code (nothing recorded). */
+export type RestoreResult =
+  | { ok: true; outcome: RestoreOutcome }
+  | { ok: false; code: ErrorCode; reason: string };
+
 export interface LedgerService {
-  /** Add (+Verify) a gateway partial; committed in the next block. */
-  addPartial(bytes: Uint8Array): Promise<AddResult>;
-  /** Restore an IAN-round from the partials stored so far (recorded on the ledger). */
-  restore(ian: number, round: number): Promise<RestoreOutcome>;
+  /** The deployment's parameters (message sizes, IANs, roster) the API bounds requests with. */
+  readonly params: MaasParams;
+  /**
+   * Add (+Verify) a gateway partial. Resolves once it is acknowledged: in a committed
+   * block whose signed head is written (embeddedLedger.ts says exactly what that means).
+   */
+  addPartial(bytes: Uint8Array): Promise<WithHead<AddResult>>;
+  /**
+   * Restore an IAN-round from the partials stored so far (recorded on the ledger), on an
+   * operator's request: refused (INVALID_ARGUMENT, WRONG_ROUND) for an IAN the deployment
+   * does not have, a round that already has a final outcome or a round no longer held.
+   */
+  restore(ian: number, round: number): Promise<RestoreResult>;
   /** An OEM query (MAC-authenticated, access-checked, budgeted); the query and its answer are recorded. */
-  query(bytes: Uint8Array): Promise<QueryResult>;
+  query(bytes: Uint8Array): Promise<WithHead<QueryResult>>;
   /** Commits pending transactions now (otherwise a batch commits when full or on its timer). */
   flush(): Promise<void>;
   height(): number;
+  /** The signed head of the committed chain. */
+  head(): SignedChainHead;
   block(height: number): LedgerBlock | undefined;
   /** Blocks [from, from + limit), in order. */
   blocks(from: number, limit: number): LedgerBlock[];
-  verify(): VerifyReport;
+  /** Re-verifies the whole chain, off the event loop; concurrent calls share one run. */
+  verify(): Promise<VerifyReport>;
   health(): LedgerHealth;
   /** Counters for metrics: accepted and rejected (by code) submissions, blocks, transactions. */
   counters(): LedgerCounters;
@@ -81,4 +103,6 @@ export interface LedgerCounters {
   rejected: Partial<Record<ErrorCode, number>>;
   blocks: number;
   transactions: number;
+  /** Entries of per-round state held in memory, by structure (flat over time; see retention.ts). */
+  retained?: Record<string, number>;
 }

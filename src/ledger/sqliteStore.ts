@@ -65,6 +65,15 @@ interface TxRow {
   gateway: number | null;
 }
 
+export interface SqliteBlockStoreOptions {
+  /**
+   * Open for reading only (verifiers: `privagg ledger verify`, the API's verify worker):
+   * nothing is created or written, and a file without the ledger's tables reads as an
+   * empty chain (a file copied without its WAL may hold nothing yet).
+   */
+  readonly?: boolean;
+}
+
 export class SqliteBlockStore {
   private readonly db: Database.Database;
   private readonly insertBlock: Database.Statement;
@@ -72,26 +81,52 @@ export class SqliteBlockStore {
   private readonly selectBlock: Database.Statement;
   private readonly selectTxs: Database.Statement;
   private readonly appendTx: (block: LedgerBlock) => void;
+  /** Read-only and the file has no ledger tables: every read answers "nothing". */
+  private readonly empty: boolean;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    readonly options: SqliteBlockStoreOptions = {},
+  ) {
+    const readonly = options.readonly === true;
     try {
-      this.db = new Database(file);
+      this.db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
     } catch (e) {
       throw new PrivaggError(
         ErrorCode.DATA_UNAVAILABLE,
         `cannot open ledger file ${file}: ${String(e)}`,
       );
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    if (readonly) {
+      const tables = this.db
+        .prepare(
+          "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'blocks', 'transactions')",
+        )
+        .get() as { n: number };
+      this.empty = tables.n < 3;
+    } else {
+      this.empty = false;
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    }
     const version = this.getMeta('format');
-    if (version === undefined) this.setMeta('format', Buffer.from(FORMAT_VERSION));
-    else if (version.toString() !== FORMAT_VERSION) {
+    if (version === undefined) {
+      if (!readonly) this.setMeta('format', Buffer.from(FORMAT_VERSION));
+    } else if (version.toString() !== FORMAT_VERSION) {
       throw new PrivaggError(
         ErrorCode.UNSUPPORTED_VERSION,
         `ledger file format ${version.toString()}, expected ${FORMAT_VERSION}`,
       );
+    }
+    if (this.empty) {
+      // Statements over tables that do not exist cannot be prepared; none will run.
+      const none = () => {
+        throw new PrivaggError(ErrorCode.DATA_UNAVAILABLE, 'the ledger file is read-only');
+      };
+      this.insertBlock = this.insertTx = this.selectBlock = this.selectTxs = undefined as never;
+      this.appendTx = none;
+      return;
     }
     this.insertBlock = this.db.prepare(
       'INSERT INTO blocks (height, previous_hash, merkle_root, time, tx_count, hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -127,6 +162,7 @@ export class SqliteBlockStore {
   }
 
   getMeta(key: string): Buffer | undefined {
+    if (this.empty) return undefined;
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
       | { value: Buffer }
       | undefined;
@@ -148,11 +184,13 @@ export class SqliteBlockStore {
 
   /** The number of blocks (= the next height), assuming heights 0..n−1 (verify checks). */
   count(): number {
+    if (this.empty) return 0;
     return (this.db.prepare('SELECT COUNT(*) AS n FROM blocks').get() as { n: number }).n;
   }
 
   /** The block with the largest height, if any. */
   last(): LedgerBlock | undefined {
+    if (this.empty) return undefined;
     const row = this.db.prepare('SELECT * FROM blocks ORDER BY height DESC LIMIT 1').get() as
       | BlockRow
       | undefined;
@@ -160,12 +198,14 @@ export class SqliteBlockStore {
   }
 
   block(height: number): LedgerBlock | undefined {
+    if (this.empty) return undefined;
     const row = this.selectBlock.get(height) as BlockRow | undefined;
     return row ? this.toBlock(row) : undefined;
   }
 
   /** Every block in height order (as stored: gaps and reorders are verify's business). */
   *all(): Generator<LedgerBlock> {
+    if (this.empty) return;
     const rows = this.db
       .prepare('SELECT * FROM blocks ORDER BY height')
       .iterate() as IterableIterator<BlockRow>;
@@ -173,6 +213,7 @@ export class SqliteBlockStore {
   }
 
   range(from: number, limit: number): LedgerBlock[] {
+    if (this.empty) return [];
     const rows = this.db
       .prepare('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?')
       .all(from, limit) as BlockRow[];
@@ -181,10 +222,50 @@ export class SqliteBlockStore {
 
   /** Transactions recorded for one (IAN, round), in chain order (the index serves this). */
   transactionsOf(ian: number, round: number): LedgerTransaction[] {
+    if (this.empty) return [];
     const rows = this.db
       .prepare('SELECT * FROM transactions WHERE ian = ? AND round = ? ORDER BY height, idx')
       .all(ian, round) as TxRow[];
     return rows.map(toTx);
+  }
+
+  /** The hash of the block at `height`, without reading its transactions. */
+  blockHash(height: number): Buffer | undefined {
+    if (this.empty) return undefined;
+    const row = this.db.prepare('SELECT hash FROM blocks WHERE height = ?').get(height) as
+      | { hash: Buffer }
+      | undefined;
+    return row?.hash;
+  }
+
+  /** Whether (IAN, round) has a transaction of this kind (the (ian, round, kind) index serves it). */
+  has(ian: number, round: number, kind: LedgerTransaction['kind']): boolean {
+    if (this.empty) return false;
+    return (
+      this.db
+        .prepare('SELECT 1 FROM transactions WHERE ian = ? AND round = ? AND kind = ? LIMIT 1')
+        .get(ian, round, kind) !== undefined
+    );
+  }
+
+  /** Bodies of the transactions of one kind for (IAN, round), in chain order. */
+  bodiesOf(ian: number, round: number, kind: LedgerTransaction['kind']): Buffer[] {
+    if (this.empty) return [];
+    const rows = this.db
+      .prepare(
+        'SELECT body FROM transactions WHERE ian = ? AND round = ? AND kind = ? ORDER BY height, idx',
+      )
+      .all(ian, round, kind) as { body: Buffer }[];
+    return rows.map((r) => r.body);
+  }
+
+  /** The largest round that has a transaction of this kind; −1 when none has. */
+  newestRoundOf(kind: LedgerTransaction['kind']): number {
+    if (this.empty) return -1;
+    const row = this.db
+      .prepare('SELECT MAX(round) AS r FROM transactions WHERE kind = ?')
+      .get(kind) as { r: number | null };
+    return row.r ?? -1;
   }
 
   close(): void {

@@ -9,6 +9,7 @@ import { encodeTransaction, GENESIS_PREVIOUS, headerHash } from './blockCodec.js
 import { decodeDeploymentConfig } from './deploymentConfig.js';
 import { merkleRoot } from './merkle.js';
 import { replayInto } from './replay.js';
+import { RoundRetention } from './retention.js';
 import type { LedgerTransaction, VerifyReport } from './service.js';
 import type { SqliteBlockStore } from './sqliteStore.js';
 
@@ -25,6 +26,11 @@ import type { SqliteBlockStore } from './sqliteStore.js';
  *
  * The public key defaults to the one stored in the file, which proves internal
  * consistency only: pass the node's known key to prove who signed.
+ *
+ * The replay keeps per-round state only inside the ledger's retention window
+ * (retention.ts), as the node does, so verifying a long chain takes bounded memory; a
+ * recorded partial for a round the window had already left is refused, as the node
+ * refuses it live.
  */
 export interface VerifyOptions {
   publicKey?: Buffer;
@@ -74,7 +80,11 @@ export function verifyChain(store: SqliteBlockStore, opts: VerifyOptions = {}): 
       { trustRecordedTags: true },
     );
     let awaitingAnswer = false;
+    const retention = new RoundRetention();
     replay = (tx) => {
+      if (tx.kind === 'partial' && !retention.admits(tx.round ?? -1)) {
+        return `a partial for round ${tx.round}, which was already concluded (before ${retention.prunedBefore})`;
+      }
       if (tx.kind === 'query') {
         if (awaitingAnswer) return 'a query without its answer';
         awaitingAnswer = true;
@@ -85,7 +95,9 @@ export function verifyChain(store: SqliteBlockStore, opts: VerifyOptions = {}): 
         awaitingAnswer = false;
         return undefined;
       }
-      return replayInto(contract, undefined, tx, freshRng);
+      const why = replayInto(contract, undefined, tx, freshRng);
+      if (tx.kind === 'restore') retention.afterRestore(contract);
+      return why;
     };
   }
 

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * A binary POST over node:http with a keep-alive agent: what a gateway needs to hand its
@@ -20,14 +21,77 @@ export interface HttpPostOptions {
   firstDelayMs?: number;
   maxDelayMs?: number;
   signal?: AbortSignal;
+  /**
+   * For https:// URLs: the deployment's CA (the server must present a certificate it
+   * signed, for the URL's host) and this role's client certificate and key (PEM).
+   */
+  tls?: TlsClientCredentials;
+}
+
+export interface TlsClientCredentials {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** One keep-alive pool per process: a gateway process posts to one ledger. */
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+/** One keep-alive TLS pool per client certificate (a process may host several gateways). */
+const tlsAgents = new Map<string, HttpsAgent>();
 
-export async function httpPostBinary(
+function tlsAgent(tls: TlsClientCredentials): HttpsAgent {
+  let a = tlsAgents.get(tls.cert);
+  if (!a) {
+    a = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 16,
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    });
+    tlsAgents.set(tls.cert, a);
+  }
+  return a;
+}
+
+export function httpPostBinary(
   url: string,
   body: Uint8Array,
+  opts: HttpPostOptions,
+): Promise<HttpPostOutcome> {
+  return postWithBackoff(url, body, 'application/octet-stream', opts);
+}
+
+/** The same, with a JSON body (the operator's requests: start the rounds, a note). */
+export function httpPostJson(
+  url: string,
+  value: unknown,
+  opts: HttpPostOptions,
+): Promise<HttpPostOutcome> {
+  return postWithBackoff(url, Buffer.from(JSON.stringify(value)), 'application/json', opts);
+}
+
+/** One GET (no retry), parsed as JSON when it is JSON; over TLS with `tls`. */
+export async function httpGet(
+  url: string,
+  opts: { tls?: TlsClientCredentials; timeoutMs?: number } = {},
+): Promise<{ status: number; body: unknown; text: string }> {
+  const res = await send('GET', url, undefined, undefined, opts.timeoutMs ?? 10_000, opts.tls);
+  let body: unknown = res.text;
+  try {
+    body = JSON.parse(res.text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body, text: res.text };
+}
+
+async function postWithBackoff(
+  url: string,
+  body: Uint8Array,
+  contentType: string,
   opts: HttpPostOptions,
 ): Promise<HttpPostOutcome> {
   const now = opts.now ?? Date.now;
@@ -37,7 +101,7 @@ export async function httpPostBinary(
   for (let attempt = 0; ; attempt++) {
     try {
       const timeoutMs = Math.max(100, Math.min(5000, opts.deadlineMs - now()));
-      const res = await once(url, body, timeoutMs);
+      const res = await send('POST', url, body, contentType, timeoutMs, opts.tls);
       let json: unknown = res.text;
       try {
         json = JSON.parse(res.text);
@@ -69,21 +133,23 @@ export async function httpPostBinary(
   }
 }
 
-function once(
+function send(
+  method: 'GET' | 'POST',
   url: string,
-  body: Uint8Array,
+  body: Uint8Array | undefined,
+  contentType: string | undefined,
   timeoutMs: number,
+  tls: TlsClientCredentials | undefined,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(
+    const secure = url.startsWith('https:');
+    if (secure && !tls) throw new Error(`${url} needs TLS client credentials`);
+    const req = (secure ? httpsRequest : request)(
       url,
       {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': body.byteLength,
-        },
+        method,
+        agent: secure ? tlsAgent(tls!) : agent,
+        headers: body ? { 'content-type': contentType!, 'content-length': body.byteLength } : {},
         timeout: timeoutMs,
       },
       (res) => {
@@ -97,6 +163,7 @@ function once(
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end(body);
+    if (body) req.end(body);
+    else req.end();
   });
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { ErrorCode, PrivaggError } from '../errors.js';
 import type { MqttLink } from './mqttLink.js';
 
 /**
@@ -24,6 +25,20 @@ import type { MqttLink } from './mqttLink.js';
  * acknowledged within `publishTimeoutMs`, or still pending at `close()`, rejects. A
  * rejection means "not known to be delivered", not "not delivered" (QoS 1 is at least
  * once): receivers drop duplicates by their replay caches.
+ *
+ * Security: `mqtts://` URLs connect over TLS (1.2 or later) with the deployment CA as the
+ * only trust anchor, the broker's certificate checked against the host name or address,
+ * and this identity's client certificate (`tls`). Credentials never travel in URLs (they
+ * reach logs, error messages and command lines): a URL with user information is refused;
+ * `username`/`password` are options, and a password is refused on plaintext `mqtt://`.
+ *
+ * The first connection fails fast with a reason a person can act on ("connection
+ * refused", "host not found", "TLS handshake failed: the broker refused this client's
+ * certificate", "the broker refused the connection: not authorized", …). With
+ * `waitForBroker` the transient ones (refused, not found, reset, timeout) are retried
+ * until the broker answers; a refusal of this identity (TLS certificate or CONNACK) is
+ * not transient and fails at once in both modes. Once connected, every failure is
+ * retried with backoff, CONNACK refusals included.
  */
 
 /** pino-compatible: a pino Logger fits, so does `console`-backed glue. */
@@ -55,6 +70,16 @@ export interface MqttConnectOptions {
   maxPacketBytes?: number;
   /** MQTT keepalive. Default 30 s. */
   keepaliveSeconds?: number;
+  /**
+   * For mqtts:// URLs (PEM): the deployment CA (the only trust anchor), and this
+   * identity's certificate and key (a broker that requires client certificates refuses a
+   * client without them).
+   */
+  tls?: { ca: string; cert?: string; key?: string };
+  /** MQTT username (never in the URL). */
+  username?: string;
+  /** MQTT password (never in the URL); refused on plaintext mqtt://. */
+  password?: string;
 }
 
 export interface MqttClientLink extends MqttLink {
@@ -165,11 +190,20 @@ function matchesLevels(levels: string[], topic: string): boolean {
 }
 
 /**
- * Connects to the broker at `url` (mqtt://host:port). Rejects with "MQTT broker at <url>
- * unreachable: <reason>" when no connection is made within connectTimeoutMs, unless
- * `waitForBroker` is set, in which case it retries with backoff until the broker answers.
+ * Connects to the broker at `url` (mqtt://host:port or mqtts://host:port). Rejects with
+ * INVALID_ARGUMENT for a URL it refuses (`checkBrokerUrl`); with "MQTT broker at <url>
+ * unreachable: <reason>" at the first failed attempt (or when no CONNACK comes within
+ * connectTimeoutMs), unless `waitForBroker` is set, in which case it retries with backoff
+ * until the broker answers; and with "MQTT broker at <url> refused this client: <reason>"
+ * when the broker refuses this identity (TLS certificate, CONNACK), in both modes.
  */
 export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<MqttClientLink> {
+  let secure: boolean;
+  try {
+    secure = checkBrokerUrl(url, opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const log = opts.logger ?? stderrLogger;
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   const baseMs = opts.reconnectPeriodMs ?? DEFAULTS.reconnectPeriodMs;
@@ -191,7 +225,23 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     // keepalive timer. Pings then go every `keepalive` seconds, busy or idle.
     log: noop,
     reschedulePings: false,
+    // MQTT.js stops reconnecting after a CONNACK refusal; a running role keeps trying
+    // (with backoff) — the first connection's refusals are handled below.
+    reconnectOnConnackError: true,
   };
+  if (opts.username !== undefined) options.username = opts.username;
+  if (opts.password !== undefined) options.password = opts.password;
+  if (secure && opts.tls) {
+    options.ca = opts.tls.ca;
+    if (opts.tls.cert !== undefined) options.cert = opts.tls.cert;
+    if (opts.tls.key !== undefined) options.key = opts.tls.key;
+  }
+  if (secure) {
+    // MQTT.js sets `servername` from a host name; Node then checks the broker's
+    // certificate against the host name or IP address (checkServerIdentity).
+    options.rejectUnauthorized = true;
+    (options as { minVersion?: string }).minVersion = 'TLSv1.2';
+  }
   const client: MqttClient = connect(url, options);
 
   let attempt = 0;
@@ -200,6 +250,8 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
   let handlerErrors = 0;
   let closed = false;
   let lastError: Error | undefined;
+  /** Set until the first connection is made or given up: fails it with a reason. */
+  let failFirstConnection: ((reason: string) => void) | undefined;
   const pending = new Set<Pending>();
   const subscriptions: Subscription[] = [];
 
@@ -219,6 +271,17 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     lastError = undefined;
     client.options.reconnectPeriod = backoffDelayMs(0, baseMs, maxMs);
   });
+  client.on('close', () => {
+    // Closed before any CONNACK and without an error: e.g. a TLS port reached with mqtt://.
+    if (!everConnected && !opts.waitForBroker && failFirstConnection) {
+      const reason = lastError
+        ? describeConnectError(lastError, secure).reason
+        : secure
+          ? "the broker closed the connection before answering CONNECT; most likely it did not accept this client's certificate (a client certificate from the deployment CA is needed)"
+          : 'the connection closed before the broker answered (a TLS port reached with mqtt://? use mqtts://)';
+      failFirstConnection(`MQTT broker at ${url} unreachable: ${reason}`);
+    }
+  });
   client.on('offline', () => {
     if (everConnected && !closed) {
       log.warn({ url, clientId }, 'MQTT connection lost; reconnecting with backoff');
@@ -228,9 +291,24 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
     // Connection errors end in 'close' and a scheduled retry; never let them crash the process.
     const repeated = lastError?.message === err.message;
     lastError = err;
+    if (!everConnected && failFirstConnection) {
+      const problem = describeConnectError(err, secure);
+      if (problem.permanent || !opts.waitForBroker) {
+        failFirstConnection(
+          `MQTT broker at ${url} ${problem.permanent ? 'refused this client' : 'unreachable'}: ${problem.reason}`,
+        );
+        return;
+      }
+    }
     if (!closed && (everConnected || opts.waitForBroker) && !repeated) {
       log.warn(
-        { url, clientId, err, retryInMs: client.options.reconnectPeriod },
+        {
+          url,
+          clientId,
+          err,
+          reason: describeConnectError(err, secure).reason,
+          retryInMs: client.options.reconnectPeriod,
+        },
         'MQTT connection error',
       );
     }
@@ -339,7 +417,13 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
       subscriptions.push(s);
       try {
         const granted = await awaitAck<{ qos: number }[]>(`subscribe to ${filter}`, (done) =>
-          client.subscribe(filter, { qos: 1 }, (err, g) => done(err, g)),
+          client.subscribe(filter, { qos: 1 }, (err, g) => {
+            // MQTT.js reports a SUBACK failure code (0x80: not allowed) as an error
+            // carrying the SUBACK; it is the broker's answer, not a transport failure.
+            const suback = (err as { packet?: { granted?: unknown } } | null)?.packet;
+            const refused = Array.isArray(suback?.granted) && (suback.granted[0] & 0x80) !== 0;
+            done(refused ? null : err, refused ? [{ qos: 128 }] : g);
+          }),
         );
         const qos = granted?.[0]?.qos;
         if (qos === 128)
@@ -385,6 +469,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
   return new Promise((resolve, reject) => {
     const signal = opts.signal;
     const giveUp = (message: string) => {
+      failFirstConnection = undefined;
       clearTimeout(timer);
       client.removeListener('connect', onConnect);
       signal?.removeEventListener('abort', onAbort);
@@ -407,14 +492,142 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
         `MQTT connection to ${url} aborted before the broker answered (last error: ${lastError?.message ?? 'none'})`,
       );
     const onConnect = () => {
+      failFirstConnection = undefined;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(link);
     };
     client.once('connect', onConnect);
+    failFirstConnection = giveUp;
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Checks a broker URL before anything is sent: mqtt:// or mqtts://, host and port only.
+ * User information is refused (a URL reaches logs and argv), and so are a path, a query
+ * (MQTT.js would take a client id from it) and a fragment. Returns whether it is TLS.
+ */
+export function checkBrokerUrl(
+  url: string,
+  opts: Pick<MqttConnectOptions, 'tls' | 'password'> = {},
+): boolean {
+  const refuse = (message: string): never => {
+    throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, message);
+  };
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Not echoed: a malformed URL may still hold a password.
+    return refuse(
+      'the MQTT broker URL is not a valid URL (expected mqtt://host:port or mqtts://host:port)',
+    );
+  }
+  if (u.username !== '' || u.password !== '') {
+    refuse(
+      `the MQTT broker URL ${u.protocol}//${u.host} carries credentials (user:password@); ` +
+        'credentials never go in URLs (they reach logs and command lines): put them in the ' +
+        "identity's credential bundle or the username/password options",
+    );
+  }
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
+    refuse(`MQTT broker URL scheme ${u.protocol} is not mqtt: or mqtts:`);
+  }
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
+    refuse(`the MQTT broker URL ${u.protocol}//${u.host} must have no path, query or fragment`);
+  }
+  const secure = u.protocol === 'mqtts:';
+  if (!secure && opts.tls) {
+    refuse(`TLS credentials were given for the plaintext URL mqtt://${u.host}: use mqtts://`);
+  }
+  if (!secure && opts.password !== undefined) {
+    refuse(`a password would cross the network in clear to mqtt://${u.host}: use mqtts://`);
+  }
+  return secure;
+}
+
+/** Node's codes for a broker certificate that does not chain to the CA we trust. */
+const UNTRUSTED_SERVER = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+]);
+/** TLS alerts a server sends when it does not accept the client's certificate. */
+const CLIENT_CERT_ALERTS = [
+  'CERTIFICATE_REQUIRED',
+  'BAD_CERTIFICATE',
+  'UNKNOWN_CA',
+  'CERTIFICATE_UNKNOWN',
+  'UNSUPPORTED_CERTIFICATE',
+  'CERTIFICATE_EXPIRED',
+  'CERTIFICATE_REVOKED',
+  'ACCESS_DENIED',
+  'DECRYPT_ERROR',
+];
+const CONNACK_REFUSALS: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client id rejected (under TLS the client id must be the certificate identity)',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized (unknown identity, or a certificate whose name or role the broker does not accept)',
+};
+
+/**
+ * Why a connection attempt failed, in words, and whether retrying can help (a refused
+ * or unreachable port can come up; a refused identity or an untrusted broker cannot).
+ */
+export function describeConnectError(
+  err: Error,
+  tls: boolean,
+): { reason: string; permanent: boolean } {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number') {
+    const what = CONNACK_REFUSALS[code] ?? `return code ${code}`;
+    return {
+      reason: `the broker refused the connection: ${what} (CONNACK ${code})`,
+      permanent: code !== 3,
+    };
+  }
+  const c = typeof code === 'string' ? code : '';
+  const transient = (reason: string) => ({ reason, permanent: false });
+  const refused = (reason: string) => ({
+    reason: `TLS handshake failed: ${reason}`,
+    permanent: true,
+  });
+  if (c === 'ECONNREFUSED')
+    return transient(`connection refused, nothing listens there (${err.message})`);
+  if (c === 'ENOTFOUND' || c === 'EAI_AGAIN') return transient(`host not found (${err.message})`);
+  if (UNTRUSTED_SERVER.has(c)) {
+    return refused(`the broker's certificate is not signed by the deployment CA (${c})`);
+  }
+  if (c === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return refused(`the broker's certificate is not for this host (${err.message})`);
+  }
+  if (c === 'CERT_HAS_EXPIRED' || c === 'CERT_NOT_YET_VALID') {
+    return refused(`the broker's certificate is expired or not yet valid (${c})`);
+  }
+  if (c.startsWith('ERR_SSL_') && CLIENT_CERT_ALERTS.some((a) => c.endsWith(`ALERT_${a}`))) {
+    return refused(`the broker refused this client's certificate (${c})`);
+  }
+  if (c === 'ERR_SSL_WRONG_VERSION_NUMBER' || c === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return refused(`the server does not speak TLS there (a plaintext broker? use mqtt://) (${c})`);
+  }
+  if (c.startsWith('ERR_SSL_') || c.startsWith('ERR_TLS_')) return refused(`${err.message} (${c})`);
+  if (tls && (c === 'ECONNRESET' || c === 'EPIPE')) {
+    return transient(
+      `connection reset during TLS set-up: the broker may have refused this client's certificate (${c})`,
+    );
+  }
+  return transient(err.message);
 }
 
 const coalesced = new WeakSet<object>();

@@ -186,6 +186,10 @@ const Oem = strict('oems[]', {
   ).default(2),
 });
 
+const Security = strict('security', {
+  insecure: z.boolean().default(false),
+});
+
 const DeploymentFile = strict('', {
   name: z.string(),
   stateDir: z.string().min(1).default('./state'),
@@ -196,6 +200,7 @@ const DeploymentFile = strict('', {
   gatewayHealthBasePort: int(0, 65_535).default(0),
   gatewayProcesses: z.enum(['per-gateway', 'per-index']).default('per-gateway'),
   oems: z.array(Oem).optional(),
+  security: Security.prefault({}),
 });
 
 type FileContent = z.output<typeof DeploymentFile>;
@@ -479,8 +484,17 @@ function crossCheck(f: FileContent): Issue[] {
     );
   }
 
+  // Shares in clear on the wire are a choice to make explicitly, not a default to fall into.
+  const aead = s.modes.aead ?? DEFAULT_MODES.aead;
+  if (!aead && !f.security.insecure) {
+    add(
+      ['scheme', 'modes', 'aead'],
+      'false sends every share unencrypted (the paper modes do); set security.insecure: true to allow it',
+    );
+  }
+
   const url = f.broker.url;
-  if (url !== 'embedded') {
+  if (url !== 'embedded' && url !== 'mosquitto') {
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -490,7 +504,18 @@ function crossCheck(f: FileContent): Issue[] {
     if (!parsed || !BROKER_SCHEMES.includes(parsed.protocol) || parsed.hostname === '') {
       add(
         ['broker', 'url'],
-        `must be "embedded" or an mqtt://, mqtts:// or tcp:// URL with a host, got ${show(url)}`,
+        `must be "embedded", "mosquitto" or an mqtt://, mqtts:// or tcp:// URL with a host, got ${show(url)}`,
+      );
+    } else if (parsed.username !== '' || parsed.password !== '') {
+      // A URL reaches logs, child command lines and process listings.
+      add(
+        ['broker', 'url'],
+        'must not carry a user name or password: credentials come from the credential bundles',
+      );
+    } else if (parsed.protocol !== 'mqtts:' && !f.security.insecure) {
+      add(
+        ['broker', 'url'],
+        `${show(url)} is plaintext: a secure deployment needs mqtts:// to a broker configured with the deployment's CA (privagg credentials issue writes its Mosquitto files), "embedded" or "mosquitto" — or security.insecure: true`,
       );
     }
   }
@@ -595,6 +620,7 @@ function toSpec(f: FileContent, baseDir: string): ParsedDeploymentSpec {
     gatewayHealthBasePort: f.gatewayHealthBasePort,
     gatewayProcesses: f.gatewayProcesses,
     oems,
+    security: { insecure: f.security.insecure },
   };
 }
 

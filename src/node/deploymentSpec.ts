@@ -49,7 +49,10 @@ export interface DeploymentSpec {
     batchSize: number;
     batchDelayMs: number;
   };
-  /** Each gateway's health endpoint: basePort + ian·m + (l − 1); 0 = any free port. */
+  /**
+   * Each gateway process's health endpoint: basePort + ian·m + (l − 1) (per-index
+   * processes: basePort + l − 1); 0 = any free port.
+   */
   gatewayHealthBasePort: number;
   /**
    * How `privagg up` maps gateways to processes: 'per-gateway' (one process per gateway)
@@ -58,4 +61,13 @@ export interface DeploymentSpec {
    */
   gatewayProcesses: 'per-gateway' | 'per-index';
   oems: OemGrant[];
+  security: {
+    /**
+     * false (default): TLS with mutual authentication on MQTT and HTTPS, broker ACLs,
+     * role-checked ledger endpoints, per-role credential bundles. true: plaintext,
+     * anonymous broker, open endpoints — for experiments on one machine only; every
+     * process says so when it starts. Control messages stay signed either way.
+     */
+    insecure: boolean;
+  };
 }

@@ -122,7 +122,7 @@ export class DeviceFleet {
       if (this.o.compromised) messages = this.o.compromised(d, round, messages, clock.now());
       for (const m of messages) {
         outstanding++;
-        link.publish(this.topic(dep, d.ian, m.gateway), m.bytes).then(onPublished, onFailed);
+        link.publish(this.topic(dep, d, m.gateway), m.bytes).then(onPublished, onFailed);
       }
       this.counters.reportsSent++;
     }
@@ -131,13 +131,17 @@ export class DeviceFleet {
     await published;
   }
 
-  /** Report topics, built once per (IAN, gateway). */
-  private readonly topicCache = new Map<number, string>();
-  private topic(dep: string, ian: number, gateway: number): string {
-    const k = ian * 65_536 + gateway;
+  /**
+   * Report topics, one per (device, gateway), built once: a device publishes only on its
+   * own topics (the broker's ACL allows nothing else), and the gateway checks that the
+   * topic names the device the report claims to come from.
+   */
+  private readonly topicCache = new Map<string, string>();
+  private topic(dep: string, d: { ian: number; device: number }, gateway: number): string {
+    const k = `${d.ian}/${d.device}/${gateway}`;
     let t = this.topicCache.get(k);
     if (t === undefined) {
-      t = topics.reports(dep, ian, gateway);
+      t = topics.deviceReport(dep, d.ian, gateway, d.device);
       this.topicCache.set(k, t);
     }
     return t;

@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
-import type { ErrorCode } from '../errors.js';
-import { httpPostBinary } from '../net/httpPost.js';
+import { ErrorCode, isPrivaggError } from '../errors.js';
+import { httpPostBinary, type TlsClientCredentials } from '../net/httpPost.js';
 import type { MqttLink } from '../net/mqttLink.js';
-import { topics } from '../net/topics.js';
+import { parseTopic, topics } from '../net/topics.js';
 import { MaasGateway } from '../schemes/maas/gateway.js';
 import type { GatewayKey } from '../schemes/maas/keys.js';
+import { MAX_ATTEMPTS } from '../schemes/maas/ledgerContract.js';
 import type { MaasParams } from '../schemes/maas/params.js';
+import type { ControlContext } from '../wire/control.js';
+import { verifyControl } from './controlPlane.js';
 import type { RoundClock } from './roundClock.js';
 
 /**
@@ -25,12 +28,26 @@ import type { RoundClock } from './roundClock.js';
  * it is closed at once and the partial posted. The timer close stays as the fallback
  * (a silent device, the paper's batch mode). Reports for the next round that arrive
  * before it opens are held as during the grace.
+ *
+ * Untrusted input never ends the process: every MQTT handler validates before it acts,
+ * returns nothing, and catches its own errors; every piece of async work has a `.catch`
+ * that counts (`handlerErrors`) and logs. Reports arrive on per-device topics
+ * (`…/gw/<l>/reports/<i>`); one whose header names another device than its topic is
+ * UNKNOWN_SENDER. A reconcile request is acted on only if it is a signed control message
+ * of this deployment's ledger (src/wire/control.ts) for this IAN and epoch, naming this
+ * gateway, for a round it closed and still holds, with an attempt in 1..MAX_ATTEMPTS
+ * above any it answered for that round — and then only as the no-differencing rule allows
+ * (MaasGateway.resum).
  */
 export interface GatewayServiceOptions {
   key: GatewayKey;
   params: MaasParams;
   link: MqttLink;
   ledgerUrl: string;
+  /** The ledger's Ed25519 public key (from the bundle): reconcile requests must verify under it. */
+  ledgerPublicKey: ControlContext['ledgerPublicKey'];
+  /** Client certificate for an https:// ledger URL. */
+  tls?: TlsClientCredentials;
   clock: RoundClock;
   logger: Logger;
   closeGraceMs?: number;
@@ -52,13 +69,6 @@ export type CompromisedGateway = (at: {
   attempt: number;
   nowMs: number;
 }) => Buffer | null;
-
-export interface ReconcileRequest {
-  round: number;
-  attempt: number;
-  contributors: number[];
-  gateways: number[];
-}
 
 export class GatewayService {
   readonly core: MaasGateway;
@@ -84,10 +94,16 @@ export class GatewayService {
     partialsRefused: 0,
     postFailures: 0,
     reaggregations: 0,
+    /** Reconcile requests refused (also counted by code in `rejected`). */
+    reconcileRefused: 0,
+    /** Errors caught in a handler or its async work (a bug, never a crash). */
+    handlerErrors: 0,
     roundsClosed: 0,
     rejected: {} as Partial<Record<ErrorCode | string, number>>,
   };
   lastRoundClosed = -1;
+  /** Highest reconcile attempt answered, per round still held. */
+  private readonly answered = new Map<number, number>();
 
   constructor(private readonly o: GatewayServiceOptions) {
     this.core = new MaasGateway(o.key, o.params);
@@ -105,14 +121,39 @@ export class GatewayService {
 
   async start(): Promise<void> {
     const { params, key, link } = this.o;
-    await link.subscribe(topics.reports(params.deployment, key.ian, key.gateway), (_t, payload) =>
-      this.onReport(payload),
+    await link.subscribe(
+      topics.gatewayReports(params.deployment, key.ian, key.gateway),
+      this.guard('report', (topic, payload) => this.onReport(topic, payload)),
     );
     await link.subscribe(
       topics.reconcile(params.deployment, key.ian),
-      (_t, payload) => void this.onReconcile(payload),
+      this.guard('reconcile', (_t, payload) => this.onReconcile(payload)),
     );
     this.schedule();
+  }
+
+  /**
+   * An MQTT handler that cannot throw: whatever `handle` throws, synchronously or from the
+   * work it starts, is counted and logged here, never left to end the process.
+   */
+  private guard(
+    what: string,
+    handle: (topic: string, payload: Buffer) => void,
+  ): (topic: string, payload: Buffer) => void {
+    return (topic, payload) => {
+      try {
+        handle(topic, payload);
+      } catch (e) {
+        this.fault(what, e);
+      }
+    };
+  }
+
+  /** A caught error: counted and logged (with its code, when it is a PrivaggError). */
+  private fault(what: string, e: unknown): void {
+    this.counters.handlerErrors++;
+    if (isPrivaggError(e)) this.count(e.code);
+    this.o.logger.error({ err: String(e), where: what }, 'handler error caught');
   }
 
   stop(): void {
@@ -124,9 +165,22 @@ export class GatewayService {
     return this.o.closeGraceMs ?? Math.min(500, this.o.clock.durationMs / 4);
   }
 
-  /** Closes the open round at its end + grace, opens the current one, and re-arms itself. */
+  /**
+   * Closes the open round at its end + grace, opens the current one, and re-arms itself.
+   * A timer callback: an error in it is caught (and the timer re-armed), never thrown.
+   */
   private schedule(): void {
     if (this.stopped) return;
+    try {
+      this.tick();
+    } catch (e) {
+      this.fault('round timer', e);
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.schedule(), Math.max(1, this.o.clock.durationMs / 4));
+    }
+  }
+
+  private tick(): void {
     const clock = this.o.clock;
     const now = clock.now();
     if (this.openRound >= 0 && now >= clock.endOf(this.openRound) + this.grace)
@@ -183,11 +237,29 @@ export class GatewayService {
           nowMs: this.o.clock.now(),
         })
       : res.partial;
-    if (partial) void this.post(partial, round, 'partial');
+    if (partial) this.postInBackground(partial, round, 'partial');
+    for (const r of this.answered.keys()) if (!this.core.holdsRound(r)) this.answered.delete(r);
   }
 
-  private onReport(payload: Buffer): void {
+  private onReport(topic: string, payload: Buffer): void {
     this.counters.reportsReceived++;
+    // The topic names the device (the broker lets a fleet publish only as its own devices):
+    // a report whose header claims another device is refused before anything else.
+    const { params, key } = this.o;
+    const t = parseTopic(topic);
+    if (
+      t?.kind !== 'report' ||
+      t.deployment !== params.deployment ||
+      t.ian !== key.ian ||
+      t.gateway !== key.gateway
+    ) {
+      this.count(ErrorCode.WRONG_RECIPIENT);
+      return;
+    }
+    if (payload.length >= 12 && payload.readUInt32BE(8) !== t.device) {
+      this.count(ErrorCode.UNKNOWN_SENDER);
+      return;
+    }
     // A report for the next round during the grace period — or, while no round is open
     // (after an early close, or before round 0), for the round to open next: hold it until
     // that round opens (the gateway's timer may fire a little after the devices' clocks).
@@ -247,31 +319,82 @@ export class GatewayService {
     } else this.count(v.code);
   }
 
-  private async onReconcile(payload: Buffer): Promise<void> {
-    let req: ReconcileRequest;
-    try {
-      req = JSON.parse(payload.toString('utf8')) as ReconcileRequest;
-      if (!Array.isArray(req.gateways) || !Array.isArray(req.contributors))
-        throw new Error('shape');
-    } catch {
-      this.count('MALFORMED_MESSAGE');
-      return;
+  /**
+   * A reconcile request: verified (signature, deployment, roster), then checked against
+   * this gateway's state (IAN, epoch, addressee, round held, attempt), then re-summed as
+   * the no-differencing rule allows. Every refusal is counted by code; none posts anything.
+   */
+  private onReconcile(payload: Buffer): void {
+    const r = this.answerReconcile(payload);
+    if (r === 'answered' || r === 'not addressed') return;
+    this.counters.reconcileRefused++;
+    this.count(r.code);
+    this.o.logger.warn({ code: r.code, reason: r.reason }, 'reconcile request refused');
+  }
+
+  private answerReconcile(
+    payload: Buffer,
+  ): 'answered' | 'not addressed' | { code: ErrorCode; reason: string } {
+    const { params, key, clock } = this.o;
+    const v = verifyControl(payload, {
+      deployment: params.deployment,
+      ledgerPublicKey: this.o.ledgerPublicKey,
+      rosterSize: params.devicesPerIan,
+      gatewayCount: params.gateways,
+    });
+    if (!v.ok) return v;
+    const req = v.message;
+    if (req.kind !== 'reconcile') {
+      return {
+        code: ErrorCode.MALFORMED_MESSAGE,
+        reason: `a ${req.kind} message on the reconcile topic`,
+      };
     }
-    if (!req.gateways.includes(this.o.key.gateway)) return;
-    const nowMs = this.o.clock.now();
-    const bytes = this.o.compromised
-      ? this.o.compromised({
-          core: this.core,
-          round: req.round,
-          contributors: req.contributors,
-          sums: null,
-          attempt: req.attempt,
-          nowMs,
-        })
-      : this.core.reaggregate(req.round, req.contributors, req.attempt, nowMs);
-    if (!bytes) return;
+    if (req.ian !== key.ian)
+      return { code: ErrorCode.WRONG_RECIPIENT, reason: `for IAN ${req.ian}` };
+    // Signed by this ledger key, but for another run's rounds: stale.
+    if (req.epochMs !== clock.epochMs)
+      return { code: ErrorCode.WRONG_ROUND, reason: `for the epoch ${req.epochMs}` };
+    // Valid, and for other gateways of this IAN: not ours to answer.
+    if (!req.gateways.includes(key.gateway)) return 'not addressed';
+    if (req.attempt > MAX_ATTEMPTS)
+      return { code: ErrorCode.WRONG_ROUND, reason: `attempt ${req.attempt}` };
+    if (!this.core.holdsRound(req.round) || req.round > this.lastRoundClosed)
+      return { code: ErrorCode.WRONG_ROUND, reason: `round ${req.round} is not held` };
+    const answered = this.answered.get(req.round) ?? 0;
+    if (req.attempt <= answered) {
+      return {
+        code: ErrorCode.REPLAY,
+        reason: `attempt ${req.attempt} of round ${req.round}; ${answered} already answered`,
+      };
+    }
+    const nowMs = clock.now();
+    let bytes: Buffer | null;
+    if (this.o.compromised) {
+      // The demo's lying gateway: its hook re-sums through the core, under the same rule.
+      bytes = this.o.compromised({
+        core: this.core,
+        round: req.round,
+        contributors: req.contributors,
+        sums: null,
+        attempt: req.attempt,
+        nowMs,
+      });
+      if (!bytes) return { code: ErrorCode.ACCESS_DENIED, reason: 'refused by the core' };
+    } else {
+      const res = this.core.resum(req.round, req.contributors, req.attempt, nowMs);
+      if (!res.ok) return res;
+      bytes = res.partial;
+    }
+    this.answered.set(req.round, req.attempt);
     this.counters.reaggregations++;
-    await this.post(bytes, req.round, 're-aggregated partial');
+    this.postInBackground(bytes, req.round, 're-aggregated partial');
+    return 'answered';
+  }
+
+  /** Posts without blocking the caller; whatever goes wrong is caught, counted and logged. */
+  private postInBackground(bytes: Buffer, round: number, what: string): void {
+    this.post(bytes, round, what).catch((e: unknown) => this.fault(`post ${what}`, e));
   }
 
   private async post(bytes: Buffer, round: number, what: string): Promise<void> {
@@ -279,6 +402,7 @@ export class GatewayService {
       this.o.clock.endOf(round) + (this.o.postDeadlineMs ?? 10 * this.o.clock.durationMs);
     const res = await httpPostBinary(`${this.o.ledgerUrl}/v1/partials`, bytes, {
       deadlineMs: deadline,
+      ...(this.o.tls ? { tls: this.o.tls } : {}),
     });
     if (res.ok) {
       this.counters.partialsPosted++;
@@ -307,6 +431,8 @@ export class GatewayService {
       partials_refused_total: c.partialsRefused,
       post_failures_total: c.postFailures,
       reaggregations_total: c.reaggregations,
+      reconcile_refused_total: c.reconcileRefused,
+      handler_errors_total: c.handlerErrors,
       rounds_closed_total: c.roundsClosed,
       early_held_total: c.earlyHeld,
       early_dropped_total: c.earlyDropped,

@@ -3,11 +3,14 @@ import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
+import { BrokerPolicy } from '../net/brokerPolicy.js';
 import { startEmbeddedBroker } from '../net/embeddedBroker.js';
-import { connectMqtt } from '../net/mqttClient.js';
-import { topics } from '../net/topics.js';
+import { httpPostJson } from '../net/httpPost.js';
+import { loadBundle } from './credentials/bundle.js';
+import { identityOf } from './credentials/identities.js';
+import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
-import { deploymentFor, publishEpoch } from './runtime.js';
+import { startManagedMosquitto } from './managedMosquitto.js';
 
 /**
  * `privagg up`: a whole deployment on this machine, as separate processes — the
@@ -41,7 +44,25 @@ export interface UpOptions {
    * started at all.
    */
   roleArgs?: (role: string, args: string[]) => string[] | null;
+  /**
+   * Restart a role process that exits on its own, with exponential backoff (default true).
+   * Fault tests that kill and restart processes by hand turn it off.
+   */
+  supervise?: boolean;
+  /**
+   * How devices are grouped in fleet bundles (issue.ts); each fleet k runs as role
+   * `devices` (k = 0) or `devices-<k>`. Default: every device in one fleet.
+   */
+  fleets?: readonly (readonly { ian: number; device: number }[])[];
 }
+
+/** Backoff of supervised restarts: 250 ms doubling to 10 s; a process that ran 30 s resets it. */
+export const RESTART_BACKOFF = {
+  firstMs: 250,
+  maxMs: 10_000,
+  healthyAfterMs: 30_000,
+  maxInARow: 8,
+};
 
 export interface RunningDeployment {
   brokerUrl: string;
@@ -56,12 +77,25 @@ export interface RunningDeployment {
   kill(role: string, signal?: NodeJS.Signals): void;
   /** Starts a child again (e.g. a killed ledger or gateway). */
   restart(role: string): Promise<void>;
+  /** Supervised restarts so far, per role. */
+  restarts: Map<string, number>;
+  /** The credentials issued for this run. */
+  credentials: IssuedCredentials;
   stop(): Promise<void>;
 }
 
 export async function up(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
-  deploymentFor(spec, true); // the TA: master secret and registration, created once
+  const secure = !spec.security.insecure;
+  // The TA: master secret and registration (created once), then this run's credentials —
+  // one bundle per identity, a new ledger key, certificates from the deployment's CA.
+  const credentials = issueCredentials(spec, {
+    tls: secure,
+    ...(o.fleets ? { fleets: o.fleets } : {}),
+  });
+  const operator = loadBundle(credentials.bundles.get(identityOf.operator(spec.name))!, 'operator');
+  const brokerBundle = loadBundle(credentials.bundles.get(identityOf.broker(spec.name))!, 'broker');
+  const policy = new BrokerPolicy(spec.name, spec.scheme.gateways, credentials.grants);
   // A new run starts a new chain: rounds are numbered from this run's epoch. The previous
   // chain is kept beside it, renamed, never overwritten.
   if (existsSync(spec.ledger.file)) {
@@ -74,22 +108,54 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   }
   const logs = join(spec.stateDir, 'logs');
   mkdirSync(logs, { recursive: true });
-  const broker = spec.broker.url === 'embedded' ? await startEmbeddedBroker() : undefined;
+  const broker =
+    spec.broker.url === 'embedded'
+      ? await startEmbeddedBroker(
+          secure && brokerBundle.tls ? { tls: brokerBundle.tls, policy } : { insecure: true },
+        )
+      : spec.broker.url === 'mosquitto'
+        ? await startManagedMosquitto({
+            dir: join(spec.stateDir, 'mosquitto'),
+            policy,
+            devicesPerIan: spec.scheme.devicesPerIan,
+            ...(secure && brokerBundle.tls ? { tls: brokerBundle.tls } : {}),
+          })
+        : undefined;
   const brokerUrl = broker?.url ?? spec.broker.url;
   const children = new Map<string, ChildProcess>();
   const specs = new Map<string, string[]>();
   const statuses: RoundStatusRecord[] = [];
+  const restarts = new Map<string, number>();
+  let stopping = false;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((r) => {
     finish = r;
   });
-  // No --epoch: every process waits for the retained epoch published below, once all are ready.
+  // No --epoch: every process waits for the ledger's signed retained epoch, which the
+  // ledger publishes when asked below, once every process is ready.
   const base = ['--deployment', o.deploymentFile, '--broker', brokerUrl];
+  let ledgerUrl = '';
+
+  /** What the ledger should record about a supervised restart (on the next round's status). */
+  const tellLedger = (note: string) => {
+    if (!ledgerUrl) return;
+    void httpPostJson(
+      `${ledgerUrl}/v1/notes`,
+      { note },
+      {
+        deadlineMs: Date.now() + 10_000,
+        ...(operator.tls ? { tls: operator.tls } : {}),
+      },
+    ).then((res) => {
+      if (!res.ok) o.onEvent?.('up', { event: 'note-refused', note, code: res.code });
+    });
+  };
 
   const start = (role: string, args: string[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       specs.set(role, args);
       const extra = o.execArgvFor?.(role) ?? [];
+      const startedAt = Date.now();
       const child = spawn(o.entry.command, [...extra, ...o.entry.args, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, PRIVAGG_UP_PID: String(process.pid) },
@@ -120,8 +186,46 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
             ),
           );
         o.onEvent?.(role, { event: 'exit', code, signal });
+        // Only a process that was up and is still the current one for its role is supervised.
+        if (ready && children.get(role) === child) supervise(role, startedAt, code, signal);
       });
     });
+
+  /** Consecutive quick restarts per role (reset once a process stays up long enough). */
+  const inARow = new Map<string, number>();
+  const supervise = (
+    role: string,
+    startedAt: number,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ) => {
+    if (stopping || o.supervise === false) return;
+    // The ledger is done driving the rounds: a child that exits now is not a failure.
+    if (code === 0) return;
+    const ranMs = Date.now() - startedAt;
+    const n = ranMs >= RESTART_BACKOFF.healthyAfterMs ? 1 : (inARow.get(role) ?? 0) + 1;
+    inARow.set(role, n);
+    if (n > RESTART_BACKOFF.maxInARow) {
+      o.onEvent?.('up', { event: 'gave-up', role, restarts: n - 1 });
+      tellLedger(`process ${role} kept exiting; not restarted after ${n - 1} attempts`);
+      return;
+    }
+    const delayMs = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (n - 1));
+    o.onEvent?.('up', { event: 'restarting', role, code, signal, delayMs, attempt: n });
+    setTimeout(() => {
+      if (stopping) return;
+      restarts.set(role, (restarts.get(role) ?? 0) + 1);
+      running.restart(role).then(
+        () => {
+          o.onEvent?.('up', { event: 'restarted', role, attempt: n });
+          tellLedger(
+            `process ${role} exited (${signal ?? `code ${code}`}) and was restarted by privagg up`,
+          );
+        },
+        (e: unknown) => o.onEvent?.('up', { event: 'restart-failed', role, error: String(e) }),
+      );
+    }, delayMs).unref();
+  };
 
   // A role the roleArgs hook drops is never started (and is not waited for).
   const launch = (role: string, args: string[]) => {
@@ -129,8 +233,11 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
     return mapped === null ? undefined : start(role, mapped);
   };
   const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]);
-  const ledgerUrl = String(ledgerReady.url);
+  ledgerUrl = String(ledgerReady.url);
   const pending: (Promise<unknown> | undefined)[] = [];
+  // gatewayHealthBasePort: process k of the gateways serves /health on base + k (0: any port).
+  const healthPort = (k: number) =>
+    spec.gatewayHealthBasePort > 0 ? ['--health-port', String(spec.gatewayHealthBasePort + k)] : [];
   const gatewayProcesses = o.gatewayProcesses ?? spec.gatewayProcesses;
   if (gatewayProcesses === 'per-index') {
     for (let l = 1; l <= spec.scheme.gateways; l++) {
@@ -144,6 +251,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
           String(l),
           '--ledger',
           ledgerUrl,
+          ...healthPort(l - 1),
         ]),
       );
     }
@@ -160,15 +268,31 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
           String(l),
           '--ledger',
           ledgerUrl,
+          ...healthPort(v * spec.scheme.gateways + l - 1),
         ]),
       );
     }
   }
-  pending.push(launch('devices', ['devices', ...base]));
+  credentials.fleets.forEach((_, k) => {
+    pending.push(
+      launch(k === 0 ? 'devices' : `devices-${k}`, ['devices', ...base, '--fleet', String(k)]),
+    );
+  });
   await Promise.all(pending);
   const epochMs = Date.now() + (o.startupMs ?? 1000);
-  const control = await connectMqtt(brokerUrl, { clientId: `${spec.name}-up-${process.pid}` });
-  await publishEpoch(control, spec.name, epochMs);
+  // The operator asks the ledger to start the rounds: the ledger signs the epoch and
+  // publishes it, retained — the only source of the round clock every process accepts.
+  const started = await httpPostJson(
+    `${ledgerUrl}/v1/epoch`,
+    { epochMs },
+    { deadlineMs: Date.now() + 10_000, ...(operator.tls ? { tls: operator.tls } : {}) },
+  );
+  if (!started.ok) {
+    stopping = true;
+    for (const c of children.values()) c.kill('SIGTERM');
+    await broker?.close();
+    throw new Error(`the ledger refused to start the rounds: ${started.code} ${started.message}`);
+  }
 
   const running: RunningDeployment = {
     brokerUrl,
@@ -177,6 +301,8 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
     children,
     statuses,
     finished,
+    restarts,
+    credentials,
     kill(role, signal = 'SIGKILL') {
       children.get(role)?.kill(signal);
     },
@@ -185,9 +311,13 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
       if (!args) throw new Error(`no role ${role}`);
       // The ledger keeps its port so gateways find it again.
       const extra = role === 'ledger' ? ['--port', new URL(ledgerUrl).port] : [];
-      await start(role, [...args, ...extra]);
+      await start(role, [
+        ...args.filter((a, i) => a !== '--port' && args[i - 1] !== '--port'),
+        ...extra,
+      ]);
     },
     async stop() {
+      stopping = true;
       const exits = [...children.values()]
         .filter((c) => c.exitCode === null && c.signalCode === null)
         .map(
@@ -199,11 +329,6 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
             }),
         );
       await Promise.all(exits);
-      // Clear the retained epoch so a later `up` of the same deployment starts afresh.
-      await control
-        .publish(topics.epoch(spec.name), Buffer.alloc(0), { retain: true })
-        .catch(() => undefined);
-      await control.close();
       await broker?.close();
     },
   };

@@ -4,6 +4,7 @@
  * gateways close it at its end plus `closeGraceMs` (late reports in flight still
  * count), and the ledger restores it `restoreDelayMs` after its end. No coordinator
  * message is needed, so killing any one process never stalls the others' clocks.
+ * The epoch itself comes from the ledger's signed epoch message (controlPlane.watchEpoch).
  */
 export class RoundClock {
   constructor(
@@ -11,7 +12,9 @@ export class RoundClock {
     readonly durationMs: number,
     readonly now: () => number = Date.now,
   ) {
-    if (!(durationMs > 0)) throw new Error('round duration must be > 0');
+    if (!(durationMs > 0) || !Number.isFinite(durationMs))
+      throw new Error('round duration must be a positive number of ms');
+    if (!Number.isFinite(epochMs)) throw new Error('the epoch must be a finite time in ms');
   }
 
   /** The round containing `t` (−1 before round 0). */

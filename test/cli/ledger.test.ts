@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { MaasLedgerNode } from '../../src/ledger/embeddedLedger.js';
+import { headFileOf } from '../../src/ledger/headFile.js';
+import { ledgerFixture, T0 } from '../ledger/helpers.js';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -52,5 +55,35 @@ describe('privagg ledger verify (child process)', () => {
       code: 1,
       stderr: expect.stringMatching(/block 0: Ed25519 signature/),
     });
+  }, 60_000);
+});
+
+describe('privagg ledger verify --head (child process)', () => {
+  it('exit 0 on the chain its head names; exit 1 once the last 5 blocks are gone', async () => {
+    const f = ledgerFixture();
+    const node = new MaasLedgerNode({
+      file: f.file,
+      config: f.config,
+      ledgerKey: f.dep.registry.ledgerKey(),
+      batchSize: 3,
+    });
+    for (let rd = 0; rd < 4; rd++) {
+      const now = T0 + rd * 1000;
+      for (let v = 0; v < 2; v++) {
+        for (const p of f.partials(v, rd, now)) node.add(p, now);
+        node.restore(v, rd, now);
+      }
+    }
+    node.close();
+    const head = headFileOf(f.file);
+    const ok = await run(process.execPath, [...CLI, 'ledger', 'verify', f.file, '--head', head]);
+    expect(ok.stdout).toMatch(/head .*: held/);
+    const db = new Database(f.file);
+    db.prepare('DELETE FROM transactions WHERE height >= ?').run(node.height - 5);
+    db.prepare('DELETE FROM blocks WHERE height >= ?').run(node.height - 5);
+    db.close();
+    await expect(
+      run(process.execPath, [...CLI, 'ledger', 'verify', f.file, '--head', head]),
+    ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/ROLLED BACK/) });
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MaasLedgerNode } from '../../src/ledger/embeddedLedger.js';
+import { headFileOf, readHeadFile } from '../../src/ledger/headFile.js';
 import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { verifyChain } from '../../src/ledger/verifyChain.js';
 import { ledgerFixture } from './helpers.js';
@@ -10,7 +11,9 @@ import { ledgerFixture } from './helpers.js';
  * Crash safety, for real: a child process appends blocks to a ledger file and is killed
  * with SIGKILL at a random moment, many times over. After every kill the file must open,
  * verify end to end, and hold at least every block the child reported as committed —
- * never a partial block. Reopening also replays the chain into a fresh contract.
+ * never a partial block. Reopening also replays the chain into a fresh contract, after
+ * checking the chain against the signed head the child kept beside the file: the head
+ * names at least every block the child reported, and the chain holds it (no rollback).
  */
 const KILLS = 12;
 
@@ -62,6 +65,9 @@ describe('crash safety of the embedded ledger', () => {
       expect(height).toBeGreaterThanOrEqual(reported);
       expect(height).toBeGreaterThanOrEqual(previousHeight);
       previousHeight = height;
+      const head = readHeadFile(headFileOf(file))!;
+      expect(head.height).toBeGreaterThanOrEqual(reported);
+      expect(head.height).toBeLessThanOrEqual(height);
       // A node reopens it (replaying every transaction) and can append again.
       const node = new MaasLedgerNode({
         file,

@@ -135,10 +135,60 @@ describe('embedded ledger (SQLite block store)', () => {
     expect(ledger.height()).toBe(1);
     expect(ledger.block(0)!.transactions).toHaveLength(5);
     now += 1000;
-    expect((await ledger.restore(0, 0)).status).toBe('restored');
+    expect(await ledger.restore(0, 0)).toMatchObject({ ok: true, outcome: { status: 'restored' } });
     expect(ledger.height()).toBe(2);
-    expect(ledger.verify()).toMatchObject({ ok: true, blocks: 2, transactions: 6 });
+    expect(await ledger.verify()).toMatchObject({ ok: true, blocks: 2, transactions: 6 });
     expect(ledger.health()).toMatchObject({ ok: true, height: 2, pendingTransactions: 0 });
+    await ledger.close();
+  });
+});
+
+describe('operator restores (finding 4)', () => {
+  it('a repeated reconciliation request is recorded once; a final round is not restorable again', async () => {
+    const f = ledgerFixture(2, 5);
+    const ledger = openEmbeddedLedger({
+      file: f.file,
+      config: f.config,
+      ledgerKey: f.dep.registry.ledgerKey(),
+      batchSize: 1000,
+      clock: () => T0,
+    });
+    // Gateways 1–3 each miss a different device: no k = 3 agree, so restore asks them to
+    // re-aggregate (a non-final outcome).
+    const gws = [1, 2, 3].map((l) => f.dep.gateway(0, l));
+    for (const g of gws) g.beginRound(0);
+    for (let i = 0; i < 5; i++) {
+      for (const m of f.dep.device(0, i).report(0, [1, 1], T0, systemRandom))
+        if (m.gateway <= 3 && m.gateway - 1 !== i) gws[m.gateway - 1]!.ingest(m.bytes, T0);
+    }
+    for (const g of gws) expect((await ledger.addPartial(g.closeRound(T0).partial)).ok).toBe(true);
+    const first = await ledger.restore(0, 0);
+    expect(first).toMatchObject({ ok: true, outcome: { status: 'reconcile' } });
+    const height = ledger.height();
+    for (let i = 0; i < 50; i++) {
+      expect(await ledger.restore(0, 0)).toEqual(first);
+    }
+    expect(ledger.height()).toBe(height);
+    expect(ledger.health().pendingTransactions).toBe(0);
+
+    // A round with every partial: restored once, then refused, never failed by a repeat.
+    for (const p of f.partials(1, 0, T0)) expect((await ledger.addPartial(p)).ok).toBe(true);
+    expect(await ledger.restore(1, 0)).toMatchObject({ ok: true, outcome: { status: 'restored' } });
+    const after = ledger.height();
+    for (let i = 0; i < 50; i++) {
+      expect(await ledger.restore(1, 0)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+    }
+    expect(await ledger.restore(7, 0)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(ledger.height()).toBe(after);
+    expect(ledger.node.contract.restoredOf(1, 0)?.status).toBe('restored');
+    // A round the driver gave a status (here: failed, reconciliation did not converge) is final too.
+    ledger.node.recordRound(
+      { ian: 0, round: 0, status: 'failed', reasons: ['did not converge'] },
+      T0,
+    );
+    await ledger.flush();
+    expect(await ledger.restore(0, 0)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+    expect(ledger.node.nextRoundToDrive()).toBe(1);
     await ledger.close();
   });
 });

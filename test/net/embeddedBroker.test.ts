@@ -24,10 +24,11 @@ afterEach(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
+/** A plaintext broker (the TLS and access-control cases are in brokerSecurity.test.ts). */
 async function broker(
   opts: Parameters<typeof startEmbeddedBroker>[0] = {},
 ): Promise<EmbeddedBroker> {
-  const b = await startEmbeddedBroker(opts);
+  const b = await startEmbeddedBroker({ insecure: true, ...opts });
   open.push(b);
   return b;
 }
@@ -48,7 +49,7 @@ describe('embedded broker (aedes) with the MQTT.js link', () => {
     expect(b.port).toBeGreaterThan(0);
     const gateway = await link(b.url, 'privagg-test/ian-0/gw-1');
     const device = await link(b.url, 'privagg-test/ian-0/ds-0');
-    const topic = topics.reports('test', 0, 1);
+    const topic = topics.deviceReport('test', 0, 1, 0);
     const got: { topic: string; payload: Buffer }[] = [];
     await gateway.subscribe(topics.all('test'), (t, payload) => got.push({ topic: t, payload }));
     const bytes = new Uint8Array([1, 1, 0, 5, 0, 1, 0, 0, 255, 0]);
@@ -114,7 +115,7 @@ describe('embedded broker (aedes) with the MQTT.js link', () => {
   });
 
   it('reconnects with backoff after the broker restarts on the same port, resubscribed', async () => {
-    const first = await startEmbeddedBroker();
+    const first = await startEmbeddedBroker({ insecure: true });
     const { port, url } = first;
     const { logger, lines } = memoryLogger();
     const sub = await link(url, 'restart-sub', {
@@ -241,7 +242,7 @@ describe('embedded broker (aedes) with the MQTT.js link', () => {
     socket.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x64]));
     await closed;
     expect(b.stats().rejectedOversized).toBe(2);
-    expect(lines.filter((x) => x.level === 'warn')).toHaveLength(2);
+    expect(lines.filter((x) => x.msg?.startsWith('MQTT connection dropped'))).toHaveLength(2);
 
     await good.publish('big/c', new Uint8Array(10));
     await waitFor(() => received.length === 2, 'the good client to keep working');
@@ -289,7 +290,7 @@ describe('embedded broker (aedes) with the MQTT.js link', () => {
   });
 
   it('closes cleanly: client sockets dropped, port released, close idempotent', async () => {
-    const b = await startEmbeddedBroker();
+    const b = await startEmbeddedBroker({ insecure: true });
     const l = await link(b.url, 'closer', { reconnectPeriodMs: 5_000 });
     await b.close();
     await b.close();
@@ -327,7 +328,9 @@ describe('backoffDelayMs and topicMatches', () => {
       ['#', '$SYS/x', false],
       ['+/x', '$SYS/x', false],
       ['a/b', 'a/b/c', false],
-      [topics.all('d'), topics.reports('d', 3, 2), true],
+      [topics.all('d'), topics.deviceReport('d', 3, 2, 7), true],
+      [topics.gatewayReports('d', 3, 2), topics.deviceReport('d', 3, 2, 7), true],
+      [topics.gatewayReports('d', 3, 2), topics.deviceReport('d', 3, 1, 7), false],
     ];
     for (const [filter, topic, expected] of cases) {
       expect(topicMatches(filter, topic), `${filter} ~ ${topic}`).toBe(expected);

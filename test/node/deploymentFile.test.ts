@@ -77,6 +77,7 @@ describe('the example files', () => {
       name: 'x',
       scheme: { ians: 3, ldp: 'off' },
       broker: 'mqtt://h:1',
+      security: { insecure: true },
     });
     expect(parse(text, 'd.json')).toEqual(parse(text, 'd.yaml'));
     expect(parse(text, 'd.conf')).toEqual(parse(text, 'd.yaml'));
@@ -125,6 +126,7 @@ describe('defaults', () => {
           epsilonPerDimension: [2, 2, 2, 2, 2],
         },
       ],
+      security: { insecure: false },
     });
   });
 
@@ -143,9 +145,13 @@ describe('defaults', () => {
       epsilon: 0.5,
       delta: 0.001,
     });
-    expect(parse('name: x\nscheme: { modes: paper }\n').scheme.modes).toEqual(PAPER_MODES);
+    const insecure = 'security: { insecure: true }\n';
+    expect(parse(`name: x\nscheme: { modes: paper }\n${insecure}`).scheme.modes).toEqual(
+      PAPER_MODES,
+    );
     expect(
-      parse('name: x\nscheme: { modes: { aead: false, restore: paper } }\n').scheme.modes,
+      parse(`name: x\nscheme: { modes: { aead: false, restore: paper } }\n${insecure}`).scheme
+        .modes,
     ).toEqual({ ...DEFAULT_MODES, aead: false, restore: 'paper' });
     expect(parse('name: x\nbroker: mqtts://broker.example:8883\n').broker).toEqual({
       url: 'mqtts://broker.example:8883',
@@ -229,12 +235,34 @@ describe('errors name the file and the field', () => {
   it('a bad broker URL', () => {
     for (const url of ['http://broker:1883', 'localhost:1883', 'mqtt://', 'embeded']) {
       expect(refused(`name: x\nbroker: { url: "${url}" }\n`).message, url).toContain(
-        'deployment.yaml: broker.url: must be "embedded" or an mqtt://, mqtts:// or tcp:// URL',
+        'deployment.yaml: broker.url: must be "embedded", "mosquitto" or an mqtt://, mqtts:// or tcp:// URL',
       );
     }
-    for (const url of ['mqtt://127.0.0.1:1883', 'tcp://h', 'mqtts://user@h:8883']) {
+    for (const url of ['mqtts://h:8883', 'embedded', 'mosquitto']) {
       expect(parse(`name: x\nbroker: "${url}"\n`).broker.url).toBe(url);
     }
+    // Plaintext only when insecure is explicit.
+    for (const url of ['mqtt://127.0.0.1:1883', 'tcp://h']) {
+      expect(refused(`name: x\nbroker: "${url}"\n`).message, url).toContain('is plaintext');
+      expect(parse(`name: x\nbroker: "${url}"\nsecurity: { insecure: true }\n`).broker.url).toBe(
+        url,
+      );
+    }
+    // Credentials never in a URL (it reaches logs and child command lines).
+    for (const url of ['mqtts://user@h:8883', 'mqtts://user:secret@h:8883']) {
+      const e = refused(`name: x\nbroker: "${url}"\nsecurity: { insecure: true }\n`);
+      expect(e.message, url).toContain('must not carry a user name or password');
+      expect(e.message).not.toContain('secret');
+    }
+  });
+
+  it('shares in clear (aead: false, the paper modes) only with security.insecure', () => {
+    for (const modes of ['paper', '{ aead: false }']) {
+      expect(refused(`name: x\nscheme: { modes: ${modes} }\n`).message).toContain(
+        'scheme.modes.aead: false sends every share unencrypted',
+      );
+    }
+    expect(parse('name: x\n').security).toEqual({ insecure: false });
   });
 
   it('a name that is not an MQTT topic level', () => {
@@ -364,7 +392,11 @@ describe('toMaasParams and workloadFor', () => {
       freshnessWindowMs: 30_000,
       modes: DEFAULT_MODES,
     });
-    expect(toMaasParams(parse('name: x\nscheme: { ldp: off, modes: paper }\n'))).toMatchObject({
+    expect(
+      toMaasParams(
+        parse('name: x\nscheme: { ldp: off, modes: paper }\nsecurity: { insecure: true }\n'),
+      ),
+    ).toMatchObject({
       ldp: null,
       modes: PAPER_MODES,
     });

@@ -1,7 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { ed25519KeyPair } from '../../src/crypto/ed25519.js';
 import { systemRandom } from '../../src/math/random.js';
 import type { MqttLink } from '../../src/net/mqttLink.js';
+import { topics } from '../../src/net/topics.js';
 import { GatewayService } from '../../src/node/gatewayService.js';
 import { RoundClock } from '../../src/node/roundClock.js';
 import { createMaasDeployment } from '../../src/schemes/maas/deployment.js';
@@ -33,7 +35,7 @@ function harness(modes?: typeof PAPER_MODES) {
     reconnects: 0,
     publish: async () => undefined,
     subscribe: async (topic, handler) => {
-      handlers.set(topic.endsWith('/reports') ? 'reports' : topic, handler);
+      handlers.set(topic.endsWith('/reports/+') ? 'reports' : topic, handler);
     },
     close: async () => undefined,
   };
@@ -43,11 +45,17 @@ function harness(modes?: typeof PAPER_MODES) {
     params,
     link,
     ledgerUrl: 'http://127.0.0.1:1',
+    ledgerPublicKey: ed25519KeyPair().publicKey,
     clock,
     logger: pino({ level: 'silent' }),
     postDeadlineMs: 1,
   });
-  const deliver = (bytes: Uint8Array) => handlers.get('reports')!('t', Buffer.from(bytes));
+  // On the device's own topic (…/gw/1/reports/<i>), as the broker delivers it.
+  const deliver = (bytes: Uint8Array) =>
+    handlers.get('reports')!(
+      topics.deviceReport('hold', 0, 1, Buffer.from(bytes).readUInt32BE(8)),
+      Buffer.from(bytes),
+    );
   /** This gateway's message of device i for round r, timestamped now. */
   const report = (i: number, r: number) =>
     dep

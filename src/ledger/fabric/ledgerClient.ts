@@ -1,3 +1,4 @@
+import { PrivaggError } from '../../errors.js';
 import type { AddResult, RestoreOutcome } from '../../schemes/maas/ledgerContract.js';
 import type { QueryResult } from '../../schemes/maas/query.js';
 import type { LedgerCounters, LedgerHealth, LedgerService } from '../service.js';
@@ -24,7 +25,23 @@ export interface LedgerClient {
   close(): Promise<void>;
 }
 
-/** The embedded store is a LedgerClient as it is; this only states it where the compiler checks it. */
+/**
+ * The embedded store as a LedgerClient. Its operator restore can refuse (an IAN it does
+ * not have, a round already final): the refusal is thrown as a PrivaggError with its code,
+ * as a Fabric endorsement refusal is thrown.
+ */
 export function embeddedLedgerClient(service: LedgerService): LedgerClient {
-  return service;
+  return {
+    addPartial: (bytes) => service.addPartial(bytes),
+    async restore(ian, round) {
+      const res = await service.restore(ian, round);
+      if (!res.ok) throw new PrivaggError(res.code, res.reason);
+      return res.outcome;
+    },
+    query: (bytes) => service.query(bytes),
+    flush: () => service.flush(),
+    health: () => service.health(),
+    counters: () => service.counters(),
+    close: () => service.close(),
+  };
 }

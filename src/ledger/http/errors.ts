@@ -12,7 +12,7 @@ export const HttpErrorCode = {
   BLOCK_NOT_FOUND: 'BLOCK_NOT_FOUND',
   /** A Content-Type the route does not take (or a body where none is taken). */
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  /** An operator route without the operator's bearer token. */
+  /** No verified client certificate naming an identity of this deployment (HTTPS only). */
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** GET /v1/verify found a bad block: the chain does not verify. */
   CHAIN_INVALID: 'CHAIN_INVALID',
@@ -77,6 +77,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RESTORE_FAILED]: 422,
   [ErrorCode.DATA_CHECKSUM_MISMATCH]: 422,
   [ErrorCode.DATA_UNAVAILABLE]: 422,
+  // Never an answer to a request (the ledger refuses to start instead); listed for completeness.
+  [ErrorCode.ROLLBACK_DETECTED]: 409,
 };
 
 export const STATUS_OF_HTTP_CODE: Readonly<Record<HttpErrorCode, number>> = {

@@ -82,6 +82,15 @@ export class HttpMetrics {
     out.push(`privagg_ledger_pending_transactions ${health.pendingTransactions}`);
     family('privagg_ledger_up', 'gauge', '1 when the ledger reports itself healthy.');
     out.push(`privagg_ledger_up ${health.ok ? 1 : 0}`);
+    if (ledger.retained) {
+      family(
+        'privagg_ledger_retained_entries',
+        'gauge',
+        'Entries of per-round state the ledger holds in memory, by structure (flat over time).',
+      );
+      for (const [structure, n] of Object.entries(ledger.retained).sort(byKey))
+        out.push(`privagg_ledger_retained_entries${labels({ structure })} ${n}`);
+    }
 
     family(
       'privagg_http_requests_total',

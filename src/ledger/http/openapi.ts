@@ -1,6 +1,12 @@
 import { z } from 'zod';
+import { ROUTE_ROLES } from './access.js';
 import { type ApiErrorCode, STATUS_OF_CODE, STATUS_OF_HTTP_CODE, statusOf } from './errors.js';
-import { apiSchemas, DEFAULT_BLOCKS_PER_PAGE, MAX_BLOCKS_PER_PAGE } from './schemas.js';
+import {
+  apiSchemas,
+  DEFAULT_BLOCKS_PER_PAGE,
+  MAX_BLOCKS_PER_PAGE,
+  MAX_TRANSACTIONS_PER_PAGE,
+} from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document of the ledger API, generated from the zod schemas the server
@@ -8,7 +14,7 @@ import { apiSchemas, DEFAULT_BLOCKS_PER_PAGE, MAX_BLOCKS_PER_PAGE } from './sche
  * served at GET /openapi.json and checked in as docs/openapi.json; a test keeps the two
  * equal (regenerate with `PRIVAGG_WRITE_OPENAPI=1 npx vitest run test/ledger/http/openapi.test.ts`).
  */
-export const API_VERSION = '1.0.0';
+export const API_VERSION = '2.0.0';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -41,7 +47,19 @@ const binaryOrJson = (jsonSchemaId: string, what: string) => ({
   },
 });
 
+/** Every route: the TLS client certificate is missing, names no identity, or has another role. */
+const ACCESS_CODES = ['UNAUTHORIZED', 'ACCESS_DENIED'] as const satisfies readonly ApiErrorCode[];
+
+/** Who may call a route, for its description (access.ts is the table the server uses). */
+function rolesOf(method: string, path: string): string {
+  const allowed = ROUTE_ROLES[`${method} ${path.replace(/\{(\w+)\}/g, ':$1')}`];
+  return allowed === 'any' || allowed === undefined
+    ? 'Any authenticated role.'
+    : `Roles: ${allowed.join(', ')} (client certificate OU).`;
+}
+
 const SUBMISSION_CODES = [
+  ...ACCESS_CODES,
   'MALFORMED_MESSAGE',
   'UNSUPPORTED_VERSION',
   'BAD_MAC',
@@ -72,18 +90,26 @@ const STATUS_TABLE_TEXT = [
   'from the code alone (`x-error-status` lists the whole table):',
   '',
   '- 400 the bytes or JSON do not decode, or a parameter is out of range',
-  '- 401 a MAC/signature does not verify (BAD_MAC), or an operator route lacks its token',
-  '- 403 not allowed: UNKNOWN_SENDER, ACCESS_DENIED, BUDGET_EXCEEDED (403, not 429: a spent',
+  '- 401 a MAC/signature does not verify (BAD_MAC), or no verified client certificate (UNAUTHORIZED)',
+  '- 403 not allowed: ACCESS_DENIED (the certificate names no identity of the deployment, its',
+  "  role may not call the route, or a gateway posts another gateway's partial, an OEM",
+  "  another OEM's query), UNKNOWN_SENDER, BUDGET_EXCEEDED (403, not 429: a spent",
   '  privacy budget never comes back, so there is nothing to retry)',
   '- 404 unknown route (NOT_FOUND) or block (BLOCK_NOT_FOUND)',
   '- 409 conflicts with what the ledger holds: REPLAY, CONTRIBUTOR_MISMATCH; GET /v1/verify',
   '  answers 409 CHAIN_INVALID when the chain does not verify (the API works; the data is bad)',
-  '- 413 OVERSIZED_MESSAGE (over the body limit or the wire format maximum)',
+  '- 413 OVERSIZED_MESSAGE (over the body limit: the exact size of the message the deployment allows)',
   '- 415 UNSUPPORTED_MEDIA_TYPE',
-  '- 422 authentic but not acceptable now: STALE_TIMESTAMP, WRONG_ROUND',
+  '- 422 authentic but not acceptable now: STALE_TIMESTAMP, WRONG_ROUND (a round not ended, already',
+  '  final, or no longer held)',
   '- 500 INTERNAL: a bug or a store failure, never bad input; no details are returned',
   '',
   'A refused request changes nothing in the ledger and is logged exactly once.',
+  '',
+  "Transport: HTTPS with client certificates issued by the deployment's CA; the certificate's",
+  "OU is the caller's role and its CN the identity (`<dep>.gw-<v>-<l>`, `<dep>.oem-<o>`,",
+  '`<dep>.operator`, `<dep>.auditor`, …). Each route names the roles it takes. A ledger started',
+  'with `insecure: true` serves plain HTTP with every route open, and says so in its log.',
 ].join('\n');
 
 export function buildOpenApiDocument(): Record<string, unknown> {
@@ -102,18 +128,20 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     info: {
       title: 'privagg ledger API',
       version: API_VERSION,
-      description: `The MaaS ledger node over HTTP: gateways submit partials, OEMs submit queries, operators restore rounds and read the chain.\n\n${STATUS_TABLE_TEXT}`,
+      description: `The MaaS ledger node over HTTPS: gateways submit partials, OEMs submit queries, operators restore rounds and start epochs, auditors read and verify the chain.\n\n${STATUS_TABLE_TEXT}`,
     },
+    security: [{ clientCertificate: [] }],
     'x-error-status': { ...STATUS_OF_CODE, ...STATUS_OF_HTTP_CODE },
     paths: {
       '/v1/partials': {
         post: {
           operationId: 'submitPartial',
           summary: 'Add (+Verify) a gateway partial',
+          description: `${rolesOf('POST', '/v1/partials')} A gateway may post only partials whose header names its own IAN and gateway index. The body limit is the exact size of this deployment's partials (in base64 JSON); a partial of another length is refused before any cryptography.`,
           requestBody: binaryOrJson('PartialSubmission', 'gateway partial'),
           responses: {
             '202': {
-              description: 'Accepted; committed in the next block.',
+              description: 'Accepted: in a committed block, whose signed head the answer carries.',
               content: json(ref('PartialAccepted')),
             },
             ...errorResponses([...SUBMISSION_CODES, 'SHARE_OUT_OF_RANGE', 'CONTRIBUTOR_MISMATCH']),
@@ -124,6 +152,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           operationId: 'submitQuery',
           summary: 'An OEM trend query (MAC-authenticated, access-checked, budgeted)',
+          description: `${rolesOf('POST', '/v1/queries')} An OEM may query only under its own OEM index.`,
           requestBody: binaryOrJson('QuerySubmission', 'query'),
           responses: {
             '200': { description: 'The answer.', content: json(ref('QueryAccepted')) },
@@ -135,9 +164,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           operationId: 'restoreRound',
           summary: 'Restore an IAN-round from the partials stored so far',
-          description:
-            'An operator action: restoring a round early makes it final. When the server is started with an operator token, the request must carry it as a bearer token.',
-          security: [{}, { operatorToken: [] }],
+          description: `${rolesOf('POST', '/v1/restore')} Restoring makes a round final, so only a round that has ended, is still held (the ledger keeps the newest rounds' state) and has no final outcome yet is taken; repeating a request records nothing new.`,
           requestBody: { required: true, content: json(ref('RestoreRequest')) },
           responses: {
             '200': {
@@ -145,8 +172,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               content: json(ref('RestoreOutcome')),
             },
             ...errorResponses([
+              ...ACCESS_CODES,
               'MALFORMED_MESSAGE',
-              'UNAUTHORIZED',
+              'INVALID_ARGUMENT',
+              'WRONG_ROUND',
               'OVERSIZED_MESSAGE',
               'UNSUPPORTED_MEDIA_TYPE',
               'INTERNAL',
@@ -154,10 +183,42 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/v1/epoch': {
+        post: {
+          operationId: 'startEpoch',
+          summary: 'Start the rounds: the ledger signs and publishes the epoch',
+          description: `${rolesOf('POST', '/v1/epoch')} 404 NOT_FOUND when this ledger process does not publish epochs.`,
+          requestBody: { required: true, content: json(ref('EpochRequest')) },
+          responses: {
+            '200': { description: 'Published.', content: json(ref('EpochAccepted')) },
+            ...errorResponses([
+              ...ACCESS_CODES,
+              'NOT_FOUND',
+              'MALFORMED_MESSAGE',
+              'INVALID_ARGUMENT',
+              'OVERSIZED_MESSAGE',
+              'UNSUPPORTED_MEDIA_TYPE',
+              'INTERNAL',
+            ]),
+          },
+        },
+      },
+      '/v1/head': {
+        get: {
+          operationId: 'chainHead',
+          summary: 'The signed head of the committed chain',
+          description: rolesOf('GET', '/v1/head'),
+          responses: {
+            '200': { description: 'The newest signed head.', content: json(ref('ChainHead')) },
+            ...errorResponses([...ACCESS_CODES, 'INTERNAL']),
+          },
+        },
+      },
       '/v1/blocks': {
         get: {
           operationId: 'listBlocks',
-          summary: 'Committed blocks [from, from + limit)',
+          summary: 'A page of committed blocks from `from` on',
+          description: `${rolesOf('GET', '/v1/blocks')} At most ${MAX_BLOCKS_PER_PAGE} blocks and, past the first, ${MAX_TRANSACTIONS_PER_PAGE} transactions a page.`,
           parameters: [
             integerParam('from', 'query', 'First height (default 0).', { default: 0 }),
             integerParam('limit', 'query', `At most ${MAX_BLOCKS_PER_PAGE} blocks.`, {
@@ -168,7 +229,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           ],
           responses: {
             '200': { description: 'A page of blocks.', content: json(ref('BlockPage')) },
-            ...errorResponses(['INVALID_ARGUMENT', 'INTERNAL']),
+            ...errorResponses([...ACCESS_CODES, 'INVALID_ARGUMENT', 'INTERNAL']),
           },
         },
       },
@@ -176,10 +237,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'getBlock',
           summary: 'One block by height',
+          description: rolesOf('GET', '/v1/blocks/{height}'),
           parameters: [integerParam('height', 'path', 'Block height (0 is the first block).', {})],
           responses: {
             '200': { description: 'The block.', content: json(ref('Block')) },
-            ...errorResponses(['INVALID_ARGUMENT', 'BLOCK_NOT_FOUND', 'INTERNAL']),
+            ...errorResponses([...ACCESS_CODES, 'INVALID_ARGUMENT', 'BLOCK_NOT_FOUND', 'INTERNAL']),
           },
         },
       },
@@ -187,13 +249,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'verifyChain',
           summary: 'Re-verify the whole chain',
+          description: `${rolesOf('GET', '/v1/verify')} Runs in a worker thread over the file on disk, from block 0; requests made while one runs share its report.`,
           responses: {
             '200': { description: 'The chain verifies.', content: json(ref('VerifyReport')) },
             '409': {
               description: 'code: CHAIN_INVALID — `firstBad` names the first bad block.',
               content: json(ref('VerifyReport')),
             },
-            ...errorResponses(['INTERNAL']),
+            ...errorResponses([...ACCESS_CODES, 'INTERNAL']),
           },
         },
       },
@@ -201,9 +264,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'health',
           summary: 'Ledger liveness',
+          description: rolesOf('GET', '/v1/health'),
           responses: {
             '200': { description: 'Healthy.', content: json(ref('LedgerHealth')) },
             '503': { description: 'Unhealthy.', content: json(ref('LedgerHealth')) },
+            ...errorResponses([...ACCESS_CODES]),
           },
         },
       },
@@ -211,12 +276,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'metrics',
           summary: 'Prometheus text exposition (format 0.0.4)',
+          description: rolesOf('GET', '/metrics'),
           responses: {
             '200': {
               description:
-                'privagg_ledger_* (accepted, answered, rejected by code, blocks, transactions, pending), privagg_http_* (requests, refusals, durations) and process metrics.',
+                'privagg_ledger_* (accepted, answered, rejected by code, blocks, transactions, pending, retained per-round entries), privagg_http_* (requests, refusals, durations) and process metrics (resident memory).',
               content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
             },
+            ...errorResponses([...ACCESS_CODES]),
           },
         },
       },
@@ -224,11 +291,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'openapi',
           summary: 'This document',
+          description: rolesOf('GET', '/openapi.json'),
           responses: {
             '200': {
               description: 'The OpenAPI 3.1 document (equal to docs/openapi.json).',
               content: json({ type: 'object' }),
             },
+            ...errorResponses([...ACCESS_CODES]),
           },
         },
       },
@@ -236,10 +305,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     components: {
       schemas,
       securitySchemes: {
-        operatorToken: {
-          type: 'http',
-          scheme: 'bearer',
-          description: 'The operator token given to startLedgerApi/buildLedgerApi, if any.',
+        clientCertificate: {
+          type: 'mutualTLS',
+          description:
+            "A client certificate issued by the deployment's CA: OU = role, CN = identity (none in an insecure deployment).",
         },
       },
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../errors.js';
+import { ChainHeadJson } from '../chainHead.js';
 import { HttpErrorCode } from './errors.js';
 
 /**
@@ -16,8 +17,13 @@ function named<T extends z.ZodType>(id: string, description: string, schema: T):
 }
 
 /** Blocks one GET /v1/blocks page may hold. */
-export const MAX_BLOCKS_PER_PAGE = 100;
-export const DEFAULT_BLOCKS_PER_PAGE = 20;
+export const MAX_BLOCKS_PER_PAGE = 64;
+export const DEFAULT_BLOCKS_PER_PAGE = 16;
+/**
+ * A page stops before the block that would take it past this many transactions (it always
+ * holds at least one block), so a page of full blocks stays a few megabytes at most.
+ */
+export const MAX_TRANSACTIONS_PER_PAGE = 4096;
 
 const u8 = z.int().min(0).max(255);
 const u16 = z.int().min(0).max(65_535);
@@ -42,8 +48,14 @@ export const QuerySubmission = named(
 
 export const RestoreRequest = named(
   'RestoreRequest',
-  'The IAN and round to restore from the partials stored so far.',
+  'The IAN and round to restore from the partials stored so far (a round that has ended and has no final outcome yet).',
   z.strictObject({ ian: u16, round: u32 }),
+);
+
+export const EpochRequest = named(
+  'EpochRequest',
+  'The start of round 0, in ms since the Unix epoch: the ledger signs and publishes it.',
+  z.strictObject({ epochMs: z.int().min(0).max(Number.MAX_SAFE_INTEGER) }),
 );
 
 /** A non-negative decimal integer in a query string or path (no sign, no exponent, no blanks). */
@@ -76,16 +88,29 @@ export const ErrorResponse = named(
   }),
 );
 
+export const ChainHead = named(
+  'ChainHead',
+  'A signed chain head: the chain of `deployment` holds `height` blocks and block height − 1 hashes to `headHash` (32 zero bytes for the empty chain); `atMs` is that block\'s time. `signature` is the ledger key\'s Ed25519 signature of "privagg/v1/chain-head" ‖ lengthPrefixed(deployment, u64 height, headHash, u64 atMs, publicKey). Keep the newest one you are given; `privagg ledger verify <file> --head <file>` checks a chain against it.',
+  ChainHeadJson,
+);
+
 export const PartialAccepted = named(
   'PartialAccepted',
-  'The partial passed Add/Verify and is queued for the next block.',
+  'The partial passed Add/Verify and is in a committed block; `head` is the signed head as of that block.',
   z.strictObject({
     ok: z.literal(true),
     ian: u16,
     round: u32,
     gateway: u8,
     attempt: u8,
+    head: ChainHead,
   }),
+);
+
+export const EpochAccepted = named(
+  'EpochAccepted',
+  'The epoch was signed and published.',
+  z.strictObject({ ok: z.literal(true), epochMs: z.int().min(0) }),
 );
 
 const DimensionEstimate = named(
@@ -170,8 +195,8 @@ export const QueryAnswer = named(
 
 export const QueryAccepted = named(
   'QueryAccepted',
-  'The answer; the query and the answer are recorded in the next block.',
-  z.strictObject({ ok: z.literal(true), answer: QueryAnswer }),
+  'The answer; the query and the answer are in a committed block, whose signed head is `head`.',
+  z.strictObject({ ok: z.literal(true), answer: QueryAnswer, head: ChainHead }),
 );
 
 export const Transaction = named(
@@ -203,13 +228,13 @@ export const Block = named(
 
 export const BlockPage = named(
   'BlockPage',
-  'Blocks [from, from + limit) that exist; `height` is the number of committed blocks.',
+  `Blocks from \`from\` on, at most \`limit\` of them and, past the first, no more than ${MAX_TRANSACTIONS_PER_PAGE} transactions in all: continue from \`from\` + the number of blocks returned. \`height\` is the number of committed blocks.`,
   z.strictObject({ height: count, from: count, blocks: z.array(Block) }),
 );
 
 export const VerifyReport = named(
   'VerifyReport',
-  'The whole chain re-checked (hashes, links, Merkle roots, signatures, replay). With ok = false the status is 409 and `code` is CHAIN_INVALID.',
+  'The whole chain re-checked from block 0 (hashes, links, Merkle roots, signatures, replay), in a worker thread; requests made while one runs share its report. With ok = false the status is 409 and `code` is CHAIN_INVALID.',
   z.strictObject({
     ok: z.boolean(),
     code: z.literal(HttpErrorCode.CHAIN_INVALID).optional(),
@@ -222,11 +247,10 @@ export const VerifyReport = named(
 
 export const LedgerHealth = named(
   'LedgerHealth',
-  'Liveness of the ledger node; the status is 503 when ok is false.',
+  'Liveness of the ledger node (no paths or configuration); the status is 503 when ok is false.',
   z.strictObject({
     ok: z.boolean(),
     height: count,
     pendingTransactions: count,
-    file: z.string().optional(),
   }),
 );

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -9,15 +9,19 @@ import Fastify, {
 } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { z } from 'zod';
-import { ErrorCode } from '../../errors.js';
-import { MAX_MESSAGE_BYTES } from '../../wire/maas.js';
-import type { LedgerService } from '../service.js';
+import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
+import { partialBytesOf, peekPartialHeader, QUERY_MESSAGE_BYTES } from '../admission.js';
+import { chainHeadToJson } from '../chainHead.js';
+import type { LedgerBlock, LedgerService } from '../service.js';
+import { type Caller, callerOf, mayCall } from './access.js';
 import { ApiError, type ApiErrorCode, HttpErrorCode, statusOf } from './errors.js';
 import { HttpMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
   BlockHeightParams,
   BlocksPageQuery,
+  EpochRequest,
+  MAX_TRANSACTIONS_PER_PAGE,
   PartialSubmission,
   QuerySubmission,
   RestoreRequest,
@@ -25,16 +29,29 @@ import {
 import { blockView } from './views.js';
 
 /**
- * The ledger's HTTP API (fastify): a thin shell over a LedgerService. It parses and
- * validates (zod), hands bytes to the service, and turns its answers into statuses with
- * the one table of errors.ts. Routes are listed in openapi.ts (GET /openapi.json).
+ * The ledger's HTTP API (fastify): a thin shell over a LedgerService. It authenticates the
+ * caller, bounds and validates (zod) the request, hands bytes to the service, and turns
+ * its answers into statuses with the one table of errors.ts. Routes are listed in
+ * openapi.ts (GET /openapi.json).
  *
  * Guarantees:
+ *  - Secure by default: HTTPS with client certificates from the deployment's CA; the
+ *    caller's role (certificate OU) and identity (CN) decide what it may call (access.ts),
+ *    checked in onRequest, before the body is read. Without `tls` the API refuses to be
+ *    built unless `insecure: true` says so (plaintext, every route open, one warning).
+ *  - Work before authentication is bounded: every route's body limit is the exact size of
+ *    its message as the deployment's parameters fix it (base64 JSON included), so a larger
+ *    body is 413 before it is read; a gateway may only post partials naming its own (IAN,
+ *    gateway) and an OEM only queries under its own index (read from the fixed header,
+ *    before any cryptography).
+ *  - Reads are paged and cheap: GET /v1/blocks serves at most MAX_BLOCKS_PER_PAGE blocks
+ *    and about MAX_TRANSACTIONS_PER_PAGE transactions; GET /v1/verify runs off the event
+ *    loop (the service's worker); GET /v1/health says only ok, height and pending.
  *  - Bad input never yields a 500: parser errors, schema failures and every
  *    { ok: false, code } of the service become a 4xx `{ ok: false, code, message }`.
  *    Thrown exceptions become 500 INTERNAL with a fixed message (no stack, no details).
  *  - A refusal is logged exactly once, as one structured line (code, status, route,
- *    method, a short reason) — never the body, a key or a tag. Fastify's own
+ *    method, caller, a short reason) — never the body, a key or a tag. Fastify's own
  *    per-request lines are off; accepted requests log one line at debug level.
  *  - A refusal decided here never reaches the service, and the service leaves its state
  *    unchanged for those it refuses (LedgerService's contract), so no refused request
@@ -44,19 +61,44 @@ export interface LedgerApiOptions {
   /** A pino logger; false for none. Default: pino at level info on stdout. */
   logger?: Logger | false;
   /**
-   * Largest request body of POST /v1/partials and /v1/queries in bytes (default: room for
-   * the wire format's largest message in base64 JSON). Larger bodies get 413
-   * OVERSIZED_MESSAGE before they are read.
+   * HTTPS with mutual authentication (PEM strings): the deployment's CA, which every
+   * client certificate must chain to, and the ledger's own certificate (CN <dep>.ledger,
+   * SAN 127.0.0.1/localhost) and key.
    */
-  bodyLimit?: number;
-  /** When set, POST /v1/restore needs `Authorization: Bearer <operatorToken>`. */
-  operatorToken?: string;
+  tls?: { ca: string; cert: string; key: string };
+  /**
+   * Plaintext HTTP without client authentication: every route open to whoever reaches
+   * the port. Only with an explicit `insecure` deployment; a warning is logged at start.
+   */
+  insecure?: boolean;
+  /**
+   * The deployment's round clock as the ledger sees it: `current()` is the round in
+   * progress now (−1 before round 0 or while the epoch is unknown). POST /v1/restore takes
+   * only rounds that have ended (< current), and a partial for a round past current + 1 is
+   * refused before any cryptography. Without it, every restore request is refused.
+   */
+  rounds?: { current(): number };
+  /**
+   * What POST /v1/epoch calls (operator only): the ledger process publishes the signed
+   * epoch. Without it the route answers 404 NOT_FOUND.
+   */
+  control?: { startEpoch(epochMs: number): Promise<void> };
+  /**
+   * The deployment's name, if the caller wants it checked: the API reads identities
+   * against the service's own parameters, and refuses to start if this one differs.
+   */
+  deployment?: string;
 }
 
-/** Base64 of the largest wire message, plus room for the JSON around it. */
-export const DEFAULT_BODY_LIMIT = Math.ceil(MAX_MESSAGE_BYTES / 3) * 4 + 1024;
-/** POST /v1/restore takes two integers. */
-const RESTORE_BODY_LIMIT = 1024;
+/** Room for `{"partial":"…"}` around a base64 message. */
+const JSON_ENVELOPE_BYTES = 64;
+/** The largest body a message of `bytes` can arrive in: raw, or base64 in its JSON envelope. */
+export const bodyLimitFor = (bytes: number): number =>
+  Math.ceil(bytes / 3) * 4 + JSON_ENVELOPE_BYTES;
+/** POST /v1/restore and /v1/epoch take one or two integers. */
+const SMALL_BODY_LIMIT = 256;
+/** Every other route takes no body. */
+const NO_BODY_LIMIT = 1024;
 /** Length of a reason in logs and responses. */
 const MAX_REASON = 200;
 
@@ -66,6 +108,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set once the refusal of this request was logged and counted. */
     privaggRefused?: boolean;
+    /** The authenticated caller (HTTPS); undefined in insecure mode. */
+    privaggCaller?: Caller;
   }
 }
 
@@ -74,15 +118,47 @@ export function buildLedgerApi(
   opts: LedgerApiOptions = {},
 ): FastifyInstance {
   const logger = opts.logger === undefined ? pino({ level: 'info' }) : opts.logger;
+  if (opts.tls && opts.insecure) {
+    throw new PrivaggError(
+      ErrorCode.INVALID_ARGUMENT,
+      'the ledger API was given TLS credentials and insecure: true; choose one',
+    );
+  }
+  if (!opts.tls && !opts.insecure) {
+    throw new PrivaggError(
+      ErrorCode.INVALID_ARGUMENT,
+      'the ledger API needs TLS (tls: { ca, cert, key }) or an explicit insecure: true',
+    );
+  }
+  const params = service.params;
+  const deployment = params.deployment;
+  if (opts.deployment !== undefined && opts.deployment !== deployment) {
+    throw new PrivaggError(
+      ErrorCode.INVALID_ARGUMENT,
+      `the ledger API was given deployment ${JSON.stringify(opts.deployment)} for a ledger of ${JSON.stringify(deployment)}`,
+    );
+  }
+  const partialLimit = bodyLimitFor(partialBytesOf(params));
+  const queryLimit = bodyLimitFor(QUERY_MESSAGE_BYTES);
   const metrics = new HttpMetrics();
   const openapi = buildOpenApiDocument();
-  const operatorToken =
-    opts.operatorToken !== undefined ? Buffer.from(opts.operatorToken, 'utf8') : undefined;
   const app: FastifyInstance = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    ...(opts.tls
+      ? {
+          https: {
+            ca: opts.tls.ca,
+            cert: opts.tls.cert,
+            key: opts.tls.key,
+            requestCert: true,
+            rejectUnauthorized: true,
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
+      : {}),
     // Fastify's two lines per request are off: refusals log their own single line.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit: NO_BODY_LIMIT,
     // Slow or stalled clients cannot hold a connection forever.
     requestTimeout: 30_000,
     return503OnClosing: true,
@@ -100,6 +176,12 @@ export function buildLedgerApi(
       );
     },
   }) as unknown as FastifyInstance;
+  if (opts.insecure) {
+    const warning =
+      'INSECURE: the ledger API serves plain HTTP without client authentication; anyone who reaches its port may submit, restore and read the whole chain';
+    if (logger) logger.warn({ insecure: true }, warning);
+    else process.stderr.write(`${warning}\n`);
+  }
 
   // Only JSON (fastify's parser, safe against __proto__ poisoning) and raw bytes; any other
   // media type is 415 before the handler runs.
@@ -128,6 +210,7 @@ export function buildLedgerApi(
       method: request.method,
       route,
       ...(route === UNMATCHED ? { path: printable(request.url.split('?')[0] ?? '', 100) } : {}),
+      ...(request.privaggCaller ? { caller: request.privaggCaller.name } : {}),
       reason: printable(reason, MAX_REASON),
     };
     if (status >= 500) request.log.error({ ...line, err }, 'request failed');
@@ -191,8 +274,60 @@ export function buildLedgerApi(
     done();
   });
 
-  app.post('/v1/partials', async (request, reply) => {
+  // Who is calling, and may it call this route: before the body is read or parsed.
+  if (opts.tls) {
+    app.addHook('onRequest', async (request, reply) => {
+      const caller = callerOf(request.raw.socket as TLSSocket, deployment);
+      if (caller === 'anonymous') {
+        return refuse(request, reply, HttpErrorCode.UNAUTHORIZED, 'no verified client certificate');
+      }
+      if (caller === 'unknown') {
+        return refuse(
+          request,
+          reply,
+          ErrorCode.ACCESS_DENIED,
+          'the client certificate names no identity of this deployment',
+        );
+      }
+      request.privaggCaller = caller;
+      const template = request.routeOptions.url;
+      // No route: the not-found handler answers 404 to any authenticated caller.
+      if (template !== undefined && !mayCall(caller, request.method, template)) {
+        return refuse(
+          request,
+          reply,
+          ErrorCode.ACCESS_DENIED,
+          `role ${caller.role} may not call ${request.method} ${template}`,
+        );
+      }
+    });
+  }
+
+  app.post('/v1/partials', { bodyLimit: partialLimit }, async (request, reply) => {
     const bytes = submittedBytes(request.body, PartialSubmission, 'partial');
+    // The fixed header only: whose partial, for which round. Shorter bytes go on to the
+    // service, which refuses them as malformed before anything else.
+    const header = peekPartialHeader(bytes);
+    const caller = request.privaggCaller;
+    if (header && caller) {
+      if (
+        caller.role !== 'gateway' ||
+        caller.ian !== header.ian ||
+        caller.gateway !== header.gateway
+      ) {
+        throw new ApiError(
+          ErrorCode.ACCESS_DENIED,
+          `${caller.name} may not post a partial of gateway ${header.gateway} in IAN ${header.ian}`,
+        );
+      }
+    }
+    const current = opts.rounds?.current();
+    if (header && current !== undefined && header.round > current + 1) {
+      throw new ApiError(
+        ErrorCode.WRONG_ROUND,
+        `a partial for round ${header.round} while round ${current} is in progress`,
+      );
+    }
     const res = await service.addPartial(bytes);
     if (!res.ok) return refuse(request, reply, res.code, res.reason);
     return reply.code(202).send({
@@ -201,34 +336,85 @@ export function buildLedgerApi(
       round: res.round,
       gateway: res.gateway,
       attempt: res.attempt,
+      head: chainHeadToJson(res.head),
     });
   });
 
-  app.post('/v1/queries', async (request, reply) => {
+  app.post('/v1/queries', { bodyLimit: queryLimit }, async (request, reply) => {
     const bytes = submittedBytes(request.body, QuerySubmission, 'query');
+    const caller = request.privaggCaller;
+    if (caller && bytes.length >= 4) {
+      const oem = bytes.readUInt16BE(2);
+      if (caller.role !== 'oem' || caller.oem !== oem) {
+        throw new ApiError(ErrorCode.ACCESS_DENIED, `${caller.name} may not query as OEM ${oem}`);
+      }
+    }
     const res = await service.query(bytes);
     if (!res.ok) return refuse(request, reply, res.code, res.reason);
-    return reply.code(200).send({ ok: true, answer: res.answer });
+    return reply.code(200).send({ ok: true, answer: res.answer, head: chainHeadToJson(res.head) });
   });
 
-  app.post('/v1/restore', { bodyLimit: RESTORE_BODY_LIMIT }, async (request, reply) => {
-    if (operatorToken && !bearerMatches(request.headers.authorization, operatorToken)) {
-      throw new ApiError(HttpErrorCode.UNAUTHORIZED, 'operator token missing or wrong');
-    }
+  app.post('/v1/restore', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
     if (Buffer.isBuffer(request.body)) {
       throw new ApiError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
     }
     const { ian, round } = parseBody(request.body, RestoreRequest);
-    return reply.code(200).send(await service.restore(ian, round));
+    // Only rounds that have ended: restoring an open round would fail it for good (its
+    // partials are still on their way) and raise the newest final round, which bounds the
+    // rounds a query may span.
+    const current = opts.rounds?.current();
+    if (current === undefined) {
+      throw new ApiError(
+        ErrorCode.WRONG_ROUND,
+        'this ledger has no round clock: it cannot tell which rounds have ended',
+      );
+    }
+    if (round >= current) {
+      throw new ApiError(
+        ErrorCode.WRONG_ROUND,
+        current < 0
+          ? 'no round has ended yet'
+          : `round ${round} has not ended (round ${current} is in progress)`,
+      );
+    }
+    const res = await service.restore(ian, round);
+    if (!res.ok) return refuse(request, reply, res.code, res.reason);
+    return reply.code(200).send(res.outcome);
   });
+
+  app.post('/v1/epoch', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+    if (!opts.control) {
+      throw new ApiError(HttpErrorCode.NOT_FOUND, 'this ledger does not start epochs');
+    }
+    if (Buffer.isBuffer(request.body)) {
+      throw new ApiError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+    }
+    const { epochMs } = parseBody(request.body, EpochRequest);
+    try {
+      await opts.control.startEpoch(epochMs);
+    } catch (e) {
+      if (isPrivaggError(e)) return refuse(request, reply, e.code, e.message);
+      throw e;
+    }
+    return reply.code(200).send({ ok: true, epochMs });
+  });
+
+  app.get('/v1/head', async () => chainHeadToJson(service.head()));
 
   app.get('/v1/blocks', async (request) => {
     const { from, limit } = parseParams(request.query, BlocksPageQuery);
-    return {
-      height: service.height(),
-      from,
-      blocks: service.blocks(from, limit).map(blockView),
-    };
+    // Block by block, stopping at the page's transaction budget (always at least one block).
+    const blocks: LedgerBlock[] = [];
+    let transactions = 0;
+    for (let h = from; blocks.length < limit; h++) {
+      const block = service.block(h);
+      if (!block) break;
+      if (blocks.length > 0 && transactions + block.transactions.length > MAX_TRANSACTIONS_PER_PAGE)
+        break;
+      blocks.push(block);
+      transactions += block.transactions.length;
+    }
+    return { height: service.height(), from, blocks: blocks.map(blockView) };
   });
 
   app.get('/v1/blocks/:height', async (request) => {
@@ -239,7 +425,7 @@ export function buildLedgerApi(
   });
 
   app.get('/v1/verify', async (request, reply) => {
-    const report = service.verify();
+    const report = await service.verify();
     if (report.ok) return report;
     const bad = report.firstBad;
     request.log.error(
@@ -258,8 +444,9 @@ export function buildLedgerApi(
   });
 
   app.get('/v1/health', async (_request, reply) => {
-    const health = service.health();
-    return reply.code(health.ok ? 200 : 503).send(health);
+    const { ok, height, pendingTransactions } = service.health();
+    // Field by field: nothing else a service might add (a path, a key) reaches any caller.
+    return reply.code(ok ? 200 : 503).send({ ok, height, pendingTransactions });
   });
 
   app.get('/metrics', async (_request, reply) =>
@@ -272,7 +459,7 @@ export function buildLedgerApi(
 }
 
 export interface LedgerApiServer {
-  /** e.g. http://127.0.0.1:43117 */
+  /** e.g. https://127.0.0.1:43117 (http:// in insecure mode) */
   url: string;
   app: FastifyInstance;
   /** Stops listening and closes idle keep-alive connections; the service stays open. */
@@ -294,7 +481,7 @@ export async function startLedgerApi(
   }
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `${apiOpts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     app,
     close: () => app.close(),
   };
@@ -338,13 +525,6 @@ function describeIssues(error: z.ZodError): string {
     .slice(0, 3)
     .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'body'}: ${i.message}`)
     .join('; ');
-}
-
-function bearerMatches(header: string | undefined, token: Buffer): boolean {
-  const m = header?.match(/^Bearer (.+)$/);
-  if (!m) return false;
-  const given = Buffer.from(m[1]!, 'utf8');
-  return given.length === token.length && timingSafeEqual(given, token);
 }
 
 /** At most `max` characters, control characters replaced: safe for one log line. */

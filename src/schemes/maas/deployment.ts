@@ -47,10 +47,15 @@ export function createMaasDeployment(
     registeredAtMs: number;
     masterSecret?: Uint8Array;
     rng?: RandomSource;
+    /**
+     * The keys a role process holds (built from its credential bundle): roles whose keys
+     * are not in it fail when asked for. Default: the TA's full registration.
+     */
+    registry?: MaasRegistry;
   },
 ): MaasDeployment {
   validateMaasParams(params);
-  const registry = registerDeployment(params, opts);
+  const registry = opts.registry ?? registerDeployment(params, opts);
   const shamir = new ShamirParams(params.threshold, params.gateways, params.field);
   const codec = new ReadingCodec(params);
   return {

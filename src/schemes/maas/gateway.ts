@@ -13,6 +13,7 @@ import { checkFreshness, ReplayCache } from '../common/freshness.js';
 import { findBadTagsAt } from './batchVerify.js';
 import type { GatewayKey } from './keys.js';
 import { type MaasParams, shareBytes } from './params.js';
+import { decideResum, type ResumHistory, recordResum, startHistory } from './resumRule.js';
 import { computeTag } from './tags.js';
 
 /**
@@ -61,6 +62,8 @@ interface RoundShares {
   /** Accepted device → its row. */
   rows: Map<number, number>;
   limbs: Uint32Array;
+  /** The sets summed in this round so far (resumRule.ts): the chain re-sums must follow. */
+  history: ResumHistory;
 }
 
 /** A round's opened shares before aggregation: rows by device, dimensions present per row. */
@@ -79,6 +82,9 @@ interface OpenedRound {
  * more reason the default mode verifies each tag on ingest.
  */
 export const MAX_PENDING_COPIES = 8;
+
+/** Closed rounds whose shares a gateway keeps for re-sum requests, besides the newest. */
+export const HELD_ROUNDS = 4;
 
 const ACCEPTED: Verdict = Object.freeze({ ok: true as const });
 
@@ -335,14 +341,15 @@ export class MaasGateway {
         acceptedRows.set(device, row);
       else incomplete.push(device);
     }
+    const contributors = [...acceptedRows.keys()].sort((a, b) => a - b);
     const shares: RoundShares = {
       rows: acceptedRows,
       limbs: limbs.subarray(0, rows.size * stride),
+      history: startHistory(contributors),
     };
     this.accepted.set(round, shares);
-    for (const r of this.accepted.keys()) if (r < round - 4) this.accepted.delete(r);
+    for (const r of this.accepted.keys()) if (r < round - HELD_ROUNDS) this.accepted.delete(r);
     this.pending = [];
-    const contributors = [...acceptedRows.keys()].sort((a, b) => a - b);
     const sums = this.sumOver(shares, contributors);
     return {
       round,
@@ -430,21 +437,61 @@ export class MaasGateway {
     return { rows, limbs, present, failedDevices, rejected };
   }
 
+  /** Whether `round` was closed here and its shares are still held (for re-sums). */
+  holdsRound(round: number): boolean {
+    return this.accepted.has(round);
+  }
+
   /**
-   * The ledger's reconciliation request: re-sum over exactly `contributors`. Returns
-   * null when this gateway did not accept every one of them (it cannot help).
+   * The ledger's reconciliation request: re-sum `round` over exactly `contributors`,
+   * under the no-differencing rule of resumRule.ts (nested sets, each at least
+   * `params.reconcile.minDifference` devices smaller than the last, at most
+   * `maxReaggregations` re-sums per round). Never throws. Refusals: WRONG_ROUND (a round
+   * not held), CONTRIBUTOR_MISMATCH (a device this gateway did not accept), ACCESS_DENIED
+   * (the rule), MALFORMED_MESSAGE (not a set of roster indices, or an attempt outside
+   * 1..255). The attempt is only written into the partial: its freshness is the caller's
+   * check (GatewayService refuses attempts it already answered).
    */
+  resum(
+    round: number,
+    contributors: readonly number[],
+    attempt: number,
+    nowMs: number,
+  ): { ok: true; partial: Buffer } | { ok: false; code: ErrorCode; reason: string } {
+    const accepted = this.accepted.get(round);
+    if (!accepted)
+      return { ok: false, code: ErrorCode.WRONG_ROUND, reason: `round ${round} is not held` };
+    if (!Number.isInteger(attempt) || attempt < 1 || attempt > 255)
+      return { ok: false, code: ErrorCode.MALFORMED_MESSAGE, reason: `attempt ${attempt}` };
+    const decision = decideResum(
+      accepted.history,
+      (d) => accepted.rows.has(d),
+      contributors,
+      this.params.devicesPerIan,
+      this.params.reconcile,
+    );
+    if (!decision.ok) return decision;
+    recordResum(accepted.history, decision);
+    const sorted = decision.target;
+    const partial = this.buildPartial(
+      round,
+      sorted,
+      this.sumOver(accepted, sorted),
+      attempt,
+      nowMs,
+    );
+    return { ok: true, partial };
+  }
+
+  /** `resum`, as null when refused (for callers that only need the bytes). */
   reaggregate(
     round: number,
     contributors: readonly number[],
     attempt: number,
     nowMs: number,
   ): Buffer | null {
-    const accepted = this.accepted.get(round);
-    if (!accepted) return null;
-    for (const d of contributors) if (!accepted.rows.has(d)) return null;
-    const sorted = [...contributors].sort((a, b) => a - b);
-    return this.buildPartial(round, sorted, this.sumOver(accepted, sorted), attempt, nowMs);
+    const res = this.resum(round, contributors, attempt, nowMs);
+    return res.ok ? res.partial : null;
   }
 
   /** Encodes and tags a partial (exposed so a simulated compromised gateway can tag a lie). */

@@ -7,6 +7,7 @@ import { checkFreshness, ReplayCache } from '../common/freshness.js';
 import type { LedgerKey } from './keys.js';
 import { type MaasParams, shareBytes } from './params.js';
 import type { DimensionEstimate, ReadingCodec } from './readingCodec.js';
+import { privateTarget } from './resumRule.js';
 import { verifyTag } from './tags.js';
 
 /**
@@ -25,7 +26,10 @@ import { verifyTag } from './tags.js';
  *     those gateways are asked to re-aggregate over it (attempt + 1). A re-aggregated
  *     partial over another set, or from a gateway not asked, is CONTRIBUTOR_MISMATCH.
  *     Since no k first-attempt partials shared a set, no first-attempt sum can be
- *     interpolated and differenced against the new one.
+ *     interpolated and differenced against the new one. The target is then shrunk (its
+ *     highest indices first, named in `withheld`) until every asked gateway's last set
+ *     differs from it by 0 or ≥ `params.reconcile.minDifference` devices: gateways refuse
+ *     any other target (resumRule.ts), so no two sums of one gateway isolate a device.
  *  3. With r ≥ k partials over one set: r = k interpolates (nothing to cross-check);
  *     r > k checks consistency and, if needed, decodes with Berlekamp–Welch, which
  *     corrects up to ⌊(r−k)/2⌋ lying gateways and names them.
@@ -33,7 +37,9 @@ import { verifyTag } from './tags.js';
  *     redundancy, all gateways are asked to re-sum over their common devices (when that
  *     drops at most a quarter of them). Caveat: here the first-attempt group's sum and
  *     the new one differ by the dropped devices, which the ledger could learn by
- *     differencing once it knows the liar (their LDP reports when LDP is on).
+ *     differencing once it knows the liar (their LDP reports when LDP is on) — a sum over
+ *     at least `minDifference` devices, never one device's (the same shrinking as in 2).
+ *     The number of re-aggregations is bounded by `params.reconcile.maxReaggregations`.
  *  5. The restored elements are decoded strictly: a value that cannot be the sum of n
  *     in-range readings fails the restore rather than enter a total.
  * The paper's mode interpolates the first k partials that arrived, whatever they summed.
@@ -74,6 +80,12 @@ export type RestoreOutcome =
       gateways: readonly number[];
       /** Devices some gateway had and the target set drops, with the gateways that lacked them. */
       dropped: readonly { device: number; missingAt: readonly number[] }[];
+      /**
+       * Devices every asked gateway holds, left out anyway so that each gateway's new set
+       * differs from its last one by 0 or ≥ `params.reconcile.minDifference` devices (the
+       * no-differencing rule, resumRule.ts). Also in `dropped`. Present only when non-empty.
+       */
+      withheld?: readonly number[];
     }
   | { status: 'failed'; ian: number; round: number; reason: string };
 
@@ -89,7 +101,8 @@ const keyOf = (ian: number, round: number) => round * 65_536 + ian;
 
 export class MaasLedgerContract {
   private readonly elementBytes: number;
-  private readonly replay = new ReplayCache(Number.MAX_SAFE_INTEGER);
+  /** Rebuilt by `pruneBefore` (the cache has no per-round removal of its own). */
+  private replay = new ReplayCache(Number.MAX_SAFE_INTEGER);
   /** (ian, round) → attempt → gateway → partial */
   private readonly partials = new Map<number, Map<number, Map<number, StoredPartial>>>();
   /** (ian, round) → the set asked for in a re-aggregation, by attempt. */
@@ -270,7 +283,7 @@ export class MaasLedgerContract {
       //    the least-held devices until k gateways hold all that remain; ask exactly those
       //    gateways to re-sum over that set. No k attempt-0 partials share a set, so the
       //    ledger cannot interpolate any attempt-0 sum and difference it against the new one.
-      if (attempt + 1 >= MAX_ATTEMPTS) {
+      if (attempt + 1 >= MAX_ATTEMPTS || attempt + 1 > this.params.reconcile.maxReaggregations) {
         return this.fail(
           ian,
           round,
@@ -297,15 +310,7 @@ export class MaasLedgerContract {
         target = target.filter((d) => d !== worst);
         covering = partials.filter((p) => target.every((d) => p.contributors.includes(d)));
       }
-      target.sort((a, b) => a - b);
-      return this.requestReaggregation(
-        ian,
-        round,
-        attempt + 1,
-        partials,
-        target,
-        covering.map((p) => p.gateway),
-      );
+      return this.requestPrivateReaggregation(ian, round, attempt + 1, partials, target, covering);
     }
     const everyone = [...partials];
     const outside = partials.filter((p) => !best.includes(p)).map((p) => p.gateway);
@@ -330,16 +335,10 @@ export class MaasLedgerContract {
         if (
           outside.length > 0 &&
           attempt + 1 < MAX_ATTEMPTS &&
+          attempt + 1 <= this.params.reconcile.maxReaggregations &&
           union.size - common.length <= Math.max(1, Math.floor(union.size / 4))
         ) {
-          return this.requestReaggregation(
-            ian,
-            round,
-            attempt + 1,
-            all,
-            common,
-            all.map((p) => p.gateway),
-          );
+          return this.requestPrivateReaggregation(ian, round, attempt + 1, all, common, all);
         }
         return fail(
           `partials disagree beyond what ${partials.length} of k = ${threshold} can correct`,
@@ -369,6 +368,36 @@ export class MaasLedgerContract {
     });
   }
 
+  /**
+   * A re-aggregation over `target` by the gateways of `asked`, shrunk so that every asked
+   * gateway's set differs from its last sum (its partial of the latest attempt) by 0 or at
+   * least `minDifference` devices — the only targets gateways answer (resumRule.ts). The
+   * devices left out for it are named in `withheld`.
+   */
+  private requestPrivateReaggregation(
+    ian: number,
+    round: number,
+    attempt: number,
+    partials: readonly StoredPartial[],
+    target: readonly number[],
+    asked: readonly StoredPartial[],
+  ): RestoreOutcome {
+    const shrunk = privateTarget(
+      asked.map((p) => p.contributors),
+      target,
+      this.params.reconcile.minDifference,
+    );
+    return this.requestReaggregation(
+      ian,
+      round,
+      attempt,
+      partials,
+      shrunk.target,
+      asked.map((p) => p.gateway),
+      shrunk.withheld,
+    );
+  }
+
   /** Records and returns a re-aggregation request over `target` to `asked`. */
   private requestReaggregation(
     ian: number,
@@ -377,6 +406,7 @@ export class MaasLedgerContract {
     partials: readonly StoredPartial[],
     target: number[],
     asked: number[],
+    withheld: readonly number[] = [],
   ): RestoreOutcome {
     target.sort((a, b) => a - b);
     const inTarget = new Set(target);
@@ -400,6 +430,7 @@ export class MaasLedgerContract {
           device,
           missingAt: partials.filter((p) => !p.contributors.includes(device)).map((p) => p.gateway),
         })),
+      ...(withheld.length > 0 ? { withheld: [...withheld] } : {}),
     };
   }
 
@@ -430,5 +461,58 @@ export class MaasLedgerContract {
   /** Called with every newly restored IAN-round (the query side derives its noise then). */
   onRestored(listener: (outcome: Extract<RestoreOutcome, { status: 'restored' }>) => void): void {
     this.listeners.push(listener);
+  }
+
+  // ─── Retention (a long-running ledger keeps per-round state only while it is needed) ───
+
+  /** The final outcome (restored or failed) of an IAN-round still held in memory. */
+  finalOutcomeOf(ian: number, round: number): RestoreOutcome | undefined {
+    const k = keyOf(ian, round);
+    return this.restored.get(k) ?? this.failed.get(k);
+  }
+
+  /**
+   * Forgets every per-round fact of rounds < `round`: stored partials, re-aggregation
+   * requests, restored and failed outcomes, replay keys. `latestFinalRound` is kept. The
+   * caller must refuse partials and restores of those rounds from now on (they would find
+   * no state) and serve their restored outcomes from its store (src/ledger/retention.ts).
+   * Deterministic: a replay that prunes at the same transactions reaches the same state.
+   */
+  pruneBefore(round: number): void {
+    const old = (k: number) => Math.floor(k / 65_536) < round;
+    for (const map of [this.partials, this.requested, this.restored, this.failed]) {
+      for (const k of map.keys()) if (old(k)) map.delete(k);
+    }
+    // The replay cache holds exactly one key per stored partial: rebuild it from those kept.
+    this.replay = new ReplayCache(Number.MAX_SAFE_INTEGER);
+    for (const [k, byAttempt] of this.partials) {
+      const rd = Math.floor(k / 65_536);
+      const ian = k - rd * 65_536;
+      for (const [attempt, byGateway] of byAttempt)
+        for (const gateway of byGateway.keys())
+          this.replay.remember(rd, `${ian}/${gateway}/${attempt}`);
+    }
+  }
+
+  /** Sizes of the per-round state, for tests and metrics (entries, not bytes). */
+  retained(): {
+    ianRounds: number;
+    partials: number;
+    requested: number;
+    restored: number;
+    failed: number;
+    replayKeys: number;
+  } {
+    let partials = 0;
+    for (const byAttempt of this.partials.values())
+      for (const byGateway of byAttempt.values()) partials += byGateway.size;
+    return {
+      ianRounds: this.partials.size,
+      partials,
+      requested: this.requested.size,
+      restored: this.restored.size,
+      failed: this.failed.size,
+      replayKeys: this.replay.size,
+    };
   }
 }

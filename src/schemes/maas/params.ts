@@ -57,6 +57,25 @@ export const PAPER_MODES: MaasModes = {
   queryNoise: 'paper-fresh',
 };
 
+/**
+ * How far a gateway re-sums on the ledger's request (see resumRule.ts). Re-sums over
+ * nested device sets whose differences hold at least `minDifference` devices reveal only
+ * sums over blocks of that many devices; without the rule, partials over S and S∖{i}
+ * give device i's exact share to whoever sees both. The paper has no re-aggregation, so
+ * the same limits hold in every mode.
+ */
+export interface ReconcileParams {
+  /** Re-sums one gateway answers per round, resends included (0..255). Default 3. */
+  maxReaggregations: number;
+  /** Fewest devices by which a new target may differ from the last set summed (≥ 2). Default 2. */
+  minDifference: number;
+}
+
+export const DEFAULT_RECONCILE: ReconcileParams = Object.freeze({
+  maxReaggregations: 3,
+  minDifference: 2,
+});
+
 export interface MaasParams {
   /** Deployment name; bound into identities, keys and MACs. */
   deployment: string;
@@ -80,6 +99,8 @@ export interface MaasParams {
   /** A message whose timestamp is further than this from the receiver's clock is stale. */
   freshnessWindowMs: number;
   modes: MaasModes;
+  /** Bounds on re-aggregation (the no-differencing rule); the same in DEFAULT and PAPER modes. */
+  reconcile: ReconcileParams;
 }
 
 export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasParams {
@@ -97,12 +118,23 @@ export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasPara
     field: defaultField,
     freshnessWindowMs: 30_000,
     modes: DEFAULT_MODES,
+    reconcile: DEFAULT_RECONCILE,
     ...overrides,
   });
 }
 
-/** Checks every parameter; the limits come from the wire format (u8 gateway index, u16 IAN, …). */
-export function validateMaasParams(p: MaasParams): MaasParams {
+/**
+ * Checks every parameter; the limits come from the wire format (u8 gateway index, u16 IAN, …).
+ * Parameters stored before `reconcile` existed (a ledger file's configuration) get
+ * DEFAULT_RECONCILE; use the returned object.
+ */
+export function validateMaasParams(
+  given: Omit<MaasParams, 'reconcile'> & { reconcile?: ReconcileParams | undefined },
+): MaasParams {
+  const p: MaasParams =
+    given.reconcile === undefined
+      ? { ...given, reconcile: DEFAULT_RECONCILE }
+      : (given as MaasParams);
   const int = (x: number, lo: number, hi: number, name: string) =>
     ensure(
       Number.isInteger(x) && x >= lo && x <= hi,
@@ -125,6 +157,13 @@ export function validateMaasParams(p: MaasParams): MaasParams {
     p.deployment.length > 0 && p.deployment.length <= 200,
     'deployment name must be 1..200 characters',
   );
+  ensure(
+    typeof p.reconcile === 'object' && p.reconcile !== null,
+    'reconcile must be { maxReaggregations, minDifference }',
+  );
+  int(p.reconcile.maxReaggregations, 0, 255, 'reconcile.maxReaggregations');
+  // 1 would let nested sets differ by one device: exactly the differencing attack.
+  int(p.reconcile.minDifference, 2, 1_000_000, 'reconcile.minDifference');
   if (p.ldp) {
     ensure(p.ldp.epsilon > 0 && Number.isFinite(p.ldp.epsilon), 'ε must be positive', {
       epsilon: p.ldp.epsilon,

@@ -89,7 +89,9 @@ export class MaasQueryEngine {
   private readonly seenQueries = new Map<string, number>();
   readonly rejections = new Map<ErrorCode, number>();
 
-  readonly dp: DpUtils;
+  /** Replaced by `pruneBefore` when this engine made it (cells are derived, so none is lost). */
+  dp: DpUtils;
+  private readonly ownsDp: boolean;
 
   constructor(
     readonly contract: MaasLedgerContract,
@@ -103,6 +105,7 @@ export class MaasQueryEngine {
       if (!accountant.has(o.grant.name)) accountant.register(o.grant.name, o.grant.budget);
     }
     this.dp = dp ?? new DpUtils(key, params, contract.codec);
+    this.ownsDp = !dp;
     if (!dp && params.modes.queryNoise === 'derived') {
       // Derive each restored IAN-round's noise cells as it is restored, not at query time.
       contract.onRestored((o) => this.dp.prepare(o.ian, o.round));
@@ -209,6 +212,21 @@ export class MaasQueryEngine {
     };
     if (derived) this.answers.set(`${oem.grant.name}|${windowKey}`, full);
     return full;
+  }
+
+  /**
+   * Drops the derived noise cells of every round (rounds < `round` are no longer kept by the
+   * contract either; the cells of newer ones are derived again when a query needs them: they
+   * are a function of the noise key, so answers do not change). Cached answers and spent
+   * budgets are kept: their number is bounded by the OEMs' privacy budgets, not by time.
+   */
+  pruneBefore(_round: number): void {
+    if (this.ownsDp) this.dp = new DpUtils(this.key, this.params, this.contract.codec);
+  }
+
+  /** Sizes of the engine's caches, for tests and metrics (entries). */
+  retained(): { answers: number; seenQueries: number } {
+    return { answers: this.answers.size, seenQueries: this.seenQueries.size };
   }
 
   /**

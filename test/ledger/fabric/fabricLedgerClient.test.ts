@@ -401,9 +401,20 @@ describe('Fabric client plumbing', () => {
     }
   });
 
-  it('the embedded store is a LedgerClient as it is', () => {
-    // Compile-time: LedgerService (the embedded store's interface) fits LedgerClient.
+  it('the embedded store as a LedgerClient: an operator restore it refuses is thrown with its code', async () => {
     const asClient: (s: LedgerService) => LedgerClient = embeddedLedgerClient;
-    expect(asClient).toBe(embeddedLedgerClient);
+    const refusing = {
+      restore: async () => ({
+        ok: false as const,
+        code: 'WRONG_ROUND' as const,
+        reason: 'already final',
+      }),
+    } as unknown as LedgerService;
+    await expect(asClient(refusing).restore(0, 0)).rejects.toMatchObject({ code: 'WRONG_ROUND' });
+    const outcome = { status: 'failed' as const, ian: 0, round: 0, reason: 'no partial arrived' };
+    const accepting = {
+      restore: async () => ({ ok: true as const, outcome }),
+    } as unknown as LedgerService;
+    await expect(asClient(accepting).restore(0, 0)).resolves.toEqual(outcome);
   });
 });

@@ -139,8 +139,16 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
     const askAgain = await twin.restore(1, 1, nowMs + 2_500);
     expect(askAgain.payload).toBe(ask.payload);
     expect(askAgain.writes).toEqual([]);
-    // A re-aggregation over another set than the one asked for.
-    const wrong = gateways[0]!.reaggregate(1, [4], 1, nowMs + 3_000)!;
+    // A re-aggregation over another set than the one asked for (tagged with gateway 1's
+    // real key; an honest gateway would not even build it: it re-sums only the sets its
+    // no-differencing rule allows, and [4] then [3, 4] differ by one device).
+    const wrong = gateways[0]!.buildPartial(
+      1,
+      [4],
+      dep.params.dimensions.map(() => 0n),
+      1,
+      nowMs + 3_000,
+    );
     expect((await twin.add(wrong, nowMs + 3_000)).result).toMatchObject({
       code: 'CONTRIBUTOR_MISMATCH',
     });

@@ -111,6 +111,14 @@ export interface Harness {
   clock: { now: number };
 }
 
+/** The round the harness's round clock says is in progress (rounds below it have ended). */
+export const CURRENT_ROUND = 100;
+
+/**
+ * The API over a MemoryLedger, driven with fastify's inject (no socket, so no TLS: the
+ * API runs insecure here; access control is tested over real HTTPS in access.test.ts).
+ * The INSECURE warning logged at build is dropped from `lines`.
+ */
 export async function harness(
   opts: Omit<LedgerApiOptions, 'logger'> & { batchSize?: number } = {},
 ): Promise<Harness> {
@@ -118,8 +126,15 @@ export async function harness(
   const clock = { now: T0 };
   const ledger = new MemoryLedger(dep, { clock: () => clock.now, batchSize: opts.batchSize ?? 16 });
   const { logger, lines } = captureLogs();
-  const app = buildLedgerApi(ledger, { ...opts, logger });
+  const { batchSize: _b, ...apiOpts } = opts;
+  const app = buildLedgerApi(ledger, {
+    insecure: true,
+    rounds: { current: () => CURRENT_ROUND },
+    ...apiOpts,
+    logger,
+  });
   await app.ready();
+  lines.splice(0, lines.length, ...lines.filter((l) => !String(l.msg).startsWith('INSECURE')));
   return { dep, ledger, app, lines, clock };
 }
 

@@ -1,12 +1,27 @@
-import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import type { ErrorCode } from '../../../src/errors.js';
+import { createHash } from 'node:crypto';
+import {
+  type Ed25519PrivateKey,
+  ed25519KeyPair,
+  ed25519PrivateKey,
+  ed25519Sign,
+  ed25519Verify,
+} from '../../../src/crypto/ed25519.js';
+import { ErrorCode } from '../../../src/errors.js';
+import { admitPartial } from '../../../src/ledger/admission.js';
+import {
+  emptyChainHead,
+  type SignedChainHead,
+  signChainHead,
+} from '../../../src/ledger/chainHead.js';
 import type {
   LedgerBlock,
   LedgerCounters,
   LedgerHealth,
   LedgerService,
   LedgerTransaction,
+  RestoreResult,
   VerifyReport,
+  WithHead,
 } from '../../../src/ledger/service.js';
 import { type RandomSource, systemRandom } from '../../../src/math/random.js';
 import type { MaasDeployment } from '../../../src/schemes/maas/deployment.js';
@@ -22,6 +37,8 @@ import type { MaasQueryEngine, QueryResult } from '../../../src/schemes/maas/que
  * HTTP tests and benchmarks while the embedded SQLite ledger is written. Blocks are
  * hash-chained, carry an RFC 6962 Merkle root and an Ed25519 signature, so /v1/blocks and
  * /v1/verify have real data to show. Not a store: nothing survives the process.
+ * Simplification: a submission is answered at once (not when its block commits), with the
+ * signed head of the chain committed so far.
  */
 export interface MemoryLedgerOptions {
   /** The ledger's clock (freshness checks, transaction times). Default Date.now. */
@@ -32,12 +49,13 @@ export interface MemoryLedgerOptions {
 }
 
 export class MemoryLedger implements LedgerService {
+  readonly params: MaasDeployment['params'];
   readonly contract: MaasLedgerContract;
   readonly queries: MaasQueryEngine;
   private readonly clock: () => number;
   private readonly batchSize: number;
   private readonly rng: RandomSource;
-  private readonly key: { privateKey: KeyObject; publicKey: KeyObject };
+  private readonly key: Ed25519PrivateKey;
   private readonly chain: LedgerBlock[] = [];
   private pending: LedgerTransaction[] = [];
   private readonly counts: LedgerCounters = {
@@ -52,14 +70,18 @@ export class MemoryLedger implements LedgerService {
 
   constructor(deployment: MaasDeployment, opts: MemoryLedgerOptions = {}) {
     ({ contract: this.contract, queries: this.queries } = deployment.ledger());
+    this.params = deployment.params;
     this.clock = opts.clock ?? Date.now;
     this.batchSize = opts.batchSize ?? 16;
     this.rng = opts.rng ?? systemRandom;
-    this.key = generateKeyPairSync('ed25519');
+    this.key = ed25519PrivateKey(ed25519KeyPair().privateKey);
   }
 
-  async addPartial(bytes: Uint8Array): Promise<AddResult> {
+  async addPartial(bytes: Uint8Array): Promise<WithHead<AddResult>> {
     const now = this.clock();
+    // The same size-and-header admission as the embedded ledger, before the contract.
+    const admitted = admitPartial(bytes, this.params);
+    if (!admitted.ok) return this.reject(admitted);
     const res = this.contract.add(bytes, now);
     if (!res.ok) return this.reject(res);
     this.counts.partialsAccepted++;
@@ -71,27 +93,46 @@ export class MemoryLedger implements LedgerService {
       round: res.round,
       gateway: res.gateway,
     });
-    return res;
+    return { ...res, head: this.head() };
   }
 
-  async restore(ian: number, round: number): Promise<RestoreOutcome> {
-    const outcome = this.contract.restore(ian, round);
+  async restore(ian: number, round: number): Promise<RestoreResult> {
+    if (ian >= this.params.ians)
+      return { ok: false, code: ErrorCode.INVALID_ARGUMENT, reason: `no IAN ${ian}` };
+    if (this.contract.finalOutcomeOf(ian, round))
+      return { ok: false, code: ErrorCode.WRONG_ROUND, reason: 'already final' };
+    const outcome: RestoreOutcome = this.contract.restore(ian, round);
     const body = JSON.stringify(outcome);
     if (!this.recordedRestores.has(body)) {
       this.recordedRestores.add(body);
       this.enqueue({ kind: 'restore', time: this.clock(), body: Buffer.from(body), ian, round });
     }
-    return outcome;
+    return { ok: true, outcome };
   }
 
-  async query(bytes: Uint8Array): Promise<QueryResult> {
+  async query(bytes: Uint8Array): Promise<WithHead<QueryResult>> {
     const now = this.clock();
     const res = this.queries.query(bytes, now, this.rng);
     if (!res.ok) return this.reject(res);
     this.counts.queriesAnswered++;
     this.enqueue({ kind: 'query', time: now, body: Buffer.from(bytes) });
     this.enqueue({ kind: 'answer', time: now, body: Buffer.from(JSON.stringify(res.answer)) });
-    return res;
+    return { ...res, head: this.head() };
+  }
+
+  head(): SignedChainHead {
+    const tip = this.chain.at(-1);
+    return signChainHead(
+      this.key,
+      tip
+        ? {
+            deployment: this.params.deployment,
+            height: this.chain.length,
+            headHash: tip.hash,
+            atMs: tip.time,
+          }
+        : emptyChainHead(this.params.deployment),
+    );
   }
 
   async flush(): Promise<void> {
@@ -110,7 +151,7 @@ export class MemoryLedger implements LedgerService {
     return this.chain.slice(from, from + limit);
   }
 
-  verify(): VerifyReport {
+  async verify(): Promise<VerifyReport> {
     const t0 = performance.now();
     let previous: Buffer = Buffer.alloc(32);
     let transactions = 0;
@@ -134,7 +175,7 @@ export class MemoryLedger implements LedgerService {
         b.transactions.length,
       );
       if (!hash.equals(b.hash)) return report({ height: b.height, reason: 'hash' });
-      if (!verify(null, b.hash, this.key.publicKey, b.signature))
+      if (!ed25519Verify(this.key.publicKey, b.hash, b.signature))
         return report({ height: b.height, reason: 'signature' });
       transactions += b.transactions.length;
       previous = b.hash;
@@ -186,7 +227,7 @@ export class MemoryLedger implements LedgerService {
       time,
       transactions,
       hash,
-      signature: sign(null, hash, this.key.privateKey),
+      signature: ed25519Sign(this.key, hash),
     });
     this.counts.blocks++;
     this.counts.transactions += transactions.length;

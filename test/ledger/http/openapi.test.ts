@@ -37,6 +37,8 @@ describe('OpenAPI document', () => {
         'POST /v1/partials',
         'POST /v1/queries',
         'POST /v1/restore',
+        'POST /v1/epoch',
+        'GET /v1/head',
         'GET /v1/blocks',
         'GET /v1/blocks/{height}',
         'GET /v1/verify',

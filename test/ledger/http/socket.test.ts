@@ -4,18 +4,21 @@ import { type LedgerApiServer, startLedgerApi } from '../../../src/ledger/http/s
 import { captureLogs, roundPartials, T0, testDeployment } from './fixtures.js';
 import { MemoryLedger } from './memoryLedger.js';
 
-describe('over a real socket (127.0.0.1, port 0)', () => {
+describe('insecure: plain HTTP over a real socket (127.0.0.1, port 0)', () => {
   const dep = testDeployment();
   const ledger = new MemoryLedger(dep, { clock: () => T0, batchSize: 2 });
   const { logger, lines } = captureLogs();
   let server: LedgerApiServer;
   beforeAll(async () => {
-    server = await startLedgerApi(ledger, { logger, host: '127.0.0.1', port: 0 });
+    server = await startLedgerApi(ledger, { logger, host: '127.0.0.1', port: 0, insecure: true });
   });
   afterAll(() => server.close());
 
-  it('listens on a free loopback port and serves submissions and reads with fetch', async () => {
+  it('says INSECURE once at start, listens on a free loopback port and serves everyone', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const warnings = lines.filter((l) => String(l.msg).startsWith('INSECURE:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.level).toBe(40);
     const [p1, p2, p3] = roundPartials(dep, 0, 0);
     const raw = await fetch(`${server.url}/v1/partials`, {
       method: 'POST',

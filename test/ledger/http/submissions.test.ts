@@ -1,14 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { partialBytesOf } from '../../../src/ledger/admission.js';
+import { chainHeadFromJson, verifyChainHead } from '../../../src/ledger/chainHead.js';
 import {
   PartialAccepted,
   QueryAccepted,
   RestoreOutcome,
 } from '../../../src/ledger/http/schemas.js';
+import { bodyLimitFor } from '../../../src/ledger/http/server.js';
 import { systemRandom } from '../../../src/math/random.js';
-import { MAX_MESSAGE_BYTES } from '../../../src/wire/maas.js';
 import {
   asJson,
   binary,
+  CURRENT_ROUND,
   expectRefused,
   type Harness,
   harness,
@@ -31,7 +34,7 @@ const post = (
 describe('POST /v1/partials', () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await harness({ bodyLimit: 64 * 1024 });
+    h = await harness();
   });
   afterEach(() => h.app.close());
 
@@ -39,13 +42,12 @@ describe('POST /v1/partials', () => {
     const [p1, p2] = roundPartials(h.dep, 0, 0);
     const a = await h.app.inject(post('/v1/partials', binary(p1!)));
     expect(a.statusCode).toBe(202);
-    expect(PartialAccepted.parse(a.json())).toEqual({
-      ok: true,
-      ian: 0,
-      round: 0,
-      gateway: 1,
-      attempt: 0,
-    });
+    const accepted = PartialAccepted.parse(a.json());
+    expect(accepted).toMatchObject({ ok: true, ian: 0, round: 0, gateway: 1, attempt: 0 });
+    // The signed head the ledger gives with every acknowledgement verifies under its key.
+    const head = chainHeadFromJson(accepted.head);
+    expect(head.deployment).toBe(h.dep.params.deployment);
+    expect(verifyChainHead(head, h.ledger.head().publicKey)).toBe(true);
     const b = await h.app.inject(post('/v1/partials', asJson({ partial: p2!.toString('base64') })));
     expect(b.statusCode).toBe(202);
     expect(b.json()).toMatchObject({ ok: true, gateway: 2 });
@@ -98,10 +100,26 @@ describe('POST /v1/partials', () => {
     await expectRefused(h, post('/v1/partials', binary(fresh)), 422, 'STALE_TIMESTAMP');
     h.clock.now = T0;
 
-    // Refused by HTTP before the service sees anything.
+    // Longer or shorter than this deployment's partials (but within the body limit): refused
+    // from the size alone, before the contract decodes anything.
+    const size = partialBytesOf(h.dep.params);
+    const longer = Buffer.concat([fresh, Buffer.alloc(8)]);
+    await expectRefused(h, post('/v1/partials', binary(longer)), 413, 'OVERSIZED_MESSAGE');
     await expectRefused(
       h,
-      post('/v1/partials', binary(Buffer.alloc(64 * 1024 + 1))),
+      post('/v1/partials', binary(fresh.subarray(0, size - 1))),
+      400,
+      'MALFORMED_MESSAGE',
+    );
+    // A header claiming another roster size, at the right length: malformed, no decode.
+    const roster = Buffer.from(fresh);
+    roster.writeUInt32BE(4_000_000, 20);
+    await expectRefused(h, post('/v1/partials', binary(roster)), 400, 'MALFORMED_MESSAGE');
+
+    // Refused by HTTP before the service sees anything: over the body limit.
+    await expectRefused(
+      h,
+      post('/v1/partials', binary(Buffer.alloc(bodyLimitFor(size) + 1))),
       413,
       'OVERSIZED_MESSAGE',
       'http',
@@ -168,12 +186,28 @@ describe('POST /v1/partials', () => {
     }
   });
 
-  it('a message over the wire maximum is OVERSIZED_MESSAGE from the service when the body limit lets it through', async () => {
-    const big = await harness();
-    const huge = Buffer.alloc(MAX_MESSAGE_BYTES + 1);
+  it('a crafted 0.5 MB partial is refused with 413 before it is read or decoded', async () => {
+    // Finding 7: a partial claiming a roster of millions cost ~200× the CPU and ~25 MiB.
+    const huge = Buffer.alloc(512 * 1024);
     huge[0] = 1;
-    await expectRefused(big, post('/v1/partials', binary(huge)), 413, 'OVERSIZED_MESSAGE');
-    await big.app.close();
+    huge[1] = 2;
+    huge.writeUInt32BE(4_000_000, 20);
+    await expectRefused(h, post('/v1/partials', binary(huge)), 413, 'OVERSIZED_MESSAGE', 'http');
+    await expectRefused(
+      h,
+      post('/v1/partials', asJson({ partial: huge.toString('base64') })),
+      413,
+      'OVERSIZED_MESSAGE',
+      'http',
+    );
+    // The limits are the exact message sizes, base64 JSON included.
+    const partial = roundPartials(h.dep, 0, 0)[0]!;
+    expect(partial.length).toBe(partialBytesOf(h.dep.params));
+    const json = JSON.stringify({ partial: partial.toString('base64') });
+    expect(json.length).toBeLessThanOrEqual(bodyLimitFor(partial.length));
+    expect((await h.app.inject(post('/v1/partials', asJson(JSON.parse(json))))).statusCode).toBe(
+      202,
+    );
   });
 });
 
@@ -239,23 +273,58 @@ describe('POST /v1/restore', () => {
     await h.app.close();
   });
 
-  it('with an operator token, restore needs it', async () => {
-    const h = await harness({ operatorToken: 's3cret-operator' });
-    const req = post('/v1/restore', asJson({ ian: 0, round: 0 }));
-    await expectRefused(h, req, 401, 'UNAUTHORIZED', 'http');
+  it('refuses what could fail a healthy round or lift the bound on queries (finding 4)', async () => {
+    const h = await harness();
+    // An IAN the deployment does not have.
     await expectRefused(
       h,
-      { ...req, headers: { ...req.headers, authorization: 'Bearer wrong' } },
-      401,
-      'UNAUTHORIZED',
+      post('/v1/restore', asJson({ ian: 2, round: 0 })),
+      400,
+      'INVALID_ARGUMENT',
       'http',
     );
-    const ok = await h.app.inject({
-      ...req,
-      headers: { ...req.headers, authorization: 'Bearer s3cret-operator' },
-    });
-    expect(ok.statusCode).toBe(200);
-    expect(h.lines.map((l) => JSON.stringify(l)).join('\n')).not.toContain('s3cret');
+    // A round that has not ended, or beyond any round the clock allows.
+    for (const round of [CURRENT_ROUND, CURRENT_ROUND + 1, 2 ** 32 - 1]) {
+      await expectRefused(
+        h,
+        post('/v1/restore', asJson({ ian: 0, round })),
+        422,
+        'WRONG_ROUND',
+        'http',
+      );
+    }
+    expect(h.ledger.contract.latestFinalRound).toBe(-1);
+
+    // A healthy round, restored once: a repeated request is refused and adds nothing.
+    for (const p of roundPartials(h.dep, 0, 3))
+      expect((await h.app.inject(post('/v1/partials', binary(p)))).statusCode).toBe(202);
+    const first = await h.app.inject(post('/v1/restore', asJson({ ian: 0, round: 3 })));
+    expect(RestoreOutcome.parse(first.json())).toMatchObject({ status: 'restored', round: 3 });
+    await h.ledger.flush();
+    const height = h.ledger.height();
+    for (let i = 0; i < 20; i++) {
+      await expectRefused(
+        h,
+        post('/v1/restore', asJson({ ian: 0, round: 3 })),
+        422,
+        'WRONG_ROUND',
+        'http',
+      );
+    }
+    await h.ledger.flush();
+    expect(h.ledger.height()).toBe(height);
+    await h.app.close();
+  });
+
+  it('without a round clock, no restore request is taken', async () => {
+    const h = await harness({ rounds: undefined });
+    await expectRefused(
+      h,
+      post('/v1/restore', asJson({ ian: 0, round: 0 })),
+      422,
+      'WRONG_ROUND',
+      'http',
+    );
     await h.app.close();
   });
 });
@@ -399,5 +468,41 @@ describe('routing and internal errors', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, code: 'INTERNAL', status: 500 });
     await h.app.close();
+  });
+});
+
+describe('POST /v1/epoch', () => {
+  it('without an epoch hook the route is 404 NOT_FOUND; bad bodies are 400', async () => {
+    const h = await harness();
+    await expectRefused(h, post('/v1/epoch', asJson({ epochMs: T0 })), 404, 'NOT_FOUND', 'http');
+    await h.app.close();
+    const started: number[] = [];
+    const withHook = await harness({
+      control: {
+        async startEpoch(epochMs) {
+          started.push(epochMs);
+        },
+      },
+    });
+    for (const body of [
+      { epochMs: -1 },
+      { epochMs: 1.5 },
+      { epochMs: '1' },
+      {},
+      { epochMs: 1, x: 1 },
+    ]) {
+      await expectRefused(
+        withHook,
+        post('/v1/epoch', asJson(body)),
+        400,
+        'MALFORMED_MESSAGE',
+        'http',
+      );
+    }
+    const ok = await withHook.app.inject(post('/v1/epoch', asJson({ epochMs: T0 })));
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ ok: true, epochMs: T0 });
+    expect(started).toEqual([T0]);
+    await withHook.app.close();
   });
 });

@@ -38,31 +38,37 @@ function round(
 ) {
   const gws = [1, 2, 3, 4, 5].map((l) => dep.gateway(v, l));
   for (const g of gws) g.beginRound(rd);
+  const sent: { gateway: number; device: number; bytes: Uint8Array }[] = [];
   for (let i = 0; i < 5; i++) {
-    for (const m of dep.device(v, i).report(rd, READINGS[i]!, T0, systemRandom))
+    for (const m of dep.device(v, i).report(rd, READINGS[i]!, T0, systemRandom)) {
       gws[m.gateway - 1]!.ingest(m.bytes, T0);
+      sent.push({ gateway: m.gateway, device: i, bytes: m.bytes });
+    }
   }
   const results = gws.map((g) => g.closeRound(T0));
   const partials = results.map((r, i) =>
-    claim && claim.gateway === i + 1
-      ? gws[i]!.buildPartial(rd, claim.set, sumsOver(dep, gws[i]!, rd, claim.set), 0, T0)
-      : r.partial,
+    claim && claim.gateway === i + 1 ? claimedPartial(dep, v, rd, claim, sent) : r.partial,
   );
   return { gws, partials };
 }
 
-function sumsOver(
-  _dep: MaasDeployment,
-  g: ReturnType<MaasDeployment['gateway']>,
+/**
+ * A compromised gateway's partial over a set of its choosing, with the true sums over it:
+ * a second core under its key that admits only those devices' reports (its honest core
+ * would not re-sum a one-device set).
+ */
+function claimedPartial(
+  dep: MaasDeployment,
+  v: number,
   rd: number,
-  set: number[],
-): bigint[] {
-  const bytes = g.reaggregate(rd, set, 0, T0)!;
-  const w = 2;
-  const out: bigint[] = [];
-  const start = bytes.length - 32 - 8 * w;
-  for (let j = 0; j < w; j++) out.push(bytes.readBigUInt64BE(start + 8 * j));
-  return out;
+  claim: { gateway: number; set: number[] },
+  sent: readonly { gateway: number; device: number; bytes: Uint8Array }[],
+): Buffer {
+  const g = dep.gateway(v, claim.gateway);
+  g.beginRound(rd);
+  for (const m of sent)
+    if (m.gateway === claim.gateway && claim.set.includes(m.device)) g.ingest(m.bytes, T0);
+  return g.closeRound(T0).partial;
 }
 
 describe('review findings', () => {
@@ -108,7 +114,9 @@ describe('review findings', () => {
     expect(ask.status).toBe('reconcile');
     if (ask.status !== 'reconcile') return;
     expect(ask.contributors).toEqual([3, 4]);
-    const wrongSet = gws[0]!.reaggregate(0, [4], ask.attempt, T0)!;
+    // Tagged by gateway 1 but built directly: its core would re-sum [4] (or [3, 4]), not
+    // both — the two sums' difference is device 3's share.
+    const wrongSet = gws[0]!.buildPartial(0, [4], [1n, 2n], ask.attempt, T0);
     expect(contract.add(wrongSet, T0)).toMatchObject({ ok: false, code: 'CONTRIBUTOR_MISMATCH' });
     for (const g of gws)
       expect(contract.add(g.reaggregate(0, ask.contributors, ask.attempt, T0)!, T0).ok).toBe(true);

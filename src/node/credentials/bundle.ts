@@ -1,0 +1,161 @@
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ErrorCode, PrivaggError } from '../../errors.js';
+import type { Role } from './identities.js';
+
+/**
+ * A credential bundle: everything one role process needs and nothing more. The TA writes
+ * one per identity (`issue.ts`), mode 0600, as JSON:
+ *
+ *   format            'privagg-credentials/1'
+ *   deployment        the deployment name (bound into every key)
+ *   identity, role    who holds it (identities.ts)
+ *   registeredAtMs    the registration time t of the paper's identities
+ *   ledgerPublicKey   the ledger's Ed25519 key (hex): checks signed control messages
+ *                     (epoch, reconcile, outcome) and signed chain heads
+ *   tls               { ca, cert, key } PEM: the deployment's CA and this identity's
+ *                     certificate and private key (absent for an insecure deployment)
+ *   keys              the role's own secrets (hex), by role:
+ *     gateway   { ian, gateway, identity, deviceMac[n], deviceAead[n], deviceIdentity[n], ledgerMac }
+ *     devices   { devices: [{ ian, device, identity, gatewayMac[m], gatewayAead[m] }] }
+ *     ledger    { gatewayMac[z][m], gatewayIdentity[z][m], oems[{ identity, mac }],
+ *                 queryNoiseKey, signingKey (Ed25519 seed) }
+ *     oem       { oem, identity, mac }
+ *     operator, auditor, broker: {} (their certificate is their credential)
+ *
+ * No bundle holds the master secret, and none holds another link's keys: a gateway's
+ * bundle opens and verifies only the reports addressed to it and tags only its own partials.
+ */
+export const BUNDLE_FORMAT = 'privagg-credentials/1';
+
+const hex = (bytes?: number) =>
+  z
+    .string()
+    .regex(/^[0-9a-f]*$/, 'must be lower-case hex')
+    .refine((s) => s.length % 2 === 0 && (bytes === undefined || s.length === 2 * bytes), {
+      message: bytes === undefined ? 'must be whole bytes of hex' : `must be ${bytes} bytes of hex`,
+    });
+const index = z.int().min(0).max(1_000_000);
+const pem = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
+
+const GatewayKeys = z.strictObject({
+  ian: index,
+  gateway: z.int().min(1).max(255),
+  identity: hex(32),
+  deviceMac: z.array(hex(32)),
+  deviceAead: z.array(hex(32)),
+  deviceIdentity: z.array(hex(32)),
+  ledgerMac: hex(32),
+});
+
+const DeviceKeys = z.strictObject({
+  ian: index,
+  device: index,
+  identity: hex(32),
+  gatewayMac: z.array(hex(32)).min(1),
+  gatewayAead: z.array(hex(32)).min(1),
+});
+
+const LedgerKeys = z.strictObject({
+  gatewayMac: z.array(z.array(hex(32))),
+  gatewayIdentity: z.array(z.array(hex(32))),
+  oems: z.array(z.strictObject({ identity: hex(32), mac: hex(32) })),
+  queryNoiseKey: hex(32),
+  signingKey: hex(32),
+});
+
+const OemKeys = z.strictObject({ oem: index, identity: hex(32), mac: hex(32) });
+
+const Common = {
+  format: z.literal(BUNDLE_FORMAT),
+  deployment: z.string().min(1).max(64),
+  identity: z.string().min(1).max(128),
+  registeredAtMs: z.int().min(0),
+  ledgerPublicKey: hex(32),
+  tls: z.strictObject({ ca: pem, cert: pem, key: pem }).optional(),
+};
+
+export const Bundle = z.discriminatedUnion('role', [
+  z.strictObject({ ...Common, role: z.literal('gateway'), keys: GatewayKeys }),
+  z.strictObject({
+    ...Common,
+    role: z.literal('devices'),
+    keys: z.strictObject({ devices: z.array(DeviceKeys) }),
+  }),
+  z.strictObject({ ...Common, role: z.literal('ledger'), keys: LedgerKeys }),
+  z.strictObject({ ...Common, role: z.literal('oem'), keys: OemKeys }),
+  z.strictObject({ ...Common, role: z.literal('operator'), keys: z.strictObject({}) }),
+  z.strictObject({ ...Common, role: z.literal('auditor'), keys: z.strictObject({}) }),
+  z.strictObject({ ...Common, role: z.literal('broker'), keys: z.strictObject({}) }),
+]);
+
+export type CredentialBundle = z.output<typeof Bundle>;
+export type BundleOf<R extends Role> = Extract<CredentialBundle, { role: R }>;
+export type TlsCredentials = NonNullable<CredentialBundle['tls']>;
+
+/**
+ * Reads a bundle, refusing (BAD_KEY) a file group or others may read, one that is not a
+ * regular file, or one that does not parse as a bundle; with `role`, one of another role.
+ * Messages name the file and the problem, never a key.
+ */
+export function loadBundle<R extends Role>(path: string, role?: R): BundleOf<R> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new PrivaggError(
+      ErrorCode.DATA_UNAVAILABLE,
+      `no credential bundle at ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)}); ` +
+        'the TA writes them: `privagg up` for a local deployment, `privagg credentials issue` otherwise',
+      { path },
+    );
+  }
+  let text: string;
+  try {
+    // fstat on the open descriptor: the file checked is the file read.
+    const st = fstatSync(fd);
+    if (!st.isFile()) bad(path, `${path} is not a regular file`);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      bad(
+        path,
+        `${path} has mode ${mode}, looser than 0600 (group or others may read its keys); ` +
+          `run \`chmod 600 ${path}\` if it has not leaked, otherwise issue new credentials`,
+      );
+    }
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    bad(path, `${path} is not JSON`);
+  }
+  const res = Bundle.safeParse(raw);
+  if (!res.success) {
+    // Paths and zod's messages only: a value here could be a key.
+    const where = res.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`)
+      .join('; ');
+    bad(path, `${path} is not a privagg credential bundle (${where})`);
+  }
+  const bundle = res.data;
+  if (role !== undefined && bundle.role !== role) {
+    throw new PrivaggError(
+      ErrorCode.ACCESS_DENIED,
+      `${path} holds the credentials of a ${bundle.role} (${bundle.identity}), not of a ${role}`,
+      { path, expected: role, found: bundle.role },
+    );
+  }
+  return bundle as BundleOf<R>;
+}
+
+function bad(path: string, message: string): never {
+  throw new PrivaggError(ErrorCode.BAD_KEY, message, { path });
+}
