@@ -62,7 +62,8 @@ export function registerCredentialsCommands(program: Command): void {
           formatTable(['identity', 'role', 'bundle (copy to its host, keep 0600)'], rows),
         );
         console.log(`\nledger public key: ${issued.ledgerPublicKey.toString('hex')}`);
-        if (confFile) console.log(`Mosquitto configuration: ${confFile} (run: mosquitto -c ${confFile})`);
+        if (confFile)
+          console.log(`Mosquitto configuration: ${confFile} (run: mosquitto -c ${confFile})`);
         if (spec.security.insecure)
           console.log('INSECURE: security.insecure is set — bundles carry no TLS credentials');
       },

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PrivaggError } from '../errors.js';
 import { MaasLedgerNode } from '../ledger/embeddedLedger.js';
+import { removeLedgerFiles } from '../ledger/headFile.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../math/random.js';
@@ -168,8 +169,7 @@ export async function runDemo(
   mkdirSync(outDir, { recursive: true });
   // The ledger file is made anew each run: its chain is bound to this run's keys.
   const ledgerPath = resolve(o.ledger ?? resolve(outDir, 'privagg-demo.ledger.sqlite'));
-  for (const suffix of ['', '-wal', '-shm', '.key'])
-    rmSync(`${ledgerPath}${suffix}`, { force: true });
+  removeLedgerFiles(ledgerPath);
   const faults = {
     failedGateways,
     lyingGateways,

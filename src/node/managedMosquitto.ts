@@ -77,7 +77,9 @@ async function untilListening(
   const until = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`mosquitto exited at start-up: ${stderr().trim() || `code ${child.exitCode}`}`);
+      throw new Error(
+        `mosquitto exited at start-up: ${stderr().trim() || `code ${child.exitCode}`}`,
+      );
     }
     const up = await new Promise<boolean>((resolve) => {
       const s = connect({ host, port }, () => {

@@ -100,7 +100,7 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   // chain is kept beside it, renamed, never overwritten.
   if (existsSync(spec.ledger.file)) {
     const aside = `${spec.ledger.file}.${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    for (const suffix of ['', '-wal', '-shm']) {
+    for (const suffix of ['', '-wal', '-shm', '.head', '.key']) {
       if (existsSync(`${spec.ledger.file}${suffix}`))
         renameSync(`${spec.ledger.file}${suffix}`, `${aside}${suffix}`);
     }

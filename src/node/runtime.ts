@@ -163,9 +163,8 @@ export async function runLedger(
     host: rt.spec.ledger.host,
     port: opts.port ?? rt.spec.ledger.port,
     logger,
-    api: bundle.tls
-      ? { tls: bundle.tls, deployment: rt.spec.name }
-      : { insecure: true, deployment: rt.spec.name },
+    roundMs: rt.spec.rounds.durationMs,
+    api: bundle.tls ? { tls: bundle.tls } : { insecure: true },
     ...(opts.onStatus ? { onStatus: opts.onStatus } : {}),
   });
   signingKey.fill(0);

@@ -1,19 +1,43 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseDeployment, workloadFor } from '../../src/node/deploymentFile.js';
+import { BrokerPolicy } from '../../src/net/brokerPolicy.js';
+import { startEmbeddedBroker } from '../../src/net/embeddedBroker.js';
+import { loadBundle } from '../../src/node/credentials/bundle.js';
+import { identityOf } from '../../src/node/credentials/identities.js';
+import { issueCredentials } from '../../src/node/credentials/issue.js';
+import {
+  type ParsedDeploymentSpec,
+  parseDeployment,
+  workloadFor,
+} from '../../src/node/deploymentFile.js';
+import { MASTER_KEY_FILE } from '../../src/node/masterSecret.js';
 import {
   allDevices,
-  deploymentFor,
   runDevices,
   runGateway,
   runGateways,
   runLedger,
   runQuery,
 } from '../../src/node/runtime.js';
-import { checkMosquitto } from './mosquittoCheck.js';
+
+/**
+ * The TA issues this run's bundles (TLS certificates included), starts the embedded broker
+ * with TLS and the deployment's ACL — then the master secret is deleted: the role mains
+ * below run on their bundles alone (issue 9, finding 5).
+ */
+async function secureBroker(s: ParsedDeploymentSpec) {
+  const issued = issueCredentials(s, { tls: true });
+  const b = loadBundle(issued.bundles.get(identityOf.broker(s.name))!, 'broker');
+  const broker = await startEmbeddedBroker({
+    tls: b.tls!,
+    policy: new BrokerPolicy(s.name, s.scheme.gateways, issued.grants),
+  });
+  rmSync(join(s.stateDir, MASTER_KEY_FILE));
+  return broker;
+}
 
 /**
  * The networked runtime in one process: a ledger server, z·m gateway services and a
@@ -27,19 +51,18 @@ function spec(rounds: number, durationMs: number) {
     stateDir: dir,
     scheme: { ians: 2, devicesPerIan: 6, gateways: 5, threshold: 3, ldp: 'off' },
     rounds: { count: rounds, durationMs, restoreDelayMs: 400, freshnessWindowMs: 30_000 },
-    broker: 'mqtt://127.0.0.1:1883',
+    broker: 'embedded',
   });
   return parseDeployment(text, 'test.json', dir);
 }
 
-describe('networked runtime (one process, real MQTT and HTTP)', () => {
+describe('networked runtime (one process, MQTT over TLS with ACLs, HTTPS, no master secret)', () => {
   it('rounds complete with exact totals; the ledger records each round status', async () => {
-    await checkMosquitto();
     const s = spec(3, 800);
-    deploymentFor(s, true); // the TA: master secret + registration in the state dir
+    const broker = await secureBroker(s);
     const rt = {
       spec: s,
-      brokerUrl: s.broker.url,
+      brokerUrl: broker.url,
       epochMs: Date.now() + 1500,
       logger: pino({ level: 'silent' }),
     };
@@ -54,7 +77,8 @@ describe('networked runtime (one process, real MQTT and HTTP)', () => {
       for (const st of ledger.statuses)
         expect(st, JSON.stringify(st)).toMatchObject({ status: 'complete', reasons: [] });
       const res = await runQuery(rt, ledger.url, { number: 2, startRound: 0, endRound: 2 });
-      expect(res.ok).toBe(true);
+      expect(res.ok, JSON.stringify(res.body)).toBe(true);
+      expect(ledger.url.startsWith('https://')).toBe(true);
       const answer = (
         res.body as {
           answer: { dimensions: { name: string; total: number; series: { value: number }[] }[] };
@@ -68,21 +92,21 @@ describe('networked runtime (one process, real MQTT and HTTP)', () => {
         );
         expect(d.total).toBe(truth);
       }
-      expect(ledger.service.verify()).toMatchObject({ ok: true });
+      expect(await ledger.service.verify()).toMatchObject({ ok: true });
     } finally {
       await fleet.close();
       for (const g of gateways) await g.close();
       await ledger.close();
+      await broker.close();
     }
   }, 30_000);
 
   it('gateways hosted per index (gateway l of every IAN in one process): each on its own connection, rounds complete, metrics labelled', async () => {
-    await checkMosquitto();
     const s = spec(2, 800);
-    deploymentFor(s, true);
+    const broker = await secureBroker(s);
     const rt = {
       spec: s,
-      brokerUrl: s.broker.url,
+      brokerUrl: broker.url,
       epochMs: Date.now() + 1500,
       logger: pino({ level: 'silent' }),
     };
@@ -116,6 +140,7 @@ describe('networked runtime (one process, real MQTT and HTTP)', () => {
       await fleet.close();
       for (const g of groups) await g.close();
       await ledger.close();
+      await broker.close();
     }
   }, 30_000);
 });

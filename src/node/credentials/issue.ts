@@ -224,7 +224,7 @@ function loadOrCreateCa(spec: ParsedDeploymentSpec): { certPem: string; keyPem: 
     return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ca = createCertificateAuthority({ commonName: `${spec.name} privagg CA` });
+  const ca = createCertificateAuthority({ commonName: `${spec.name}.ca` });
   writePrivate(keyFile, ca.keyPem);
   writeFileSync(certFile, ca.certPem, { mode: 0o644 });
   return ca;

@@ -3,11 +3,12 @@ import { seededRandom } from '../../math/random.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../net/embeddedBroker.js';
 import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
-import { topics } from '../../net/topics.js';
+import { identityOf } from '../credentials/identities.js';
+import { issueCredentials } from '../credentials/issue.js';
 import { DeviceFleet } from '../deviceFleet.js';
 import { GatewayService } from '../gatewayService.js';
 import { RoundClock } from '../roundClock.js';
-import { allDevices, publishEpoch, runLedger } from '../runtime.js';
+import { allDevices, bundleOf, runLedger } from '../runtime.js';
 import { lyingGateway, outOfRangeDevice, silentDevices } from './faultHooks.js';
 import { type DemoContext, isListed, type RolesRunning } from './roles.js';
 
@@ -19,8 +20,16 @@ import { type DemoContext, isListed, type RolesRunning } from './roles.js';
 export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning> {
   const { spec, dep, faults, log } = c;
   const params = dep.params;
+  // The TA's part: this run's credentials (the roles below load the ledger's and read the
+  // ledger's public key from a gateway's bundle). The in-process demo runs insecure
+  // (plaintext, anonymous broker): it says so in its summary.
+  issueCredentials(spec, { tls: !spec.security.insecure });
+  const ledgerPublicKey = Buffer.from(
+    bundleOf({ spec }, identityOf.gateway(spec.name, 0, 1), 'gateway').ledgerPublicKey,
+    'hex',
+  );
   const broker: EmbeddedBroker | undefined =
-    spec.broker.url === 'embedded' ? await startEmbeddedBroker() : undefined;
+    spec.broker.url === 'embedded' ? await startEmbeddedBroker({ insecure: true }) : undefined;
   const brokerUrl = broker?.url ?? spec.broker.url;
   const links: MqttLink[] = [];
   const connect = async (clientId: string, logger: Logger) => {
@@ -31,15 +40,10 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
   const gateways: { ian: number; gateway: number; service: GatewayService; link: MqttLink }[] = [];
   let fleet: DeviceFleet | undefined;
   let ledger: Awaited<ReturnType<typeof runLedger>> | undefined;
-  let control: MqttLink | undefined;
   const stop = async () => {
     fleet?.stop();
     for (const g of gateways) g.service.stop();
     await ledger?.close();
-    // No retained epoch left behind on a shared broker.
-    await control
-      ?.publish(topics.epoch(spec.name), Buffer.alloc(0), { retain: true })
-      .catch(() => undefined);
     for (const l of links) await l.close().catch(() => undefined);
     await broker?.close();
   };
@@ -63,7 +67,6 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
     }
     const fleetLogger = log.child({ role: 'devices' });
     const fleetLink = await connect('devices', fleetLogger);
-    control = await connect('control', log);
 
     // Everyone is connected: round 0 starts shortly, announced as `privagg up` does. (The
     // services below subscribe in a few ms; one that started after a quarter of round 0
@@ -77,6 +80,7 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
         params,
         link: g.link,
         ledgerUrl: ledger.url,
+        ledgerPublicKey,
         clock,
         logger: g.logger,
         ...(lying
@@ -92,7 +96,8 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
       gateways.push({ ian: g.ian, gateway: g.gateway, service, link: g.link });
     }
     await c.beforeRoundZero(brokerUrl, clock);
-    await publishEpoch(control, spec.name, epochMs);
+    // The ledger signs the epoch and publishes it, as `privagg up` has it do.
+    await ledger.startEpoch(epochMs);
     if (Date.now() > epochMs)
       log.warn({ lateByMs: Date.now() - epochMs }, 'the roles were ready after round 0 began');
 

@@ -34,7 +34,7 @@ interface BlocksPage {
 export async function fetchChain(ledgerUrl: string): Promise<ChainTransaction[]> {
   const out: ChainTransaction[] = [];
   for (let from = 0; ; ) {
-    const res = await fetch(`${ledgerUrl}/v1/blocks?from=${from}&limit=100`);
+    const res = await fetch(`${ledgerUrl}/v1/blocks?from=${from}&limit=64`);
     if (!res.ok) throw new Error(`GET /v1/blocks?from=${from}: HTTP ${res.status}`);
     const page = (await res.json()) as BlocksPage;
     for (const b of page.blocks)

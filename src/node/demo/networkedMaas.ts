@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
+import { removeLedgerFiles } from '../../ledger/headFile.js';
 import { seededRandom } from '../../math/random.js';
 import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
@@ -10,7 +11,7 @@ import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
 import type { MaasRunResult, QueryRun } from '../../sim/maasRunner.js';
 import { scoredQuery, totalsAgainstTruth } from '../../sim/maasScoring.js';
 import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
-import { deploymentFor } from '../runtime.js';
+import { taDeployment } from '../runtime.js';
 import { startInProcessRoles } from './inProcessRoles.js';
 import { fetchChain, oemQueries, partialAttacks } from './ledgerClient.js';
 import { processLogsDir, startProcessRoles } from './processRoles.js';
@@ -99,8 +100,7 @@ function demoDeploymentName(): string {
 
 export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<NetworkedMaasResult> {
   const durationMs = o.roundDurationMs ?? 400;
-  for (const suffix of ['', '-wal', '-shm', '.key'])
-    rmSync(`${o.ledgerFile}${suffix}`, { force: true });
+  removeLedgerFiles(o.ledgerFile);
   rmSync(o.stateDir, { recursive: true, force: true });
   mkdirSync(o.stateDir, { recursive: true });
   const name = demoDeploymentName();
@@ -126,6 +126,9 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         // The ledger gives stragglers up to three restore delays; a round is short, so is that.
         rounds: { count: o.rounds, durationMs, restoreDelayMs: Math.round(durationMs / 4) },
         broker: { url: o.broker ?? 'embedded' },
+        // Not yet secure: the demo's rogue client eavesdrops on and injects into the broker
+        // anonymously, which the secure default (TLS, ACLs) forbids. Said in its summary.
+        security: { insecure: true },
         ledger: { file: resolve(o.ledgerFile) },
       },
       null,
@@ -133,7 +136,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     )}\n`,
   );
   const spec = loadDeploymentFile(specFile);
-  const dep = deploymentFor(spec, true); // the TA, for this run
+  const dep = taDeployment(spec, true); // the TA (and the attackers), for this run
   const params = dep.params;
   const workload = workloadFor(spec);
   const log = pino({ level: 'info' }, pino.destination({ dest: o.logFile, sync: true }));

@@ -1,6 +1,6 @@
 import type { RandomSource } from '../../math/random.js';
 import type { MqttLink } from '../../net/mqttLink.js';
-import { topics } from '../../net/topics.js';
+import { parseTopic, topics } from '../../net/topics.js';
 import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import { deviceAttackMessages, type InjectedReport } from '../../sim/maasAttacks.js';
 import type { AttackKind } from '../../sim/maasFaults.js';
@@ -42,8 +42,10 @@ export class RogueClient {
   async start(): Promise<void> {
     const dep = this.o.deployment.params;
     for (let v = 0; v < dep.ians; v++) {
-      const topic = topics.reports(dep.deployment, v, this.o.targetGateway(v));
-      await this.o.link.subscribe(topic, (_t, payload) => this.onReport(v, topic, payload));
+      const l = this.o.targetGateway(v);
+      await this.o.link.subscribe(topics.gatewayReports(dep.deployment, v, l), (topic, payload) =>
+        this.onReport(v, topic, payload),
+      );
     }
   }
 
@@ -102,10 +104,19 @@ export class RogueClient {
   }
 
   private inject(topic: string, messages: readonly InjectedReport[]): void {
+    const dep = this.o.deployment.params;
     for (const m of messages) {
+      // Published on the topic of the device the message claims to be from (the gateway
+      // refuses a topic/header mismatch as UNKNOWN_SENDER before any other check).
+      const claimed = m.bytes.length >= 24 ? m.bytes.readUInt32BE(8) : dep.devicesPerIan;
+      const parsed = parseTopic(topic);
+      const target =
+        parsed?.kind === 'report' && claimed < dep.devicesPerIan
+          ? topics.deviceReport(dep.deployment, parsed.ian, parsed.gateway, claimed)
+          : topic;
       this.injected[m.kind] = (this.injected[m.kind] ?? 0) + 1;
       if (m.bytes.length >= 24) this.own.add(m.bytes.toString('base64'));
-      const p = this.o.link.publish(topic, m.bytes).catch(() => {
+      const p = this.o.link.publish(target, m.bytes).catch(() => {
         this.publishFailures++;
       });
       this.inFlight.add(p);
