@@ -17,6 +17,14 @@ as_root() {
   fi
 }
 
+# openssl: the deployment CA and per-role certificates are made with the system's openssl
+# (src/net/pki.ts); the Mosquitto security tests start their own broker binary too.
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "== services: openssl not installed; apt-get install -y openssl"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
+fi
+
 if listening; then
   echo "== services: Mosquitto already listening on $HOST:$PORT"
   exit 0

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PrivaggError } from '../errors.js';
 import { MaasLedgerNode } from '../ledger/embeddedLedger.js';

@@ -147,8 +147,8 @@ export function mosquittoAcl(
         if (opts.devicesPerIan !== undefined) {
           const held = new Map<number, Set<number>>();
           for (const d of grant.devices!) {
-            let set = held.get(d.ian);
-            if (!set) held.set(d.ian, (set = new Set()));
+            const set = held.get(d.ian) ?? new Set<number>();
+            held.set(d.ian, set);
             set.add(d.device);
           }
           for (const [v, set] of held) {

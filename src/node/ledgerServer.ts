@@ -226,8 +226,9 @@ export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerS
             attempt: out.attempt,
             rosterSize: params.devicesPerIan,
             gatewayCount: params.gateways,
-            contributors: out.contributors,
-            gateways: out.gateways,
+            // The codec takes sets as sorted lists (bitmaps on the wire).
+            contributors: [...out.contributors].sort((a, b) => a - b),
+            gateways: [...out.gateways].sort((a, b) => a - b),
           },
           o.controlKey,
         );

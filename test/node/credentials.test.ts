@@ -72,9 +72,9 @@ describe('credential bundles', () => {
     const gw1 = bundleOf({ spec }, identityOf.gateway('creds', 0, 1), 'gateway');
     const mine = roleDeployment(spec, [gw1]);
     // The registry answers for its own gateway only.
-    expect(mine.registry.gatewayKey(0, 1).identity.equals(ta.registry.gatewayKey(0, 1).identity)).toBe(
-      true,
-    );
+    expect(
+      mine.registry.gatewayKey(0, 1).identity.equals(ta.registry.gatewayKey(0, 1).identity),
+    ).toBe(true);
     for (const [v, l] of [
       [0, 2],
       [1, 1],
@@ -82,12 +82,18 @@ describe('credential bundles', () => {
       const e = thrown(() => mine.registry.gatewayKey(v, l));
       expect(isPrivaggError(e, ErrorCode.ACCESS_DENIED)).toBe(true);
     }
-    expect(isPrivaggError(thrown(() => mine.registry.deviceKey(0, 0)), ErrorCode.ACCESS_DENIED)).toBe(
-      true,
-    );
-    expect(isPrivaggError(thrown(() => mine.registry.ledgerKey()), ErrorCode.ACCESS_DENIED)).toBe(
-      true,
-    );
+    expect(
+      isPrivaggError(
+        thrown(() => mine.registry.deviceKey(0, 0)),
+        ErrorCode.ACCESS_DENIED,
+      ),
+    ).toBe(true);
+    expect(
+      isPrivaggError(
+        thrown(() => mine.registry.ledgerKey()),
+        ErrorCode.ACCESS_DENIED,
+      ),
+    ).toBe(true);
 
     // A genuine report of device 0 to gateway 2: no key of gateway 1's bundle opens it.
     const report = ta
@@ -126,7 +132,13 @@ describe('credential bundles', () => {
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.code).toBe(ErrorCode.BAD_MAC);
     // The same partial under gateway 1's own name is accepted: the refusal is about the key.
-    const own = core.buildPartial(0, [0], mine.params.dimensions.map(() => 1n), 0, 1000);
+    const own = core.buildPartial(
+      0,
+      [0],
+      mine.params.dimensions.map(() => 1n),
+      0,
+      1000,
+    );
     expect(ledger.add(own, 1000).ok).toBe(true);
   });
 
@@ -143,19 +155,30 @@ describe('credential bundles', () => {
     ]);
     const dep = roleDeployment(spec, [fleet1]);
     expect(() => dep.device(1, 2)).not.toThrow();
-    expect(isPrivaggError(thrown(() => dep.device(0, 0)), ErrorCode.ACCESS_DENIED)).toBe(true);
-    expect(isPrivaggError(thrown(() => dep.registry.gatewayKey(1, 1)), ErrorCode.ACCESS_DENIED)).toBe(
-      true,
-    );
+    expect(
+      isPrivaggError(
+        thrown(() => dep.device(0, 0)),
+        ErrorCode.ACCESS_DENIED,
+      ),
+    ).toBe(true);
+    expect(
+      isPrivaggError(
+        thrown(() => dep.registry.gatewayKey(1, 1)),
+        ErrorCode.ACCESS_DENIED,
+      ),
+    ).toBe(true);
   });
 
   it('refuses a bundle others can read, one of another role, one of another deployment', () => {
     const spec = deployment();
     const issued = issueCredentials(spec, { tls: false, nowMs: 1 });
     const path = issued.bundles.get(identityOf.gateway('creds', 0, 1))!;
-    expect(isPrivaggError(thrown(() => loadBundle(path, 'ledger')), ErrorCode.ACCESS_DENIED)).toBe(
-      true,
-    );
+    expect(
+      isPrivaggError(
+        thrown(() => loadBundle(path, 'ledger')),
+        ErrorCode.ACCESS_DENIED,
+      ),
+    ).toBe(true);
     if (process.platform !== 'win32') {
       chmodSync(path, 0o644);
       const e = thrown(() => loadBundle(path, 'gateway'));
@@ -188,7 +211,11 @@ describe('credential bundles', () => {
     const spec = deployment();
     const a = issueCredentials(spec, { tls: false, nowMs: 1 }).ledgerPublicKey;
     const b = issueCredentials(spec, { tls: false, nowMs: 1 }).ledgerPublicKey;
-    const c = issueCredentials(spec, { tls: false, nowMs: 1, rotateLedgerKey: false }).ledgerPublicKey;
+    const c = issueCredentials(spec, {
+      tls: false,
+      nowMs: 1,
+      rotateLedgerKey: false,
+    }).ledgerPublicKey;
     expect(a.equals(b)).toBe(false);
     expect(c.equals(b)).toBe(true);
   });
