@@ -33,6 +33,8 @@ export function registerUpCommand(program: Command): void {
           } else if (ev.event === 'round') {
             const reasons = (ev.reasons as string[]).join('; ');
             say(`  round ${ev.round} IAN ${ev.ian}: ${ev.status}${reasons ? ` — ${reasons}` : ''}`);
+          } else if (ev.event === 'supervision') {
+            say(`  ${ev.note}`);
           } else if (ev.event === 'exit' && !stopping) {
             say(`  ${role} exited (code ${ev.code}, signal ${ev.signal})`);
           }

@@ -136,20 +136,11 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const base = ['--deployment', o.deploymentFile, '--broker', brokerUrl];
   let ledgerUrl = '';
 
-  /** What the ledger should record about a supervised restart (on the next round's status). */
-  const tellLedger = (note: string) => {
-    if (!ledgerUrl) return;
-    void httpPostJson(
-      `${ledgerUrl}/v1/notes`,
-      { note },
-      {
-        deadlineMs: Date.now() + 10_000,
-        ...(operator.tls ? { tls: operator.tls } : {}),
-      },
-    ).then((res) => {
-      if (!res.ok) o.onEvent?.('up', { event: 'note-refused', note, code: res.code });
-    });
-  };
+  /**
+   * A supervised restart, reported on `up`'s event stream (and so in its output). Not yet
+   * recorded on the chain with the round status: the ledger has no operator route for it.
+   */
+  const tellLedger = (note: string) => o.onEvent?.('up', { event: 'supervision', note });
 
   const start = (role: string, args: string[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {

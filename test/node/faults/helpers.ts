@@ -70,6 +70,9 @@ export function fixture(prefix: string, o: FixtureOptions): Fixture {
         freshnessWindowMs: 30_000,
       },
       broker: o.broker ?? 'mqtt://127.0.0.1:1883',
+      // The system Mosquitto on 1883 is plaintext and anonymous: those runs are explicitly
+      // insecure. 'embedded' and 'mosquitto' (up's own, generated configuration) run secure.
+      security: { insecure: !(o.broker === 'embedded' || o.broker === 'mosquitto') },
     },
     null,
     2,
@@ -101,7 +104,12 @@ export interface Harness {
   untilStarted(role: string, timeoutMs?: number): Promise<void>;
 }
 
-export async function start(fx: Fixture, startupMs = 1500): Promise<Harness> {
+export async function start(
+  fx: Fixture,
+  startupMs = 1500,
+  /** Supervision off by default: these tests kill and restart processes themselves. */
+  supervise = false,
+): Promise<Harness> {
   const events: Harness['events'] = [];
   const ready = new Map<string, Record<string, unknown>>();
   const d = await up({
@@ -109,6 +117,7 @@ export async function start(fx: Fixture, startupMs = 1500): Promise<Harness> {
     spec: fx.spec,
     entry: ENTRY,
     startupMs,
+    supervise,
     onEvent: (role, ev) => {
       events.push({ role, at: Date.now(), ev });
       if (ev.event === 'ready') ready.set(role, ev);
