@@ -99,7 +99,7 @@ function demoDeploymentName(): string {
 }
 
 export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<NetworkedMaasResult> {
-  const durationMs = o.roundDurationMs ?? 400;
+  const durationMs = o.roundDurationMs ?? 600;
   removeLedgerFiles(o.ledgerFile);
   rmSync(o.stateDir, { recursive: true, force: true });
   mkdirSync(o.stateDir, { recursive: true });

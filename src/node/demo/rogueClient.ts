@@ -108,7 +108,7 @@ export class RogueClient {
     for (const m of messages) {
       // Published on the topic of the device the message claims to be from (the gateway
       // refuses a topic/header mismatch as UNKNOWN_SENDER before any other check).
-      const claimed = m.bytes.length >= 24 ? m.bytes.readUInt32BE(8) : dep.devicesPerIan;
+      const claimed = m.bytes.length >= 12 ? m.bytes.readUInt32BE(8) : dep.devicesPerIan;
       const parsed = parseTopic(topic);
       const target =
         parsed?.kind === 'report' && claimed < dep.devicesPerIan

@@ -83,8 +83,8 @@ describe('faults: rogue client on the broker', () => {
     let K = 0;
     const gauges = new Map<number, Map<string, number>>();
     try {
-      await rogue.subscribe(`privagg/v1/${name}/ian/0/gw/+/reports`, (topic, payload) => {
-        const l = Number(/\/gw\/(\d+)\/reports$/.exec(topic)?.[1]);
+      await rogue.subscribe(`privagg/v1/${name}/ian/0/gw/+/reports/+`, (topic, payload) => {
+        const l = Number(/\/gw\/(\d+)\/reports\/\d+$/.exec(topic)?.[1]);
         if (sent.has(payload.toString('hex')) || payload.length < 24) return;
         if (payload[0] !== 1 || payload[1] !== 1) return;
         const round = payload.readUInt32BE(12);
@@ -95,7 +95,10 @@ describe('faults: rogue client on the broker', () => {
       K = Math.max(2, clock.roundAt() + 3);
       const send = async (l: number, kind: Kind, bytes: Buffer) => {
         sent.add(bytes.toString('hex'));
-        await rogue.publish(topics.reports(name, 0, l), bytes);
+        // On the topic of the device the bytes claim (device 0's when they claim none we know).
+        const claimed = bytes.length >= 12 ? bytes.readUInt32BE(8) : 0;
+        const device = claimed < spec.scheme.devicesPerIan ? claimed : 0;
+        await rogue.publish(topics.deviceReport(name, 0, l, device), bytes);
         const m = sentTo.get(l) ?? new Map<Kind, number>();
         sentTo.set(l, m);
         m.set(kind, (m.get(kind) ?? 0) + 1);
