@@ -8,6 +8,7 @@ import type { GatewayKey } from '../schemes/maas/keys.js';
 import { MAX_ATTEMPTS } from '../schemes/maas/ledgerContract.js';
 import type { MaasParams } from '../schemes/maas/params.js';
 import type { ControlContext } from '../wire/control.js';
+import { MAX_MESSAGE_BYTES } from '../wire/maas.js';
 import { verifyControl } from './controlPlane.js';
 import type { RoundClock } from './roundClock.js';
 
@@ -254,6 +255,11 @@ export class GatewayService {
       t.gateway !== key.gateway
     ) {
       this.count(ErrorCode.WRONG_RECIPIENT);
+      return;
+    }
+    // Too large to be any report: refused as such before its header is believed.
+    if (payload.length > MAX_MESSAGE_BYTES) {
+      this.count(ErrorCode.OVERSIZED_MESSAGE);
       return;
     }
     if (payload.length >= 12 && payload.readUInt32BE(8) !== t.device) {
