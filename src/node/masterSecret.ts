@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, PrivaggError } from '../errors.js';
 import { type MaasRegistry, registerDeployment } from '../schemes/maas/keys.js';
 import { toMaasParams } from './deploymentFile.js';
 import type { DeploymentSpec } from './deploymentSpec.js';
+import { readPrivateFile } from './privateFile.js';
 
 /**
  * The TA's state of a deployment, kept in its stateDir:
@@ -150,35 +142,12 @@ export function registryFor(
 }
 
 function readMasterKey(path: string): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new PrivaggError(
-      ErrorCode.DATA_UNAVAILABLE,
-      `no master secret at ${path} (${errno(e)}); \`privagg up\` creates it`,
-      { path },
-    );
-  }
-  let text: string;
-  try {
-    // fstat on the open descriptor: the file checked is the file read.
-    const st = fstatSync(fd);
-    if (!st.isFile()) badKey(path, 'not-a-file', `${path} is not a regular file`);
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      badKey(
-        path,
-        'permissions',
-        `${path} has mode ${mode}, looser than 0600 (group or others may access it); ` +
-          `run \`chmod 600 ${path}\` if it has not leaked, otherwise start a new deployment`,
-        { mode },
-      );
-    }
-    text = readFileSync(fd, 'utf8').trim();
-  } finally {
-    closeSync(fd);
-  }
+  const text = readPrivateFile(path, {
+    what: 'master secret',
+    howToGet: '`privagg up` creates it',
+    exposure: 'may access it',
+    ifLeaked: 'start a new deployment',
+  }).trim();
   if (text.length !== 2 * MASTER_SECRET_BYTES) {
     badKey(
       path,
@@ -196,7 +165,7 @@ function readMasterKey(path: string): Buffer {
 
 function badKey(
   path: string,
-  reason: 'not-a-file' | 'permissions' | 'length' | 'encoding',
+  reason: 'length' | 'encoding',
   message: string,
   details: Record<string, unknown> = {},
 ): never {

@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, PrivaggError } from '../../errors.js';
+import { readPrivateFile } from '../privateFile.js';
 import type { Role } from './identities.js';
 
 /**
@@ -102,34 +102,13 @@ export type TlsCredentials = NonNullable<CredentialBundle['tls']>;
  * Messages name the file and the problem, never a key.
  */
 export function loadBundle<R extends Role>(path: string, role?: R): BundleOf<R> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new PrivaggError(
-      ErrorCode.DATA_UNAVAILABLE,
-      `no credential bundle at ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)}); ` +
-        'the TA writes them: `privagg up` for a local deployment, `privagg credentials issue` otherwise',
-      { path },
-    );
-  }
-  let text: string;
-  try {
-    // fstat on the open descriptor: the file checked is the file read.
-    const st = fstatSync(fd);
-    if (!st.isFile()) bad(path, `${path} is not a regular file`);
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      bad(
-        path,
-        `${path} has mode ${mode}, looser than 0600 (group or others may read its keys); ` +
-          `run \`chmod 600 ${path}\` if it has not leaked, otherwise issue new credentials`,
-      );
-    }
-    text = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const text = readPrivateFile(path, {
+    what: 'credential bundle',
+    howToGet:
+      'the TA writes them: `privagg up` for a local deployment, `privagg credentials issue` otherwise',
+    exposure: 'may read its keys',
+    ifLeaked: 'issue new credentials',
+  });
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -6,7 +6,7 @@ import type { BrokerGrant } from '../../net/brokerPolicy.js';
 import { createCertificateAuthority, issueCertificate } from '../../net/pki.js';
 import type { ParsedDeploymentSpec } from '../deploymentFile.js';
 import { loadOrCreateMasterSecret, loadRegistration, registryFor } from '../masterSecret.js';
-import { BUNDLE_FORMAT, type CredentialBundle, type TlsCredentials } from './bundle.js';
+import { BUNDLE_FORMAT, type CredentialBundle, loadBundle, type TlsCredentials } from './bundle.js';
 import { identityOf, type Role } from './identities.js';
 
 /**
@@ -73,15 +73,11 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
   const ca = o.tls ? loadOrCreateCa(spec) : undefined;
 
   const ledgerKeyFile = join(dir, `${identityOf.ledger(dep)}.json`);
-  let signingKey: Buffer;
-  if (o.rotateLedgerKey === false && existsSync(ledgerKeyFile)) {
-    const old = JSON.parse(readFileSync(ledgerKeyFile, 'utf8')) as {
-      keys: { signingKey: string };
-    };
-    signingKey = Buffer.from(old.keys.signingKey, 'hex');
-  } else {
-    signingKey = ed25519KeyPair().privateKey;
-  }
+  // Keeping the key: read it from the ledger's own bundle, with that bundle's checks.
+  const signingKey =
+    o.rotateLedgerKey === false && existsSync(ledgerKeyFile)
+      ? Buffer.from(loadBundle(ledgerKeyFile, 'ledger').keys.signingKey, 'hex')
+      : ed25519KeyPair().privateKey;
   const ledgerPublicKey = ed25519PublicFromPrivate(signingKey);
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const bundles = new Map<string, string>();
