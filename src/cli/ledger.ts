@@ -178,8 +178,12 @@ function summarise(kind: string, body: Buffer): string {
       : `${o.status}${o.reason ? `: ${o.reason}` : ''}`;
   }
   if (kind === 'round') {
-    const r = JSON.parse(body.toString('utf8')) as { status: string; reasons: string[] };
-    return `${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`;
+    const r = JSON.parse(body.toString('utf8')) as {
+      status: string;
+      reasons: string[];
+      notes?: string[];
+    };
+    return `${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}${r.notes?.length ? ` [operator notes: ${r.notes.join('; ')}]` : ''}`;
   }
   if (kind === 'answer') {
     const a = JSON.parse(body.toString('utf8')) as {

@@ -24,6 +24,7 @@ import {
 } from './deploymentConfig.js';
 import { checkChainAgainstHead, headFileOf, readHeadFile, writeHeadFile } from './headFile.js';
 import { merkleRoot } from './merkle.js';
+import { noteProblem, PendingNotes } from './operatorNotes.js';
 import { replayInto } from './replay.js';
 import { RetainingLedgerContract, restoredFromBodies } from './retention.js';
 import type {
@@ -32,6 +33,7 @@ import type {
   LedgerHealth,
   LedgerService,
   LedgerTransaction,
+  NoteResult,
   RestoreResult,
   VerifyReport,
 } from './service.js';
@@ -108,6 +110,12 @@ export interface RoundStatusRecord {
   round: number;
   status: 'complete' | 'degraded' | 'failed';
   reasons: string[];
+  /**
+   * Operator notes received since the previous status was recorded (operatorNotes.ts), e.g.
+   * a role process `privagg up` restarted; absent when there were none (so a status without
+   * notes has the same bytes as before notes existed). Not part of the round's verdict.
+   */
+  notes?: string[];
 }
 
 export const DEFAULT_BATCH_SIZE = 256;
@@ -130,6 +138,8 @@ export class MaasLedgerNode {
   private readonly recentHeads = new Map<number, SignedChainHead>();
   /** The last restore outcome recorded per IAN-round not yet final: a repeat is not recorded again. */
   private readonly lastRecordedRestore = new Map<string, string>();
+  /** Operator notes waiting for the next round status. */
+  private readonly notes = new PendingNotes();
   private readonly counts: LedgerCounters = {
     partialsAccepted: 0,
     queriesAnswered: 0,
@@ -307,8 +317,25 @@ export class MaasLedgerNode {
     return res;
   }
 
-  /** Records a round's status for one IAN (the networked runtime's verdict). */
+  /**
+   * Queues an operator's note for the next round status (checked again here: the HTTP
+   * layer checks it first, but the node takes no text it would not print).
+   */
+  addNote(note: string): NoteResult {
+    const problem = noteProblem(note);
+    if (problem) return this.reject({ ok: false, ...problem });
+    this.notes.add(note);
+    return { ok: true, pending: this.notes.size };
+  }
+
+  /**
+   * Records a round's status for one IAN (the networked runtime's verdict). The operator
+   * notes pending now go with it, once: they are set on `outcome` itself (appended to any
+   * it has), so the record its caller announces is the one on the chain.
+   */
   recordRound(outcome: RoundStatusRecord, nowMs: number): void {
+    const notes = this.notes.take();
+    if (notes.length > 0) outcome.notes = [...(outcome.notes ?? []), ...notes];
     this.enqueue({
       kind: 'round',
       time: nowMs,
@@ -393,7 +420,15 @@ export class MaasLedgerNode {
   }
 
   counters(): LedgerCounters {
-    return { ...this.counts, rejected: { ...this.counts.rejected } };
+    return {
+      ...this.counts,
+      rejected: { ...this.counts.rejected },
+      notes: {
+        accepted: this.notes.accepted,
+        dropped: this.notes.dropped,
+        pending: this.notes.size,
+      },
+    };
   }
 
   /** Entries of per-round state held in memory (what must stay flat over weeks). */
@@ -404,6 +439,7 @@ export class MaasLedgerNode {
       recordedReconciles: this.lastRecordedRestore.size,
       pendingTransactions: this.pending.length,
       recentHeads: this.recentHeads.size,
+      pendingNotes: this.notes.size,
       prunedBefore: this.contract.retention.prunedBefore,
     };
   }
@@ -592,6 +628,7 @@ export function openEmbeddedLedger(options: EmbeddedLedgerOptions): EmbeddedLedg
       if (!res.ok) return res;
       return { ...res, head: await durable(at) };
     },
+    note: (text) => node.addNote(text),
     async flush() {
       flushNow();
     },

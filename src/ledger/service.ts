@@ -65,6 +65,14 @@ export type RestoreResult =
   | { ok: true; outcome: RestoreOutcome }
   | { ok: false; code: ErrorCode; reason: string };
 
+/**
+ * An operator's note (operatorNotes.ts): queued for the next round status, or refused with
+ * a code (nothing queued). `pending` counts the notes now waiting, this one included.
+ */
+export type NoteResult =
+  | { ok: true; pending: number }
+  | { ok: false; code: ErrorCode; reason: string };
+
 export interface LedgerService {
   /** The deployment's parameters (message sizes, IANs, roster) the API bounds requests with. */
   readonly params: MaasParams;
@@ -81,6 +89,12 @@ export interface LedgerService {
   restore(ian: number, round: number): Promise<RestoreResult>;
   /** An OEM query (MAC-authenticated, access-checked, budgeted); the query and its answer are recorded. */
   query(bytes: Uint8Array): Promise<WithHead<QueryResult>>;
+  /**
+   * An operator's note, recorded with the next round status this ledger writes (not at
+   * once: it is pending until then). Optional: a ledger that records no round statuses
+   * has none, and POST /v1/notes answers 404 there.
+   */
+  note?(text: string): NoteResult;
   /** Commits pending transactions now (otherwise a batch commits when full or on its timer). */
   flush(): Promise<void>;
   height(): number;
@@ -103,6 +117,8 @@ export interface LedgerCounters {
   rejected: Partial<Record<ErrorCode, number>>;
   blocks: number;
   transactions: number;
+  /** Operator notes taken, and dropped unrecorded because too many were pending (if notes are kept). */
+  notes?: { accepted: number; dropped: number; pending: number };
   /** Entries of per-round state held in memory, by structure (flat over time; see retention.ts). */
   retained?: Record<string, number>;
 }

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
 import { BrokerPolicy } from '../net/brokerPolicy.js';
-import { startEmbeddedBroker } from '../net/embeddedBroker.js';
+import {
+  type EmbeddedBroker,
+  type EmbeddedBrokerStats,
+  startEmbeddedBroker,
+} from '../net/embeddedBroker.js';
 import { httpPostJson } from '../net/httpPost.js';
 import { loadBundle } from './credentials/bundle.js';
 import { identityOf } from './credentials/identities.js';
@@ -64,6 +68,9 @@ export const RESTART_BACKOFF = {
   maxInARow: 8,
 };
 
+/** How long `up` keeps trying to hand a supervision note to the ledger. */
+const NOTE_DEADLINE_MS = 10_000;
+
 export interface RunningDeployment {
   brokerUrl: string;
   ledgerUrl: string;
@@ -81,6 +88,8 @@ export interface RunningDeployment {
   restarts: Map<string, number>;
   /** The credentials issued for this run. */
   credentials: IssuedCredentials;
+  /** The embedded broker's counters (refusals included), when `up` runs one in this process. */
+  brokerStats?: () => EmbeddedBrokerStats;
   stop(): Promise<void>;
 }
 
@@ -137,10 +146,30 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   let ledgerUrl = '';
 
   /**
-   * A supervised restart, reported on `up`'s event stream (and so in its output). Not yet
-   * recorded on the chain with the round status: the ledger has no operator route for it.
+   * A supervised restart, reported on `up`'s event stream (and so in its output) and, as
+   * the operator, to the ledger (POST /v1/notes), which records it with the next round
+   * status. Never throws: a ledger that does not take the note (down for good, stopping)
+   * is one more event, and supervision goes on.
    */
-  const tellLedger = (note: string) => o.onEvent?.('up', { event: 'supervision', note });
+  const tellLedger = (note: string) => {
+    o.onEvent?.('up', { event: 'supervision', note });
+    if (stopping || !ledgerUrl) return;
+    const failed = (code: string, message: string) =>
+      o.onEvent?.('up', { event: 'supervision-note-failed', note, code, message });
+    httpPostJson(
+      `${ledgerUrl}/v1/notes`,
+      { note },
+      {
+        deadlineMs: Date.now() + NOTE_DEADLINE_MS,
+        ...(operator.tls ? { tls: operator.tls } : {}),
+      },
+    ).then(
+      (res) => {
+        if (!res.ok) failed(res.code, res.message);
+      },
+      (e: unknown) => failed('LEDGER_UNREACHABLE', e instanceof Error ? e.message : String(e)),
+    );
+  };
 
   const start = (role: string, args: string[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -294,6 +323,9 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
     finished,
     restarts,
     credentials,
+    ...(broker && 'stats' in broker
+      ? { brokerStats: () => (broker as EmbeddedBroker).stats() }
+      : {}),
     kill(role, signal = 'SIGKILL') {
       children.get(role)?.kill(signal);
     },

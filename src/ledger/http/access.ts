@@ -28,6 +28,8 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly Role[] | 'any'>> = {
   'POST /v1/queries': ['oem'],
   'POST /v1/restore': ['operator'],
   'POST /v1/epoch': ['operator'],
+  // A line of text on the chain, with the next round status (`privagg up`'s restarts).
+  'POST /v1/notes': ['operator'],
   'GET /v1/blocks': ['auditor', 'operator'],
   'GET /v1/blocks/:height': ['auditor', 'operator'],
   'GET /v1/verify': ['auditor', 'operator'],

@@ -70,6 +70,20 @@ export class HttpMetrics {
       const n = (ledger.rejected as Record<string, number | undefined>)[code] ?? 0;
       out.push(`privagg_ledger_rejected_total${labels({ code })} ${n}`);
     }
+    if (ledger.notes) {
+      family(
+        'privagg_ledger_notes_accepted_total',
+        'counter',
+        'Operator notes taken for the next round status.',
+      );
+      out.push(`privagg_ledger_notes_accepted_total ${ledger.notes.accepted}`);
+      family(
+        'privagg_ledger_notes_dropped_total',
+        'counter',
+        'Operator notes dropped unrecorded: too many were pending before a round status.',
+      );
+      out.push(`privagg_ledger_notes_dropped_total ${ledger.notes.dropped}`);
+    }
     family('privagg_ledger_blocks', 'gauge', 'Blocks committed to the chain.');
     out.push(`privagg_ledger_blocks ${ledger.blocks}`);
     family('privagg_ledger_transactions', 'gauge', 'Transactions in committed blocks.');

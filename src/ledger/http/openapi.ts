@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PENDING_NOTES } from '../operatorNotes.js';
 import { ROUTE_ROLES } from './access.js';
 import { type ApiErrorCode, STATUS_OF_CODE, STATUS_OF_HTTP_CODE, statusOf } from './errors.js';
 import {
@@ -14,7 +15,7 @@ import {
  * served at GET /openapi.json and checked in as docs/openapi.json; a test keeps the two
  * equal (regenerate with `PRIVAGG_WRITE_OPENAPI=1 npx vitest run test/ledger/http/openapi.test.ts`).
  */
-export const API_VERSION = '2.0.0';
+export const API_VERSION = '2.1.0';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -128,7 +129,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     info: {
       title: 'privagg ledger API',
       version: API_VERSION,
-      description: `The MaaS ledger node over HTTPS: gateways submit partials, OEMs submit queries, operators restore rounds and start epochs, auditors read and verify the chain.\n\n${STATUS_TABLE_TEXT}`,
+      description: `The MaaS ledger node over HTTPS: gateways submit partials, OEMs submit queries, operators restore rounds, start epochs and note events on the chain, auditors read and verify the chain.\n\n${STATUS_TABLE_TEXT}`,
     },
     security: [{ clientCertificate: [] }],
     'x-error-status': { ...STATUS_OF_CODE, ...STATUS_OF_HTTP_CODE },
@@ -196,6 +197,25 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               'NOT_FOUND',
               'MALFORMED_MESSAGE',
               'INVALID_ARGUMENT',
+              'OVERSIZED_MESSAGE',
+              'UNSUPPORTED_MEDIA_TYPE',
+              'INTERNAL',
+            ]),
+          },
+        },
+      },
+      '/v1/notes': {
+        post: {
+          operationId: 'addNote',
+          summary: "An operator's note, recorded with the next round status",
+          description: `${rolesOf('POST', '/v1/notes')} The note is not a transaction of its own: it waits (in memory, at most ${MAX_PENDING_NOTES}, the oldest dropped past that) and goes on the chain in the \`notes\` of the next round status the ledger records. \`privagg up\` notes each role process it restarts. 404 NOT_FOUND when this ledger records no round statuses.`,
+          requestBody: { required: true, content: json(ref('NoteRequest')) },
+          responses: {
+            '202': { description: 'Pending.', content: json(ref('NoteAccepted')) },
+            ...errorResponses([
+              ...ACCESS_CODES,
+              'NOT_FOUND',
+              'MALFORMED_MESSAGE',
               'OVERSIZED_MESSAGE',
               'UNSUPPORTED_MEDIA_TYPE',
               'INTERNAL',

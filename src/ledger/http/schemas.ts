@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../errors.js';
 import { ChainHeadJson } from '../chainHead.js';
+import { MAX_NOTE_BYTES, MAX_PENDING_NOTES } from '../operatorNotes.js';
 import { HttpErrorCode } from './errors.js';
 
 /**
@@ -58,6 +59,12 @@ export const EpochRequest = named(
   z.strictObject({ epochMs: z.int().min(0).max(Number.MAX_SAFE_INTEGER) }),
 );
 
+export const NoteRequest = named(
+  'NoteRequest',
+  `An operator's note for the chain (e.g. "process gateway-0-2 exited (SIGKILL) and was restarted by privagg up"): at most ${MAX_NOTE_BYTES} bytes of UTF-8, printable characters only (no control, format or separator characters), some of them visible. Longer: 413 OVERSIZED_MESSAGE; otherwise unfit: 400 MALFORMED_MESSAGE.`,
+  z.strictObject({ note: z.string() }),
+);
+
 /** A non-negative decimal integer in a query string or path (no sign, no exponent, no blanks). */
 const decimal = z
   .string()
@@ -111,6 +118,12 @@ export const EpochAccepted = named(
   'EpochAccepted',
   'The epoch was signed and published.',
   z.strictObject({ ok: z.literal(true), epochMs: z.int().min(0) }),
+);
+
+export const NoteAccepted = named(
+  'NoteAccepted',
+  `The note is pending: it goes on the chain with the next round status the ledger records (its \`notes\`), once. \`pending\` counts the notes waiting now; past ${MAX_PENDING_NOTES} the oldest is dropped unrecorded.`,
+  z.strictObject({ ok: z.literal(true), pending: z.int().min(1).max(MAX_PENDING_NOTES) }),
 );
 
 const DimensionEstimate = named(

@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { partialBytesOf, peekPartialHeader, QUERY_MESSAGE_BYTES } from '../admission.js';
 import { chainHeadToJson } from '../chainHead.js';
+import { MAX_NOTE_BYTES, noteProblem } from '../operatorNotes.js';
 import type { LedgerBlock, LedgerService } from '../service.js';
 import { type Caller, callerOf, mayCall } from './access.js';
 import { ApiError, type ApiErrorCode, HttpErrorCode, statusOf } from './errors.js';
@@ -22,6 +23,7 @@ import {
   BlocksPageQuery,
   EpochRequest,
   MAX_TRANSACTIONS_PER_PAGE,
+  NoteRequest,
   PartialSubmission,
   QuerySubmission,
   RestoreRequest,
@@ -97,6 +99,11 @@ export const bodyLimitFor = (bytes: number): number =>
   Math.ceil(bytes / 3) * 4 + JSON_ENVELOPE_BYTES;
 /** POST /v1/restore and /v1/epoch take one or two integers. */
 const SMALL_BODY_LIMIT = 256;
+/**
+ * POST /v1/notes: `{"note":"…"}` around a note of MAX_NOTE_BYTES, every byte of it as a
+ * JSON escape at worst (\u0041: 6 bytes for 1); a larger body is 413 before it is read.
+ */
+export const NOTE_BODY_LIMIT = 6 * MAX_NOTE_BYTES + JSON_ENVELOPE_BYTES;
 /** Every other route takes no body. */
 const NO_BODY_LIMIT = 1024;
 /** Length of a reason in logs and responses. */
@@ -397,6 +404,23 @@ export function buildLedgerApi(
       throw e;
     }
     return reply.code(200).send({ ok: true, epochMs });
+  });
+
+  app.post('/v1/notes', { bodyLimit: NOTE_BODY_LIMIT }, async (request, reply) => {
+    if (!service.note) {
+      throw new ApiError(HttpErrorCode.NOT_FOUND, 'this ledger records no operator notes');
+    }
+    if (Buffer.isBuffer(request.body)) {
+      throw new ApiError(HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+    }
+    const { note } = parseBody(request.body, NoteRequest);
+    // Size and characters before the service sees it (it checks again, and counts).
+    const problem = noteProblem(note);
+    if (problem) throw new ApiError(problem.code, problem.reason);
+    const res = service.note(note);
+    if (!res.ok) return refuse(request, reply, res.code, res.reason);
+    // Accepted, not yet recorded: it goes on the chain with the next round status.
+    return reply.code(202).send({ ok: true, pending: res.pending });
   });
 
   app.get('/v1/head', async () => chainHeadToJson(service.head()));

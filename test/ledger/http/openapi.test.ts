@@ -38,6 +38,7 @@ describe('OpenAPI document', () => {
         'POST /v1/queries',
         'POST /v1/restore',
         'POST /v1/epoch',
+        'POST /v1/notes',
         'GET /v1/head',
         'GET /v1/blocks',
         'GET /v1/blocks/{height}',
