@@ -6,7 +6,11 @@ import { removeLedgerFiles } from '../ledger/headFile.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../math/random.js';
-import { type NetworkedMaasResult, runNetworkedMaas } from '../node/demo/networkedMaas.js';
+import {
+  type DemoSecurity,
+  type NetworkedMaasResult,
+  runNetworkedMaas,
+} from '../node/demo/networkedMaas.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import { DEFAULT_MODES, defaultMaasParams, PAPER_MODES } from '../schemes/maas/params.js';
 import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
@@ -40,9 +44,23 @@ export interface DemoOptions {
   inProcess?: boolean;
   /** The networked roles in the demo's process (default: child processes, as `privagg up` runs them). */
   oneProcess?: boolean;
-  /** 'embedded' or an MQTT URL (networked runtime only). */
+  /** 'embedded', 'mosquitto' or an MQTT URL (networked runtime only). */
   broker?: string;
   roundMs?: string;
+  /** No TLS, ACLs or role checks (networked runtime only); the paper's modes and mqtt:// imply it. */
+  insecure?: boolean;
+}
+
+/**
+ * Why a networked demo must run insecure, or undefined: the paper's modes (no AEAD; its
+ * tags are meant to be compared with ours on the same open transport), a plaintext broker
+ * URL, or the user's --insecure.
+ */
+export function insecureReason(o: Pick<DemoOptions, 'paperMode' | 'broker' | 'insecure'>) {
+  if (o.insecure) return '--insecure';
+  if (o.paperMode) return "--paper-mode (the paper's constructions run on an open transport)";
+  if (o.broker?.startsWith('mqtt://')) return `a plaintext broker (${o.broker})`;
+  return undefined;
 }
 
 function int(name: string, value: string, min: number): number {
@@ -232,7 +250,8 @@ export async function runDemo(
       ledgerFile: ledgerPath,
       logFile: resolve(outDir, 'privagg-demo.log'),
       ...(o.broker ? { broker: o.broker } : {}),
-      roundDurationMs: int('round-ms', o.roundMs ?? (o.paperMode ? '1000' : '400'), 50),
+      ...(insecureReason(o) ? { insecure: insecureReason(o) } : {}),
+      roundDurationMs: int('round-ms', o.roundMs ?? (o.paperMode ? '1000' : '600'), 50),
       ...(onRound
         ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
         : {}),
@@ -286,6 +305,7 @@ export async function runDemo(
           ? [
               `Networked runtime: broker ${result.network.broker}, ledger API ${result.network.ledgerUrl}, rounds of ${result.network.roundDurationMs} ms; ${result.network.processes}.`,
               `${result.network.deviceMessages} device reports over MQTT; ${result.network.attackSubmissions.posted} forged or replayed partials and queries posted to the ledger, ${result.network.attackSubmissions.accepted} accepted.`,
+              ...securityLines(result.network.security).map((l) => l.trim()),
             ]
           : ['In-process runner: every role in one process, a simulated clock, no sockets.'],
     }),
@@ -420,7 +440,35 @@ function networkLines(summary: DemoSummary): string[] {
         g.partialsPosted,
       ]),
     ),
+    ...securityLines(n.security),
     `  Logs of every role: ${n.logFile}`,
     '',
+  ];
+}
+
+/** What the transport refused, in sentences (insecure runs say so first). */
+export function securityLines(sec: DemoSecurity): string[] {
+  const e = sec.eavesdropping;
+  const eav = `${e.refused} of ${e.tried} subscriptions to other roles' topics refused, ${e.reportsReceived} other devices' reports received`;
+  if (sec.mode === 'insecure') {
+    return [
+      `  INSECURE run (${sec.reason}): plaintext MQTT and HTTP, no broker ACLs, no ledger roles; the gateways' and the ledger's checks are the only defence. Compromised device: ${eav}.`,
+    ];
+  }
+  const refused = sec.outsiders.filter((p) => p.refused).length;
+  const b = sec.broker;
+  return [
+    '  Secure run: TLS with client certificates on MQTT and HTTPS, broker ACLs, one credential bundle per identity.',
+    ...(sec.outsiders.length > 0
+      ? [
+          `  Outsider with no credential: ${refused} of ${sec.outsiders.length} connections refused (${sec.outsiders
+            .map((p) => `${p.what}: ${p.refused ? 'refused' : `NOT REFUSED, ${p.detail}`}`)
+            .join('; ')}).`,
+        ]
+      : []),
+    `  Compromised device (holds only its own bundle): ${eav}` +
+      (b
+        ? `; the broker refused ${b.rejectedPublish} of its publishes outside its own topics (and ${b.rejectedHandshake} TLS handshakes, ${b.rejectedConnect} CONNECTs in all).`
+        : '.'),
   ];
 }

@@ -64,12 +64,16 @@ program
   )
   .option(
     '--broker <url>',
-    'MQTT broker: "embedded" (aedes on a free loopback port) or a URL such as mqtt://127.0.0.1:1883',
+    'MQTT broker: "embedded" (aedes on a free loopback port, TLS), "mosquitto" (a Mosquitto started for the run with generated TLS and ACL configuration) or a URL (mqtt://… is plaintext and makes the run insecure)',
     'embedded',
   )
   .option(
+    '--insecure',
+    'run without TLS, broker ACLs or ledger role checks (implied by --paper-mode and a mqtt:// broker); the summary says so',
+  )
+  .option(
     '--round-ms <ms>',
-    'round length of the networked run, wall clock (default 400; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer)',
+    'round length of the networked run, wall clock (default 600; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer)',
   )
   .option(
     '--one-process',

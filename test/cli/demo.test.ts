@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,12 +39,24 @@ describe('privagg demo (child process)', () => {
     // attack refused; the gateways' counters come from each process's /metrics.
     expect(summary.network.processes).toMatch(/^7 child processes/);
     expect(summary.network.gateways).toHaveLength(19);
-    expect(summary.network.broker).toMatch(/^embedded aedes at mqtt:\/\/127\.0\.0\.1:\d+/);
-    expect(summary.network.ledgerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Secure by default: TLS on MQTT and HTTP, and the attackers are refused as they are.
+    expect(summary.network.broker).toMatch(/^embedded aedes at mqtts:\/\/127\.0\.0\.1:\d+/);
+    expect(summary.network.ledgerUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const security = summary.network.security;
+    expect(security.mode).toBe('secure');
+    expect(security.outsiders).toHaveLength(4);
+    for (const probe of security.outsiders) expect(probe).toMatchObject({ refused: true });
+    expect(security.eavesdropping).toEqual({ tried: 2, refused: 2, reportsReceived: 0 });
+    // The insider forgeries claim another device: the broker's ACL drops them (one per
+    // IAN for each round after the first).
+    expect(security.broker.rejectedPublish).toBe(summary.network.injected['insider-forgery']);
+    expect(summary.network.injected['insider-forgery']).toBe(4 * 19);
     expect(summary.network.deviceMessages).toBeGreaterThan(4 * 25 * 20 * 4);
     expect(summary.network.injected.forged).toBe(4 * 20);
     expect(summary.network.attackSubmissions.posted).toBeGreaterThan(0);
     expect(summary.network.attackSubmissions.accepted).toBe(0);
+    // The compromised device's certificate may not post partials.
+    expect(summary.rejected.ACCESS_DENIED).toBeGreaterThan(0);
     expect(summary.ledger.verified).toBe(true);
     expect(summary.lyingGateways).toHaveLength(1);
     expect(summary.tolerated.failedGateways).toBe(1);
@@ -73,6 +85,14 @@ describe('privagg demo (child process)', () => {
     ]);
     const summary = JSON.parse(stdout);
     expect(summary.network.processes).toMatch(/^every role in the demo's process/);
+    // Secure as well: every role on its own identity and certificate.
+    expect(summary.network.ledgerUrl).toMatch(/^https:/);
+    expect(summary.network.security.mode).toBe('secure');
+    expect(summary.network.security.eavesdropping).toEqual({
+      tried: 2,
+      refused: 2,
+      reportsReceived: 0,
+    });
     for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
       expect(summary.totals[name].estimate).toBe(summary.truth[name]);
     // 20 gateways, one down for the run.
@@ -104,8 +124,8 @@ describe('privagg demo (child process)', () => {
     expect(summary.rejected.SHARE_OUT_OF_RANGE).toBeGreaterThan(0);
   }, 60_000);
 
-  it("over the network, an insider's forgery corrupts the paper's totals and not privagg's", async () => {
-    const demo = async (paper: boolean) => {
+  it("an insider's forgery: the broker's ACL drops it; without ACLs the MAC refuses it; the paper's hash lets it corrupt the totals", async () => {
+    const demo = async (extra: string[]) => {
       const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
       const args = [
         ...CLI,
@@ -114,6 +134,11 @@ describe('privagg demo (child process)', () => {
         'off',
         '--attacks',
         'insider-forgery',
+        // In the demo's process (quicker to start; the same roles over the same sockets),
+        // with rounds long enough for a busy machine: the comparison needs every round.
+        '--one-process',
+        '--round-ms',
+        '1200',
         '--fail-gateways',
         '0',
         '--lying-gateways',
@@ -125,26 +150,77 @@ describe('privagg demo (child process)', () => {
         '--json',
         '--out',
         out,
-        ...(paper ? ['--paper-mode'] : []),
+        ...extra,
       ];
       return JSON.parse((await run(process.execPath, args)).stdout);
     };
-    const sound = await demo(false);
-    const paper = await demo(true);
-    for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
-      expect(sound.totals[name].estimate).toBe(sound.truth[name]);
+    const exact = (s: {
+      totals: Record<string, { estimate: number }>;
+      truth: Record<string, number>;
+    }) =>
+      ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'].every(
+        (name) => s.totals[name]!.estimate === s.truth[name],
+      );
+    const secure = await demo([]);
+    const open = await demo(['--insecure']);
+    const paper = await demo(['--paper-mode']);
     // One forgery per IAN for each round after the first (it is sent before a round opens).
-    expect(sound.network.injected['insider-forgery']).toBe(4 * 2);
-    expect(sound.rejected.BAD_MAC).toBe(4 * 2);
+    for (const s of [secure, open, paper]) expect(s.tolerated.failedIanRounds).toBe(0);
+    for (const s of [secure, open]) expect(s.network.injected['insider-forgery']).toBe(4 * 2);
+    // Secure: it claims another device's topic, and the broker drops it before any gateway.
+    expect(secure.network.security.mode).toBe('secure');
+    expect(secure.network.security.broker.rejectedPublish).toBe(4 * 2);
+    expect(secure.rejected.BAD_MAC ?? 0).toBe(0);
+    expect(exact(secure)).toBe(true);
+    // Without ACLs it reaches the gateway, whose HMAC check refuses it.
+    expect(open.network.security.mode).toBe('insecure');
+    expect(open.network.security.broker.rejectedPublish).toBe(0);
+    expect(open.rejected.BAD_MAC).toBe(4 * 2);
+    // …and nothing stops it from reading every other device's reports.
+    expect(open.network.security.eavesdropping.reportsReceived).toBeGreaterThan(0);
+    expect(exact(open)).toBe(true);
     // The paper's hash "MAC" is computable from public identities: the forgery is accepted,
     // the genuine report is then refused as a replay, and the totals are wrong.
-    expect(
-      ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'].some(
-        (name) => paper.totals[name].estimate !== paper.truth[name],
-      ),
-    ).toBe(true);
+    expect(paper.network.security.mode).toBe('insecure');
+    expect(exact(paper)).toBe(false);
     expect(paper.rejected.BAD_MAC ?? 0).toBe(0);
-  }, 60_000);
+  }, 150_000);
+
+  it('--broker mosquitto: a Mosquitto of the run with the generated TLS and ACL configuration', async (ctx) => {
+    if (!existsSync('/usr/sbin/mosquitto') && !existsSync('/usr/bin/mosquitto')) {
+      console.warn(
+        'SKIPPED the demo through Mosquitto: the mosquitto binary is not installed (apt-get install mosquitto; .ci/services.sh does it in CI)',
+      );
+      ctx.skip();
+    }
+    const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
+    const { stdout } = await run(process.execPath, [
+      ...CLI,
+      'demo',
+      '--broker',
+      'mosquitto',
+      '--epsilon',
+      'off',
+      '--rounds',
+      '4',
+      '--json',
+      '--out',
+      out,
+    ]);
+    const summary = JSON.parse(stdout);
+    expect(summary.network.broker).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+/);
+    expect(summary.network.security.mode).toBe('secure');
+    for (const probe of summary.network.security.outsiders)
+      expect(probe).toMatchObject({ refused: true });
+    // Mosquitto grants a subscription its ACL forbids and then delivers nothing through it.
+    expect(summary.network.security.eavesdropping.reportsReceived).toBe(0);
+    expect(summary.network.deviceMessages).toBeGreaterThan(0);
+    for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
+      expect(summary.totals[name].estimate).toBe(summary.truth[name]);
+    for (const code of ['BAD_MAC', 'REPLAY', 'SHARE_OUT_OF_RANGE', 'UNKNOWN_SENDER'])
+      expect(summary.rejected[code]).toBeGreaterThan(0);
+    expect(summary.ledger.verified).toBe(true);
+  }, 90_000);
 
   it('prints readable tables by default and refuses bad flags with a clear message', async () => {
     const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));

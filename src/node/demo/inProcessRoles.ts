@@ -1,39 +1,66 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { seededRandom } from '../../math/random.js';
+import { BrokerPolicy } from '../../net/brokerPolicy.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../net/embeddedBroker.js';
 import { connectMqtt } from '../../net/mqttClient.js';
 import type { MqttLink } from '../../net/mqttLink.js';
-import { identityOf } from '../credentials/identities.js';
+import type { BundleOf, CredentialBundle } from '../credentials/bundle.js';
+import { identityOf, type Role } from '../credentials/identities.js';
 import { issueCredentials } from '../credentials/issue.js';
 import { DeviceFleet } from '../deviceFleet.js';
 import { GatewayService } from '../gatewayService.js';
+import { startManagedMosquitto } from '../managedMosquitto.js';
 import { RoundClock } from '../roundClock.js';
-import { allDevices, bundleOf, runLedger } from '../runtime.js';
-import { lyingGateway, outOfRangeDevice, silentDevices } from './faultHooks.js';
+import { bundleOf, roleDeployment, runLedger } from '../runtime.js';
+import { lyingGateway, silentDevices } from './faultHooks.js';
 import { type DemoContext, isListed, type RolesRunning } from './roles.js';
 
 /**
- * The demo's roles in the demo's own process, each on its own MQTT connection: the
- * ledger server (SQLite chain, HTTP API, round driver), one `GatewayService` per live
- * gateway and the `DeviceFleet`. Quick to start, and every counter is at hand.
+ * The demo's roles in the demo's own process, each on its own MQTT connection as its own
+ * identity: the ledger server (SQLite chain, HTTP(S) API, round driver), one
+ * `GatewayService` per live gateway and the honest devices' `DeviceFleet` — with the
+ * broker (embedded, or a Mosquitto of this run's) secure unless the deployment says
+ * insecure. Quick to start, and every counter is at hand.
  */
 export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning> {
-  const { spec, dep, faults, log } = c;
-  const params = dep.params;
-  // The TA's part: this run's credentials (the roles below load the ledger's and read the
-  // ledger's public key from a gateway's bundle). The in-process demo runs insecure
-  // (plaintext, anonymous broker): it says so in its summary.
-  issueCredentials(spec, { tls: !spec.security.insecure });
+  const { spec, faults, log } = c;
+  const params = c.dep.params;
+  const secure = !spec.security.insecure;
+  // The TA's part: this run's credentials, one bundle per identity; every role below loads
+  // its own and connects as that identity (client id = certificate CN), as `privagg up`'s
+  // processes do.
+  const issued = issueCredentials(spec, { tls: secure, fleets: c.fleets });
+  const bundle = <R extends Role>(identity: string, role: R) => bundleOf({ spec }, identity, role);
   const ledgerPublicKey = Buffer.from(
-    bundleOf({ spec }, identityOf.gateway(spec.name, 0, 1), 'gateway').ledgerPublicKey,
+    bundle(identityOf.gateway(spec.name, 0, 1), 'gateway').ledgerPublicKey,
     'hex',
   );
-  const broker: EmbeddedBroker | undefined =
-    spec.broker.url === 'embedded' ? await startEmbeddedBroker({ insecure: true }) : undefined;
-  const brokerUrl = broker?.url ?? spec.broker.url;
+  const brokerBundle = bundle(identityOf.broker(spec.name), 'broker');
+  const policy = new BrokerPolicy(spec.name, params.gateways, issued.grants);
+  const embedded: EmbeddedBroker | undefined =
+    spec.broker.url === 'embedded'
+      ? await startEmbeddedBroker(
+          brokerBundle.tls ? { tls: brokerBundle.tls, policy } : { insecure: true },
+        )
+      : undefined;
+  const mosquitto =
+    spec.broker.url === 'mosquitto'
+      ? await startManagedMosquitto({
+          dir: join(spec.stateDir, 'mosquitto'),
+          policy,
+          devicesPerIan: params.devicesPerIan,
+          ...(brokerBundle.tls ? { tls: brokerBundle.tls } : {}),
+        })
+      : undefined;
+  const brokerUrl = embedded?.url ?? mosquitto?.url ?? spec.broker.url;
   const links: MqttLink[] = [];
-  const connect = async (clientId: string, logger: Logger) => {
-    const l = await connectMqtt(brokerUrl, { clientId: `${spec.name}-${clientId}`, logger });
+  const connect = async (who: CredentialBundle, logger: Logger) => {
+    const l = await connectMqtt(brokerUrl, {
+      clientId: who.identity,
+      logger,
+      ...(who.tls ? { tls: who.tls } : {}),
+    });
     links.push(l);
     return l;
   };
@@ -45,28 +72,38 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
     for (const g of gateways) g.service.stop();
     await ledger?.close();
     for (const l of links) await l.close().catch(() => undefined);
-    await broker?.close();
+    await embedded?.close();
+    await mosquitto?.close();
   };
   try {
     ledger = await runLedger(
       { spec, brokerUrl, logger: log.child({ role: 'ledger' }) },
       { onStatus: c.onStatus },
     );
-    const gatewayLinks: { ian: number; gateway: number; link: MqttLink; logger: Logger }[] = [];
+    const gatewayLinks: {
+      ian: number;
+      gateway: number;
+      bundle: BundleOf<'gateway'>;
+      link: MqttLink;
+      logger: Logger;
+    }[] = [];
     for (let v = 0; v < params.ians; v++) {
       for (let l = 1; l <= params.gateways; l++) {
         if (isListed(faults.failedGateways, v, l)) continue; // down for the run: never started
         const logger = log.child({ role: 'gateway', ian: v, gateway: l });
+        const own = bundle(identityOf.gateway(spec.name, v, l), 'gateway');
         gatewayLinks.push({
           ian: v,
           gateway: l,
-          link: await connect(`gw-${v}-${l}`, logger),
+          bundle: own,
+          link: await connect(own, logger),
           logger,
         });
       }
     }
     const fleetLogger = log.child({ role: 'devices' });
-    const fleetLink = await connect('devices', fleetLogger);
+    const fleetBundle = bundle(identityOf.devices(spec.name, 0), 'devices');
+    const fleetLink = await connect(fleetBundle, fleetLogger);
 
     // Everyone is connected: round 0 starts shortly, announced as `privagg up` does. (The
     // services below subscribe in a few ms; one that started after a quarter of round 0
@@ -76,11 +113,12 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
     for (const g of gatewayLinks) {
       const lying = isListed(faults.lyingGateways, g.ian, g.gateway);
       const service = new GatewayService({
-        key: dep.registry.gatewayKey(g.ian, g.gateway),
+        key: roleDeployment(spec, [g.bundle]).registry.gatewayKey(g.ian, g.gateway),
         params,
         link: g.link,
         ledgerUrl: ledger.url,
         ledgerPublicKey,
+        ...(g.bundle.tls ? { tls: g.bundle.tls } : {}),
         clock,
         logger: g.logger,
         ...(lying
@@ -103,9 +141,9 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
 
     const failed = new Set(faults.failedDevices.map((d) => `${d.ian}:${d.device}`));
     fleet = new DeviceFleet({
-      deployment: dep,
+      deployment: roleDeployment(spec, [fleetBundle]),
       workload: c.workload,
-      devices: allDevices(spec),
+      devices: fleetBundle.keys.devices.map((d) => ({ ian: d.ian, device: d.device })),
       link: fleetLink,
       clock,
       rounds: spec.rounds.count,
@@ -117,17 +155,19 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
         faults.deviceFailureProbability,
         seededRandom(`fault/${c.seed}/loss`),
       ),
-      ...(c.outOfRangeTargets.size > 0
-        ? { compromised: outOfRangeDevice(dep, c.outOfRangeTargets) }
-        : {}),
     });
     const running = ledger;
     const runningFleet = fleet;
     return {
       brokerUrl,
-      brokerLabel: broker ? `embedded aedes at ${brokerUrl}` : brokerUrl,
+      brokerLabel: embedded
+        ? `embedded aedes at ${brokerUrl}`
+        : mosquitto
+          ? `Mosquitto at ${brokerUrl} (started for this run, generated configuration)`
+          : brokerUrl,
       ledgerUrl: running.url,
       clock,
+      ...(embedded ? { brokerStats: () => embedded.stats() } : {}),
       processes:
         "every role in the demo's process, each with its own MQTT connection (the default runs them as child processes, as privagg up does)",
       finished: running.finished,

@@ -1,3 +1,5 @@
+import { httpGet, type TlsClientCredentials } from '../../net/httpPost.js';
+
 /**
  * Reading a role process's Prometheus text (`GET /metrics`), for the demo's tables when
  * the roles run as processes: one sample per line, `name{label="v",…} value`.
@@ -21,8 +23,9 @@ export function parseMetrics(text: string): Sample[] {
   return out;
 }
 
-export async function scrape(url: string): Promise<Sample[]> {
-  const res = await fetch(`${url}/metrics`);
-  if (!res.ok) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`);
-  return parseMetrics(await res.text());
+/** `tls`: the operator's client certificate, for the ledger's HTTPS API. */
+export async function scrape(url: string, tls?: TlsClientCredentials): Promise<Sample[]> {
+  const res = await httpGet(`${url}/metrics`, tls ? { tls } : {});
+  if (res.status !== 200) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`);
+  return parseMetrics(res.text);
 }

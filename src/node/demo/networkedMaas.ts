@@ -3,38 +3,44 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { removeLedgerFiles } from '../../ledger/headFile.js';
-import { seededRandom } from '../../math/random.js';
-import { connectMqtt } from '../../net/mqttClient.js';
-import type { MqttLink } from '../../net/mqttLink.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
 import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
 import type { MaasRunResult, QueryRun } from '../../sim/maasRunner.js';
 import { scoredQuery, totalsAgainstTruth } from '../../sim/maasScoring.js';
+import { identityOf, type Role } from '../credentials/identities.js';
 import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
-import { taDeployment } from '../runtime.js';
+import { bundleOf, roleDeployment, taDeployment } from '../runtime.js';
+import { type CompromisedDevices, startCompromisedDevices } from './compromisedDevices.js';
 import { startInProcessRoles } from './inProcessRoles.js';
 import { fetchChain, oemQueries, partialAttacks } from './ledgerClient.js';
+import { type ProbeOutcome, probeAsOutsider } from './outsiderProbes.js';
 import { processLogsDir, startProcessRoles } from './processRoles.js';
-import { RogueClient } from './rogueClient.js';
 import { type DemoContext, isListed } from './roles.js';
 import { roundsFromChain } from './roundsFromChain.js';
 
 /**
  * The MaaS scenario of `privagg demo`, over the networked runtime: an MQTT broker (the
- * embedded aedes one, or a URL), the ledger server (SQLite block store, HTTP API, round
- * driver), one `GatewayService` per live gateway with its own MQTT connection, the device
- * fleet on its own connection, a rogue MQTT client, and the OEM querying over HTTP, on
- * wall-clock rounds. By default every role runs in this process, talking only through
- * real sockets (`inProcessRoles.ts`); with `processes` they are `privagg up`'s child
- * processes (`processRoles.ts`).
+ * embedded aedes one, a Mosquitto of the run's, or a URL), the ledger server (SQLite
+ * block store, HTTP(S) API, round driver), one `GatewayService` per live gateway with its
+ * own MQTT connection, the honest device fleet on its own connection, the attacker, and
+ * the OEM querying, on wall-clock rounds. By default every role runs as `privagg up`'s
+ * child processes (`processRoles.ts`); with `processes` unset they run in this process,
+ * talking only through real sockets (`inProcessRoles.ts`).
+ *
+ * Secure by default, as `privagg up` is: TLS with client certificates on MQTT and HTTP,
+ * broker ACLs, one credential bundle per identity. The attackers hold only what they
+ * have compromised: the last device of each IAN (its own fleet bundle, run in this
+ * process with the rogue client on its connection), a lying gateway (its own keys), the
+ * gateways whose partials are replayed (their own certificates). An outsider with no
+ * credential tries the broker and the ledger after the rounds. `insecure` (the paper's
+ * modes, a plaintext broker) turns all of that off, and the summary says so.
  *
  * Faults and attacks are the in-process runner's (same placement, same bytes): failed
  * gateways are never started; lying gateways send perturbed partials tagged with their
- * real keys; failed devices stay silent; the compromised device (the last of each IAN)
- * sends one gateway an out-of-range share; the rogue client injects the device-side
- * attacks on the broker; forged and replayed partials and queries go to the ledger's
- * HTTP API. What happened is read back from the ledger file (restore outcomes and round
- * statuses) and the roles' own counters, into the runner's result shape.
+ * real keys; failed devices stay silent; the compromised device sends one gateway an
+ * out-of-range share; forged and replayed partials and queries go to the ledger's API.
+ * What happened is read back from the ledger file (restore outcomes and round statuses),
+ * the roles' own counters and the broker's refusals, into the runner's result shape.
  */
 export interface NetworkedMaasOptions {
   ians: number;
@@ -57,8 +63,17 @@ export interface NetworkedMaasOptions {
   ledgerFile: string;
   /** Pino log of every role (info and up). */
   logFile: string;
-  /** 'embedded' (default) or an MQTT URL. */
+  /**
+   * 'embedded' (default), 'mosquitto' (a Mosquitto started for the run with the generated
+   * TLS and ACL configuration) or an MQTT URL (mqtts:// with this run's CA; mqtt:// is
+   * plaintext, so the run is insecure).
+   */
   broker?: string;
+  /**
+   * Run without TLS, ACLs or role checks, saying so (the paper's modes and plaintext
+   * brokers need it): why, in a few words; undefined: secure.
+   */
+  insecure?: string;
   roundDurationMs?: number;
   onRound?: (round: number, done: number, total: number) => void;
 }
@@ -87,7 +102,30 @@ export interface NetworkedMaasResult extends MaasRunResult {
     }[];
     mqttReconnects: number;
     logFile: string;
+    security: DemoSecurity;
   };
+}
+
+/** What the run's transport security was, and what it refused. */
+export interface DemoSecurity {
+  /** 'secure': TLS with client certificates, broker ACLs, per-role bundles and ledger roles. */
+  mode: 'secure' | 'insecure';
+  /** Why the run was insecure (insecure runs only). */
+  reason?: string;
+  /** Connections tried with no credential of this deployment (secure runs only). */
+  outsiders: ProbeOutcome[];
+  /**
+   * The compromised devices' subscriptions to other roles' topics: tried, refused by the
+   * broker, and other devices' reports that reached it through them.
+   */
+  eavesdropping: { tried: number; refused: number; reportsReceived: number };
+  /** The embedded broker's refusals (null for other brokers). */
+  broker: {
+    rejectedHandshake: number;
+    rejectedConnect: number;
+    rejectedPublish: number;
+    rejectedSubscribe: number;
+  } | null;
 }
 
 /**
@@ -126,9 +164,9 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         // The ledger gives stragglers up to three restore delays; a round is short, so is that.
         rounds: { count: o.rounds, durationMs, restoreDelayMs: Math.round(durationMs / 4) },
         broker: { url: o.broker ?? 'embedded' },
-        // Not yet secure: the demo's rogue client eavesdrops on and injects into the broker
-        // anonymously, which the secure default (TLS, ACLs) forbids. Said in its summary.
-        security: { insecure: true },
+        // Secure unless asked (TLS, client certificates, ACLs, per-role bundles); the
+        // attackers hold only the credentials of what they have compromised.
+        security: { insecure: o.insecure !== undefined },
         ledger: { file: resolve(o.ledgerFile) },
       },
       null,
@@ -155,9 +193,15 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       outOfRangeTargets.set(v, l);
     }
   }
+  // With attacks, the last device of each IAN is compromised: its own fleet bundle, run by
+  // the attacker in this process (compromisedDevices.ts); the honest devices are fleet 0.
+  const isCompromised = (i: number) => attacks.size > 0 && i === n - 1;
+  const fleets: { ian: number; device: number }[][] = [[], []];
+  for (let v = 0; v < params.ians; v++)
+    for (let i = 0; i < n; i++) fleets[isCompromised(i) ? 1 : 0]!.push({ ian: v, device: i });
+  if (fleets[1]!.length === 0) fleets.pop();
   const statusCount = new Map<number, number>();
-  let rogueClient: RogueClient | undefined;
-  let rogueLink: MqttLink | undefined;
+  let compromised: CompromisedDevices | undefined;
   const context: DemoContext = {
     spec,
     specFile,
@@ -167,6 +211,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     seed: o.seed,
     outOfRangeTargets,
     durationMs,
+    fleets,
     log,
     onStatus: (s) => {
       const c = (statusCount.get(s.round) ?? 0) + 1;
@@ -174,27 +219,28 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       if (c === params.ians) o.onRound?.(s.round, s.round + 1, o.rounds);
     },
     beforeRoundZero: async (brokerUrl, clock) => {
-      if (attacks.size === 0) return;
-      rogueLink = await connectMqtt(brokerUrl, {
-        clientId: `${name}-rogue`,
-        logger: log.child({ role: 'rogue' }),
-      });
-      rogueClient = new RogueClient({
-        link: rogueLink,
-        deployment: dep,
+      if (fleets.length < 2) return;
+      compromised = await startCompromisedDevices({
+        spec,
+        brokerUrl,
+        clock,
+        fleet: 1,
+        workload,
+        ta: dep,
         attacks,
+        outOfRangeTargets,
+        failed: new Set(faults.failedDevices.map((d) => `${d.ian}:${d.device}`)),
+        spreadMs: Math.round(durationMs / 4),
+        seed: o.seed,
         // The first live gateway of each IAN: attacks on a dead one would reach nobody.
         targetGateway: (v) => {
           for (let l = 1; l <= m; l++) if (!isListed(faults.failedGateways, v, l)) return l;
           return 1;
         },
-        // Not the last device: with 'out-of-range-share' that one is the compromised device.
+        // Another device than the compromised one, whose report it forges.
         insiderTarget: () => Math.max(0, n - 2),
-        rounds: o.rounds,
-        rng: seededRandom(`fault/${o.seed}/rogue`),
-        clock,
+        logger: log.child({ role: 'attacker' }),
       });
-      await rogueClient.start();
     },
   };
 
@@ -202,7 +248,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     ? startProcessRoles(context, o.processes.entry)
     : startInProcessRoles(context)
   ).catch(async (e: unknown) => {
-    await rogueLink?.close().catch(() => undefined);
+    await compromised?.close();
     throw e;
   });
   try {
@@ -219,14 +265,61 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    await rogueClient?.drain();
+    await compromised?.rogue.drain();
 
-    // After the rounds: read the public chain, attack the ledger, query as the OEM.
-    const chain = await fetchChain(roles.ledgerUrl);
-    const partialTally = await partialAttacks(roles.ledgerUrl, chain, attacks, params);
-    const oem = await oemQueries(roles.ledgerUrl, dep, attacks, o.rounds);
+    // After the rounds, each as the role that would: read the chain (auditor), attack the
+    // ledger (compromised gateways, the compromised device), query (the OEM).
+    const tlsOf = (identity: string, role: Role) => bundleOf({ spec }, identity, role).tls;
+    const chain = await fetchChain(roles.ledgerUrl, tlsOf(identityOf.auditor(name), 'auditor'));
+    const partialTally = await partialAttacks(
+      roles.ledgerUrl,
+      chain,
+      attacks,
+      params,
+      (v, l) => tlsOf(identityOf.gateway(name, v, l), 'gateway'),
+      fleets.length > 1 ? tlsOf(identityOf.devices(name, 1), 'devices') : undefined,
+    );
+    const oemBundle = bundleOf({ spec }, identityOf.oem(name, 0), 'oem');
+    const oem = await oemQueries(
+      roles.ledgerUrl,
+      roleDeployment(spec, [oemBundle]),
+      attacks,
+      o.rounds,
+      oemBundle.tls,
+    );
     const fromChain = roundsFromChain(chain, params, workload, o.rounds);
     const counted = await roles.collect();
+    if (compromised) {
+      counted.fleet.silent += compromised.fleet.counters.silent;
+      counted.fleet.published += compromised.fleet.counters.messagesPublished;
+    }
+    // Somebody with no credential of this deployment tries the broker and the ledger.
+    const outsiders =
+      o.insecure === undefined && attacks.size > 0
+        ? await probeAsOutsider({
+            brokerUrl: roles.brokerUrl,
+            ledgerUrl: roles.ledgerUrl,
+            ca: oemBundle.tls!.ca,
+            impersonate: identityOf.gateway(name, 0, 1),
+          })
+        : [];
+    const brokerStats = roles.brokerStats?.();
+    const security: DemoSecurity = {
+      mode: o.insecure === undefined ? 'secure' : 'insecure',
+      ...(o.insecure !== undefined ? { reason: o.insecure } : {}),
+      outsiders,
+      eavesdropping: {
+        ...(compromised?.rogue.eavesdropping ?? { tried: 0, refused: 0, reportsReceived: 0 }),
+      },
+      broker: brokerStats
+        ? {
+            rejectedHandshake: brokerStats.rejectedHandshake,
+            rejectedConnect: brokerStats.rejectedConnect,
+            rejectedPublish: brokerStats.rejectedPublish,
+            rejectedSubscribe: brokerStats.rejectedSubscribe,
+          }
+        : null,
+    };
 
     const rejected = new Map<string, number>();
     const add = (counts: Partial<Record<string, number>>) => {
@@ -293,7 +386,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         roundDurationMs: durationMs,
         processes: roles.processes,
         deviceMessages: counted.fleet.published,
-        injected: { ...(rogueClient?.injected ?? {}) },
+        injected: { ...(compromised?.rogue.injected ?? {}) },
         attackSubmissions: {
           posted: partialTally.posted + oem.attacks.posted,
           accepted: partialTally.accepted + oem.attacks.accepted,
@@ -309,10 +402,11 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         })),
         mqttReconnects: counted.gateways.reduce((s, g) => s + g.reconnects, 0),
         logFile: o.processes ? `${o.logFile} and ${processLogsDir(o.stateDir)}/` : o.logFile,
+        security,
       },
     };
   } finally {
-    await rogueLink?.close().catch(() => undefined);
+    await compromised?.close();
     await roles.stop();
   }
 }

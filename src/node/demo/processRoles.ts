@@ -1,14 +1,17 @@
 import { join } from 'node:path';
 import type { RoundStatusRecord } from '../../ledger/embeddedLedger.js';
+import { identityOf } from '../credentials/identities.js';
 import { up } from '../orchestrator.js';
 import { RoundClock } from '../roundClock.js';
+import { bundleOf } from '../runtime.js';
 import { scrape } from './metricsScrape.js';
 import { type DemoContext, type GatewayStat, isListed, type RolesRunning } from './roles.js';
 
 /**
  * The demo's roles as `privagg up` runs them: the ledger, one process per gateway index
  * (gateway l of every IAN; `gatewayProcesses: per-index`) and the device fleet, each a
- * child process of the demo; the embedded broker in the demo's process. Faults reach the
+ * child process of the demo; the embedded broker in the demo's process; the compromised
+ * devices' fleet is left to the demo (the attacker runs it). Faults reach the
  * children as hidden `--fault-*` flags (a gateway down for the run is simply not hosted);
  * their counters come back from each process's `/metrics` and the fleet's `finished` event.
  */
@@ -22,13 +25,15 @@ export async function startProcessRoles(
   const gatewayHealth = new Map<string, { url: string; only?: [number, number] }>();
   let fleetCounters: { silent: number; messagesPublished: number } | undefined;
   const lie = faults.lyingGateways.map((g) => `${g.ian}:${g.gateway}`).join(',');
-  const outOfRange = [...c.outOfRangeTargets].map(([v, l]) => `${v}:${l}`).join(',');
   const d = await up({
     deploymentFile: c.specFile,
     spec,
     entry,
     gatewayProcesses: 'per-index',
+    fleets: c.fleets,
     roleArgs: (role, args) => {
+      // Fleets past the first are the compromised devices: the attacker runs them here.
+      if (role.startsWith('devices-')) return null;
       if (role.startsWith('gateways-')) {
         const l = Number(role.slice('gateways-'.length));
         const hosted = Array.from({ length: params.ians }, (_, v) => v).filter(
@@ -52,7 +57,6 @@ export async function startProcessRoles(
           ...(faults.deviceFailureProbability > 0
             ? ['--fault-loss', String(faults.deviceFailureProbability)]
             : []),
-          ...(outOfRange ? ['--fault-out-of-range', outOfRange] : []),
         ];
       }
       return args;
@@ -71,6 +75,7 @@ export async function startProcessRoles(
     },
   });
   const clock = new RoundClock(d.epochMs, c.durationMs);
+  const operator = bundleOf({ spec }, identityOf.operator(spec.name), 'operator');
   // `up` published the epoch a second ahead: time enough to connect the rogue client.
   await c.beforeRoundZero(d.brokerUrl, clock).catch(async (e: unknown) => {
     await d.stop();
@@ -84,6 +89,7 @@ export async function startProcessRoles(
         : d.brokerUrl,
     ledgerUrl: d.ledgerUrl,
     clock,
+    ...(d.brokerStats ? { brokerStats: d.brokerStats } : {}),
     processes: `${d.children.size} child processes: the ledger, ${gatewayHealth.size} gateway processes (gateway l of every IAN, each gateway with its own MQTT connection) and the device fleet`,
     finished: d.finished,
     async collect() {
@@ -120,7 +126,7 @@ export async function startProcessRoles(
         }
       }
       const ledgerRejected: Record<string, number> = {};
-      for (const s of await scrape(d.ledgerUrl))
+      for (const s of await scrape(d.ledgerUrl, operator.tls))
         if (s.name === 'privagg_ledger_rejected_total' && s.labels.code && s.value > 0)
           ledgerRejected[s.labels.code] = s.value;
       return {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RoundStatusRecord } from '../../ledger/embeddedLedger.js';
+import type { EmbeddedBrokerStats } from '../../net/embeddedBroker.js';
 import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import type { MaasFaults } from '../../sim/maasFaults.js';
 import type { Workload } from '../../sim/workload.js';
@@ -22,6 +23,11 @@ export interface DemoContext {
   /** IAN → the gateway its compromised device sends an out-of-range share; empty: no such attack. */
   outOfRangeTargets: ReadonlyMap<number, number>;
   durationMs: number;
+  /**
+   * How devices are split into fleet bundles: fleet 0 is run by the roles, the others
+   * (the compromised devices) by the attacker in the demo's process. One fleet: no attacker.
+   */
+  fleets: { ian: number; device: number }[][];
   log: Logger;
   onStatus: (s: RoundStatusRecord) => void;
   /** Connects whatever must see round 0 (the rogue client) before it starts. */
@@ -44,6 +50,8 @@ export interface RolesRunning {
   brokerLabel: string;
   ledgerUrl: string;
   clock: RoundClock;
+  /** The embedded broker's counters (refused connections, publishes, subscriptions), when it runs here. */
+  brokerStats?: () => EmbeddedBrokerStats;
   /** One sentence: where the roles run. */
   processes: string;
   /** Resolves when the ledger has a status for every round. */
