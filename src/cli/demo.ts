@@ -251,7 +251,13 @@ export async function runDemo(
       logFile: resolve(outDir, 'privagg-demo.log'),
       ...(o.broker ? { broker: o.broker } : {}),
       ...(insecureReason(o) ? { insecure: insecureReason(o) } : {}),
-      roundDurationMs: int('round-ms', o.roundMs ?? (o.paperMode ? '1000' : '600'), 50),
+      // One process carrying every role (and its TLS) or the paper's heavier checks get
+      // longer rounds: a round's work must fit in a quarter of it on a busy machine.
+      roundDurationMs: int(
+        'round-ms',
+        o.roundMs ?? (o.paperMode || o.oneProcess ? '1000' : '600'),
+        50,
+      ),
       ...(onRound
         ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
         : {}),

@@ -73,7 +73,7 @@ program
   )
   .option(
     '--round-ms <ms>',
-    'round length of the networked run, wall clock (default 600; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer)',
+    'round length of the networked run, wall clock (default 600; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer, and with --one-process, where every role shares one event loop)',
   )
   .option(
     '--one-process',

@@ -5,6 +5,7 @@ import type { MqttLink } from '../../net/mqttLink.js';
 import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import type { AttackKind } from '../../sim/maasFaults.js';
 import type { Workload } from '../../sim/workload.js';
+import type { BundleOf } from '../credentials/bundle.js';
 import { identityOf } from '../credentials/identities.js';
 import type { ParsedDeploymentSpec } from '../deploymentFile.js';
 import { DeviceFleet } from '../deviceFleet.js';
@@ -23,7 +24,6 @@ import { RogueClient } from './rogueClient.js';
 export interface CompromisedDevicesOptions {
   spec: ParsedDeploymentSpec;
   brokerUrl: string;
-  clock: RoundClock;
   /** Which fleet bundle (devices-<k>) holds the compromised devices. */
   fleet: number;
   workload: Workload;
@@ -47,9 +47,13 @@ export interface CompromisedDevices {
   close(): Promise<void>;
 }
 
-export async function startCompromisedDevices(
+/**
+ * Two steps, so the slow one (loading the bundle, deriving keys, the TLS connection) is
+ * done before the round epoch is fixed: `connect` now, `start(clock)` once the epoch is known.
+ */
+export async function connectCompromisedDevices(
   o: CompromisedDevicesOptions,
-): Promise<CompromisedDevices> {
+): Promise<{ start(clock: RoundClock): Promise<CompromisedDevices>; close(): Promise<void> }> {
   const bundle = bundleOf({ spec: o.spec }, identityOf.devices(o.spec.name, o.fleet), 'devices');
   const dep = roleDeployment(o.spec, [bundle]);
   const link: MqttLink = await connectMqtt(o.brokerUrl, {
@@ -57,6 +61,19 @@ export async function startCompromisedDevices(
     logger: o.logger,
     ...(bundle.tls ? { tls: bundle.tls } : {}),
   });
+  return {
+    start: (clock) => startOn(o, bundle, dep, link, clock),
+    close: () => link.close().catch(() => undefined),
+  };
+}
+
+async function startOn(
+  o: CompromisedDevicesOptions,
+  bundle: BundleOf<'devices'>,
+  dep: MaasDeployment,
+  link: MqttLink,
+  clock: RoundClock,
+): Promise<CompromisedDevices> {
   try {
     const rogue = new RogueClient({
       link,
@@ -66,7 +83,7 @@ export async function startCompromisedDevices(
       insiderTarget: o.insiderTarget,
       rounds: o.spec.rounds.count,
       rng: seededRandom(`fault/${o.seed}/rogue`),
-      clock: o.clock,
+      clock,
     });
     await rogue.tryEavesdropping();
     const outOfRange =
@@ -76,7 +93,7 @@ export async function startCompromisedDevices(
       workload: o.workload,
       devices: bundle.keys.devices.map((d) => ({ ian: d.ian, device: d.device })),
       link,
-      clock: o.clock,
+      clock,
       rounds: o.spec.rounds.count,
       logger: o.logger,
       spreadMs: o.spreadMs,

@@ -104,16 +104,21 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
     const fleetLogger = log.child({ role: 'devices' });
     const fleetBundle = bundle(identityOf.devices(spec.name, 0), 'devices');
     const fleetLink = await connect(fleetBundle, fleetLogger);
+    await c.connectAttacker(brokerUrl);
+    // Keys derived before the epoch is fixed: what is left below takes milliseconds.
+    const gatewayKeys = gatewayLinks.map((g) =>
+      roleDeployment(spec, [g.bundle]).registry.gatewayKey(g.ian, g.gateway),
+    );
 
     // Everyone is connected: round 0 starts shortly, announced as `privagg up` does. (The
     // services below subscribe in a few ms; one that started after a quarter of round 0
     // would sit the round out, and the log would say so.)
     const epochMs = Date.now() + 500;
     const clock = new RoundClock(epochMs, c.durationMs);
-    for (const g of gatewayLinks) {
+    for (const [at, g] of gatewayLinks.entries()) {
       const lying = isListed(faults.lyingGateways, g.ian, g.gateway);
       const service = new GatewayService({
-        key: roleDeployment(spec, [g.bundle]).registry.gatewayKey(g.ian, g.gateway),
+        key: gatewayKeys[at]!,
         params,
         link: g.link,
         ledgerUrl: ledger.url,
@@ -133,7 +138,7 @@ export async function startInProcessRoles(c: DemoContext): Promise<RolesRunning>
       await service.start();
       gateways.push({ ian: g.ian, gateway: g.gateway, service, link: g.link });
     }
-    await c.beforeRoundZero(brokerUrl, clock);
+    await c.startAttacker(clock);
     // The ledger signs the epoch and publishes it, as `privagg up` has it do.
     await ledger.startEpoch(epochMs);
     if (Date.now() > epochMs)

@@ -10,7 +10,7 @@ import { scoredQuery, totalsAgainstTruth } from '../../sim/maasScoring.js';
 import { identityOf, type Role } from '../credentials/identities.js';
 import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
 import { bundleOf, roleDeployment, taDeployment } from '../runtime.js';
-import { type CompromisedDevices, startCompromisedDevices } from './compromisedDevices.js';
+import { type CompromisedDevices, connectCompromisedDevices } from './compromisedDevices.js';
 import { startInProcessRoles } from './inProcessRoles.js';
 import { fetchChain, oemQueries, partialAttacks } from './ledgerClient.js';
 import { type ProbeOutcome, probeAsOutsider } from './outsiderProbes.js';
@@ -201,6 +201,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     for (let i = 0; i < n; i++) fleets[isCompromised(i) ? 1 : 0]!.push({ ian: v, device: i });
   if (fleets[1]!.length === 0) fleets.pop();
   const statusCount = new Map<number, number>();
+  let attacker: Awaited<ReturnType<typeof connectCompromisedDevices>> | undefined;
   let compromised: CompromisedDevices | undefined;
   const context: DemoContext = {
     spec,
@@ -218,12 +219,11 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       statusCount.set(s.round, c);
       if (c === params.ians) o.onRound?.(s.round, s.round + 1, o.rounds);
     },
-    beforeRoundZero: async (brokerUrl, clock) => {
+    connectAttacker: async (brokerUrl) => {
       if (fleets.length < 2) return;
-      compromised = await startCompromisedDevices({
+      attacker = await connectCompromisedDevices({
         spec,
         brokerUrl,
-        clock,
         fleet: 1,
         workload,
         ta: dep,
@@ -242,6 +242,9 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         logger: log.child({ role: 'attacker' }),
       });
     },
+    startAttacker: async (clock) => {
+      compromised = await attacker?.start(clock);
+    },
   };
 
   const roles = await (o.processes
@@ -249,6 +252,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     : startInProcessRoles(context)
   ).catch(async (e: unknown) => {
     await compromised?.close();
+    await attacker?.close();
     throw e;
   });
   try {
@@ -407,6 +411,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
     };
   } finally {
     await compromised?.close();
+    await attacker?.close();
     await roles.stop();
   }
 }

@@ -31,6 +31,9 @@ export async function startProcessRoles(
     entry,
     gatewayProcesses: 'per-index',
     fleets: c.fleets,
+    // Round 0 starts this long after every child is ready; the attacker's devices connect
+    // (TLS, keys) in that time too.
+    startupMs: 1500,
     roleArgs: (role, args) => {
       // Fleets past the first are the compromised devices: the attacker runs them here.
       if (role.startsWith('devices-')) return null;
@@ -76,11 +79,14 @@ export async function startProcessRoles(
   });
   const clock = new RoundClock(d.epochMs, c.durationMs);
   const operator = bundleOf({ spec }, identityOf.operator(spec.name), 'operator');
-  // `up` published the epoch a second ahead: time enough to connect the rogue client.
-  await c.beforeRoundZero(d.brokerUrl, clock).catch(async (e: unknown) => {
+  // `up` published the epoch `startupMs` ahead: time enough to connect the attacker's devices.
+  try {
+    await c.connectAttacker(d.brokerUrl);
+    await c.startAttacker(clock);
+  } catch (e) {
     await d.stop();
     throw e;
-  });
+  }
   return {
     brokerUrl: d.brokerUrl,
     brokerLabel:

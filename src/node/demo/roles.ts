@@ -30,8 +30,12 @@ export interface DemoContext {
   fleets: { ian: number; device: number }[][];
   log: Logger;
   onStatus: (s: RoundStatusRecord) => void;
-  /** Connects whatever must see round 0 (the rogue client) before it starts. */
-  beforeRoundZero: (brokerUrl: string, clock: RoundClock) => Promise<void>;
+  /**
+   * The attacker's devices: connected before the round epoch is fixed (it takes a TLS
+   * handshake and key derivation), started once it is.
+   */
+  connectAttacker: (brokerUrl: string) => Promise<void>;
+  startAttacker: (clock: RoundClock) => Promise<void>;
 }
 
 export interface GatewayStat {
