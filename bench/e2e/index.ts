@@ -87,6 +87,7 @@ import {
 } from '../../src/node/deploymentFile.js';
 import { type RunningDeployment, up } from '../../src/node/orchestrator.js';
 import { taDeployment } from '../../src/node/runtime.js';
+import { cpuSeconds, ianRoundOnChain } from '../ledgerAndProc.js';
 import type { BareFromChild, BareStart, BareToChild } from './bareTransport.js';
 import { startMosquitto } from './mosquitto.js';
 
@@ -873,12 +874,6 @@ async function bareComparison(
 
 // ─── Ledger check ──────────────────────────────────────────────────────────────────────
 
-interface RestoredBody {
-  status: string;
-  contributors?: number[];
-  estimates?: { estimate: number }[];
-}
-
 function checkLedger(spec: ParsedDeploymentSpec): LedgerCheck {
   const workload = workloadFor(spec);
   const store = new SqliteBlockStore(spec.ledger.file);
@@ -889,14 +884,7 @@ function checkLedger(spec: ParsedDeploymentSpec): LedgerCheck {
   try {
     for (let v = 0; v < ians; v++) {
       for (let r = 0; r < rounds; r++) {
-        let restored: RestoredBody | undefined;
-        let status: string | undefined;
-        for (const tx of store.transactionsOf(v, r)) {
-          if (tx.kind === 'restore')
-            restored = JSON.parse(tx.body.toString('utf8')) as RestoredBody;
-          if (tx.kind === 'round')
-            status = (JSON.parse(tx.body.toString('utf8')) as { status: string }).status;
-        }
+        const { restored, status } = ianRoundOnChain(store, v, r);
         if (status === 'complete') ianRounds.complete++;
         else if (status === 'degraded') ianRounds.degraded++;
         else ianRounds.failed++;
@@ -953,20 +941,6 @@ async function machineBusy(ms: number): Promise<number> {
   const b = sample();
   const total = b.total - a.total;
   return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
-}
-
-/** utime + stime of a live process, seconds; 0 if it cannot be read. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // In clock ticks: USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK).
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** Linear interpolation between closest ranks. */

@@ -1,5 +1,6 @@
 import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { type ParsedDeploymentSpec, workloadFor } from '../../src/node/deploymentFile.js';
+import { ianRoundOnChain } from '../ledgerAndProc.js';
 
 /**
  * Nothing lost, from the chain itself: after the run the ledger file is opened read-only
@@ -29,12 +30,6 @@ export interface LedgerCheck {
   examples: Array<{ ian: number; round: number; status: string; contributors: number }>;
 }
 
-interface RestoredBody {
-  status: string;
-  contributors?: number[];
-  estimates?: { estimate: number }[];
-}
-
 export function checkLedger(spec: ParsedDeploymentSpec, firstRound: number): LedgerCheck {
   // Built only now, after the run: for an hour of rounds it is ~150 MB the bench process
   // (which hosts the embedded broker) must not carry while its memory is sampled.
@@ -56,14 +51,7 @@ export function checkLedger(spec: ParsedDeploymentSpec, firstRound: number): Led
   try {
     for (let r = 0; r < rounds; r++) {
       for (let v = 0; v < ians; v++) {
-        let restored: RestoredBody | undefined;
-        let status = 'missing';
-        for (const tx of store.transactionsOf(v, r)) {
-          if (tx.kind === 'restore')
-            restored = JSON.parse(tx.body.toString('utf8')) as RestoredBody;
-          if (tx.kind === 'round')
-            status = (JSON.parse(tx.body.toString('utf8')) as { status: string }).status;
-        }
+        const { restored, status } = ianRoundOnChain(store, v, r);
         if (status === 'complete') ianRounds.complete++;
         else if (status === 'degraded') ianRounds.degraded++;
         else ianRounds.failed++;
@@ -86,7 +74,12 @@ export function checkLedger(spec: ParsedDeploymentSpec, firstRound: number): Led
           after.lost += devicesPerIan - (exact ? contributors.length : 0);
         }
         if (!whole && examples.length < 10)
-          examples.push({ ian: v, round: r, status, contributors: contributors.length });
+          examples.push({
+            ian: v,
+            round: r,
+            status: status ?? 'missing',
+            contributors: contributors.length,
+          });
       }
     }
   } finally {

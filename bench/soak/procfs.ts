@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpuSeconds } from '../ledgerAndProc.js';
 
 /**
  * What the soak reads of a live process from Linux's /proc: resident memory now (VmRSS)
@@ -24,20 +25,6 @@ export function readProc(pid: number | undefined): ProcSample | undefined {
     };
   } catch {
     return undefined;
-  }
-}
-
-/** utime + stime of a live process, seconds (0 if it cannot be read). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses): utime is
-    // field 14, stime 15, i.e. 11 and 12 after the state field.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // In clock ticks: USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK).
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
   }
 }
 

@@ -273,7 +273,12 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
 
     // After the rounds, each as the role that would: read the chain (auditor), attack the
     // ledger (compromised gateways, the compromised device), query (the OEM).
-    const tlsOf = (identity: string, role: Role) => bundleOf({ spec }, identity, role).tls;
+    // One bundle read per identity (a gateway's partials are many).
+    const tlsCache = new Map<string, ReturnType<typeof bundleOf>['tls']>();
+    const tlsOf = (identity: string, role: Role) => {
+      if (!tlsCache.has(identity)) tlsCache.set(identity, bundleOf({ spec }, identity, role).tls);
+      return tlsCache.get(identity);
+    };
     const chain = await fetchChain(roles.ledgerUrl, tlsOf(identityOf.auditor(name), 'auditor'));
     const partialTally = await partialAttacks(
       roles.ledgerUrl,
