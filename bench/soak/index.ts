@@ -157,7 +157,7 @@ function progressLine(s: Sample): string {
     .join(', ');
   const st = s.statuses;
   const lg = s.ledger
-    ? ` · ledger heap ${s.ledger.heapUsedMiB.toFixed(0)} MiB, ${s.ledger.retainedEntries} retained entries`
+    ? ` · ledger heap ${s.ledger.heapUsedMiB.toFixed(0)}/${s.ledger.heapTotalMiB.toFixed(0)} MiB, external ${s.ledger.externalMiB.toFixed(0)} MiB, ${s.ledger.retainedEntries} retained entries`
     : '';
   return (
     `${clock(s.tMin)}/${clock(runMin)} rounds ${s.roundsDone}/${rounds} · IAN-rounds ` +
@@ -247,6 +247,28 @@ if (withHeap.length > 0)
       'ledger V8 heap',
       withHeap.map((s) => s.tMin),
       withHeap.map((s) => s.ledger!.heapUsedMiB),
+      Number.NaN,
+      warmUpMin,
+    ),
+  );
+const withTotal = samples.filter((s) => s.ledger && Number.isFinite(s.ledger.heapTotalMiB));
+if (withTotal.length > 0)
+  memory.push(
+    judge(
+      'ledger V8 committed',
+      withTotal.map((s) => s.tMin),
+      withTotal.map((s) => s.ledger!.heapTotalMiB),
+      Number.NaN,
+      warmUpMin,
+    ),
+  );
+const withExternal = samples.filter((s) => s.ledger && Number.isFinite(s.ledger.externalMiB));
+if (withExternal.length > 0)
+  memory.push(
+    judge(
+      'ledger external',
+      withExternal.map((s) => s.tMin),
+      withExternal.map((s) => s.ledger!.externalMiB),
       Number.NaN,
       warmUpMin,
     ),

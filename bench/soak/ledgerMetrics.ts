@@ -12,6 +12,12 @@ import type { RunningDeployment } from '../../src/node/orchestrator.js';
  */
 export interface LedgerMemory {
   heapUsedMiB: number;
+  /** The V8 heap committed (heapTotal): what the JS heap takes of the RSS. */
+  heapTotalMiB: number;
+  /** Physical memory per V8 heap space (old_space, new_space, code_space, …). */
+  spacesMiB: Record<string, number>;
+  /** Buffers and C++ objects bound to JS (process.memoryUsage().external). */
+  externalMiB: number;
   /** Retained per-round entries, summed over structures (all but prunedBefore). */
   retainedEntries: number;
   retained: Record<string, number>;
@@ -28,8 +34,15 @@ export function ledgerMetricsReader(
       const samples = await scrape(running.ledgerUrl, tls);
       const retained: Record<string, number> = {};
       let heap = Number.NaN;
+      let external = Number.NaN;
+      let heapTotal = Number.NaN;
+      const spaces: Record<string, number> = {};
       for (const s of samples) {
         if (s.name === 'nodejs_heap_used_bytes') heap = s.value / 2 ** 20;
+        if (s.name === 'nodejs_external_memory_bytes') external = s.value / 2 ** 20;
+        if (s.name === 'nodejs_heap_total_bytes') heapTotal = s.value / 2 ** 20;
+        if (s.name === 'nodejs_heap_space_physical_bytes')
+          spaces[s.labels.space ?? '?'] = s.value / 2 ** 20;
         if (s.name === 'privagg_ledger_retained_entries')
           retained[s.labels.structure ?? '?'] = s.value;
       }
@@ -37,7 +50,14 @@ export function ledgerMetricsReader(
       const retainedEntries = Object.entries(retained)
         .filter(([structure]) => structure !== 'prunedBefore')
         .reduce((a, [, n]) => a + n, 0);
-      return { heapUsedMiB: heap, retainedEntries, retained };
+      return {
+        heapUsedMiB: heap,
+        heapTotalMiB: heapTotal,
+        spacesMiB: spaces,
+        externalMiB: external,
+        retainedEntries,
+        retained,
+      };
     } catch {
       return undefined; // a busy or restarting ledger: this sample goes without
     }

@@ -163,18 +163,16 @@ export class SqliteBlockStore {
 
   getMeta(key: string): Buffer | undefined {
     if (this.empty) return undefined;
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as
       | { value: Buffer }
       | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: Buffer): void {
-    this.db
-      .prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      )
-      .run(key, value);
+    this.stmt(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
   }
 
   /** Appends one block atomically (all of it or nothing). */
@@ -185,13 +183,13 @@ export class SqliteBlockStore {
   /** The number of blocks (= the next height), assuming heights 0..n−1 (verify checks). */
   count(): number {
     if (this.empty) return 0;
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM blocks').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM blocks').get() as { n: number }).n;
   }
 
   /** The block with the largest height, if any. */
   last(): LedgerBlock | undefined {
     if (this.empty) return undefined;
-    const row = this.db.prepare('SELECT * FROM blocks ORDER BY height DESC LIMIT 1').get() as
+    const row = this.stmt('SELECT * FROM blocks ORDER BY height DESC LIMIT 1').get() as
       | BlockRow
       | undefined;
     return row ? this.toBlock(row) : undefined;
@@ -206,6 +204,7 @@ export class SqliteBlockStore {
   /** Every block in height order (as stored: gaps and reorders are verify's business). */
   *all(): Generator<LedgerBlock> {
     if (this.empty) return;
+    // Its own statement: an iterating statement is busy, and two walks may overlap.
     const rows = this.db
       .prepare('SELECT * FROM blocks ORDER BY height')
       .iterate() as IterableIterator<BlockRow>;
@@ -214,25 +213,26 @@ export class SqliteBlockStore {
 
   range(from: number, limit: number): LedgerBlock[] {
     if (this.empty) return [];
-    const rows = this.db
-      .prepare('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?')
-      .all(from, limit) as BlockRow[];
+    const rows = this.stmt('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?').all(
+      from,
+      limit,
+    ) as BlockRow[];
     return rows.map((r) => this.toBlock(r));
   }
 
   /** Transactions recorded for one (IAN, round), in chain order (the index serves this). */
   transactionsOf(ian: number, round: number): LedgerTransaction[] {
     if (this.empty) return [];
-    const rows = this.db
-      .prepare('SELECT * FROM transactions WHERE ian = ? AND round = ? ORDER BY height, idx')
-      .all(ian, round) as TxRow[];
+    const rows = this.stmt(
+      'SELECT * FROM transactions WHERE ian = ? AND round = ? ORDER BY height, idx',
+    ).all(ian, round) as TxRow[];
     return rows.map(toTx);
   }
 
   /** The hash of the block at `height`, without reading its transactions. */
   blockHash(height: number): Buffer | undefined {
     if (this.empty) return undefined;
-    const row = this.db.prepare('SELECT hash FROM blocks WHERE height = ?').get(height) as
+    const row = this.stmt('SELECT hash FROM blocks WHERE height = ?').get(height) as
       | { hash: Buffer }
       | undefined;
     return row?.hash;
@@ -242,34 +242,50 @@ export class SqliteBlockStore {
   has(ian: number, round: number, kind: LedgerTransaction['kind']): boolean {
     if (this.empty) return false;
     return (
-      this.db
-        .prepare('SELECT 1 FROM transactions WHERE ian = ? AND round = ? AND kind = ? LIMIT 1')
-        .get(ian, round, kind) !== undefined
+      this.stmt('SELECT 1 FROM transactions WHERE ian = ? AND round = ? AND kind = ? LIMIT 1').get(
+        ian,
+        round,
+        kind,
+      ) !== undefined
     );
   }
 
   /** Bodies of the transactions of one kind for (IAN, round), in chain order. */
   bodiesOf(ian: number, round: number, kind: LedgerTransaction['kind']): Buffer[] {
     if (this.empty) return [];
-    const rows = this.db
-      .prepare(
-        'SELECT body FROM transactions WHERE ian = ? AND round = ? AND kind = ? ORDER BY height, idx',
-      )
-      .all(ian, round, kind) as { body: Buffer }[];
+    const rows = this.stmt(
+      'SELECT body FROM transactions WHERE ian = ? AND round = ? AND kind = ? ORDER BY height, idx',
+    ).all(ian, round, kind) as { body: Buffer }[];
     return rows.map((r) => r.body);
   }
 
   /** The largest round that has a transaction of this kind; −1 when none has. */
   newestRoundOf(kind: LedgerTransaction['kind']): number {
     if (this.empty) return -1;
-    const row = this.db
-      .prepare('SELECT MAX(round) AS r FROM transactions WHERE kind = ?')
-      .get(kind) as { r: number | null };
+    const row = this.stmt('SELECT MAX(round) AS r FROM transactions WHERE kind = ?').get(kind) as {
+      r: number | null;
+    };
     return row.r ?? -1;
   }
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * A prepared statement, prepared once per store. Preparing on every call made a new
+   * sqlite3_stmt (native memory freed only when V8 collects its wrapper) for each lookup
+   * of each partial and restore: churn the V8 heap never sees, and on a ledger that runs
+   * for weeks a source of allocator growth.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   private toBlock(row: BlockRow): LedgerBlock {

@@ -15,7 +15,7 @@ import { identityOf, type Role } from './credentials/identities.js';
 import { credentialsDir } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { toMaasParams, workloadFor } from './deploymentFile.js';
-import { DeviceFleet, type DeviceFleetOptions } from './deviceFleet.js';
+import { DeviceFleet, type DeviceFleetOptions, warmUpReports } from './deviceFleet.js';
 import { type CompromisedGateway, GatewayService } from './gatewayService.js';
 import { type HealthServer, startHealthServer } from './healthServer.js';
 import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
@@ -316,6 +316,8 @@ export async function runDevices(
   const chosen = devices ?? held;
   const dep = roleDeployment(rt.spec, [bundle]);
   const workload = workloadFor(rt.spec);
+  const warm = warmUpReports(dep, workload, chosen);
+  logger.info({ reports: warm.reports, ms: Math.round(warm.ms) }, 'report path warmed up');
   const l = await link(rt, bundle, logger);
   let fleet: DeviceFleet | undefined;
   const started = clockOf(rt, l, bundle, logger).then((clock) => {

@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from 'node:v8';
 import { ErrorCode } from '../../errors.js';
 import type { LedgerCounters, LedgerHealth } from '../service.js';
 
@@ -149,6 +150,24 @@ export class HttpMetrics {
     out.push(`process_resident_memory_bytes ${mem.rss}`);
     family('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use, in bytes.');
     out.push(`nodejs_heap_used_bytes ${mem.heapUsed}`);
+    family('nodejs_heap_total_bytes', 'gauge', 'V8 heap committed, in bytes.');
+    out.push(`nodejs_heap_total_bytes ${mem.heapTotal}`);
+    // Per space, what the heap holds in physical memory: which generation a growth is in.
+    family(
+      'nodejs_heap_space_physical_bytes',
+      'gauge',
+      'Physical memory of each V8 heap space, in bytes.',
+    );
+    for (const sp of getHeapSpaceStatistics())
+      out.push(
+        `nodejs_heap_space_physical_bytes${labels({ space: sp.space_name })} ${sp.physical_space_size}`,
+      );
+    // Outside the V8 heap: buffers and typed arrays (external includes arrayBuffers). With
+    // RSS beside them a growth is placed in the JS heap, in buffers, or in native code.
+    family('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JS, in bytes.');
+    out.push(`nodejs_external_memory_bytes ${mem.external}`);
+    family('nodejs_array_buffers_bytes', 'gauge', 'ArrayBuffers and Buffers, in bytes.');
+    out.push(`nodejs_array_buffers_bytes ${mem.arrayBuffers}`);
     family('process_start_time_seconds', 'gauge', 'Process start time, seconds since the epoch.');
     out.push(`process_start_time_seconds ${START_SECONDS}`);
     return `${out.join('\n')}\n`;
