@@ -74,6 +74,12 @@ export function mosquittoConfig(o: MosquittoConfigOptions): string {
     `acl_file ${path(o.aclFile, 'aclFile')}`,
     `persistence ${o.persistence === true ? 'true' : 'false'}`,
     `max_queued_messages ${maxQueued}`,
+    // A gateway receives every device's report of a round at once (QoS 1). With the
+    // default of 20 unacknowledged messages per client, delivery to it paces itself on
+    // round trips; the queue bound above is what bounds memory, so this one is off.
+    'max_inflight_messages 0',
+    // Reports are small and latency-bound (rounds of 500 ms): no Nagle delay.
+    'set_tcp_nodelay true',
     // Mosquitto counts the whole packet: fixed header (1 byte + up to 4 of length) included.
     `max_packet_size ${maxPacket + 5}`,
     'log_dest stderr',

@@ -67,6 +67,23 @@ export function callerFromNames(deployment: string, cn: string, ou: string): Cal
  * its name's).
  */
 export function callerOf(socket: TLSSocket, deployment: string): Caller | 'anonymous' | 'unknown' {
+  // Once per connection: the peer's certificate cannot change on it (the server disables
+  // renegotiation on every TLS socket, server.ts). Parsing it on every request was most of
+  // the ledger's native allocations in the soak (OpenSSL's ASN.1 decoding, 50k calls in
+  // five minutes), churn that fragments the allocator's heap on a ledger that runs for weeks.
+  const cached = callers.get(socket);
+  if (cached !== undefined && cached.deployment === deployment) return cached.caller;
+  const caller = identify(socket, deployment);
+  callers.set(socket, { deployment, caller });
+  return caller;
+}
+
+const callers = new WeakMap<
+  TLSSocket,
+  { deployment: string; caller: Caller | 'anonymous' | 'unknown' }
+>();
+
+function identify(socket: TLSSocket, deployment: string): Caller | 'anonymous' | 'unknown' {
   if (!socket.authorized) return 'anonymous';
   const peer = socket.getPeerCertificate(false);
   if (!peer || !Buffer.isBuffer(peer.raw) || peer.raw.length === 0) return 'anonymous';

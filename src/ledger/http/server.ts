@@ -183,6 +183,12 @@ export function buildLedgerApi(
       );
     },
   }) as unknown as FastifyInstance;
+  if (opts.tls) {
+    // No TLS 1.2 renegotiation: a client cannot swap its certificate on a connection whose
+    // caller was already identified (access.ts caches the caller per socket), nor make the
+    // server redo handshakes on one connection.
+    app.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+  }
   if (opts.insecure) {
     const warning =
       'INSECURE: the ledger API serves plain HTTP without client authentication; anyone who reaches its port may submit, restore and read the whole chain';

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartialAccepted } from '../../../src/ledger/http/schemas.js';
 import {
@@ -202,5 +204,39 @@ describe('HTTPS with client certificates: roles and identities', () => {
     expect(oversized.status).toBe(413);
     expect(oversized.json()).toMatchObject({ code: 'OVERSIZED_MESSAGE' });
     expect(state()).toEqual(before);
+  });
+
+  it('identifies the caller once per connection, and refuses TLS renegotiation on it', async () => {
+    // Two requests on one kept-alive connection as the OEM: both identified (the second
+    // from the per-socket cache) and answered alike.
+    const oem = as('oem-0', 'oem');
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: Number(new URL(server.url).port),
+      ca: pki.ca.certPem,
+      cert: oem.certPem,
+      key: oem.keyPem,
+      servername: 'localhost',
+      maxVersion: 'TLSv1.2',
+    });
+    await once(socket, 'secureConnect');
+    const exchange = async () => {
+      socket.write('GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      return chunk.toString('latin1').split('\r\n')[0];
+    };
+    expect(await exchange()).toBe('HTTP/1.1 200 OK');
+    expect(await exchange()).toBe('HTTP/1.1 200 OK');
+    // A renegotiation (which could present another certificate) ends the connection.
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('close', () => resolve('closed'));
+      socket.once('error', () => resolve('closed'));
+      const started = socket.renegotiate({ rejectUnauthorized: true }, (err) =>
+        resolve(err ? 'closed' : 'renegotiated'),
+      );
+      if (!started) resolve('closed');
+    });
+    socket.destroy();
+    expect(outcome).toBe('closed');
   });
 });
