@@ -25,6 +25,7 @@ export interface DemoOptions {
   devices: string;
   gateways: string;
   threshold: string;
+  maxLyingGateways?: string;
   rounds: string;
   epsilon: string;
   delta: string;
@@ -112,6 +113,8 @@ export async function runDemo(
   const devices = int('devices', o.devices, 1);
   const gateways = int('gateways', o.gateways, 1);
   const threshold = int('threshold', o.threshold, 1);
+  const maxLyingGateways =
+    o.maxLyingGateways === undefined ? undefined : int('max-lying-gateways', o.maxLyingGateways, 0);
   const rounds = int('rounds', o.rounds, 1);
   if (threshold > gateways)
     throw new PrivaggError('INVALID_ARGUMENT', `--threshold ${threshold} > --gateways ${gateways}`);
@@ -149,6 +152,7 @@ export async function runDemo(
     devicesPerIan: devices,
     gateways,
     threshold,
+    ...(maxLyingGateways !== undefined ? { maxLyingGateways } : {}),
     dimensions: workload.dimensionNames,
     maxReading: workload.maxReading,
     ldp,
@@ -231,6 +235,7 @@ export async function runDemo(
       devicesPerIan: devices,
       gateways,
       threshold,
+      maxLyingGateways: params.maxLyingGateways,
       rounds,
       ldp,
       paperMode: o.paperMode ?? false,
@@ -352,7 +357,7 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
     `privagg demo — MaaS trend query (LDP + Shamir + MAC + ledger) on ${s.workload}, ${
       summary.network ? 'over MQTT and HTTP' : 'in process (simulated clock)'
     }`,
-    `  ${s.ians} IANs × ${s.devicesPerIan} devices × ${s.rounds} rounds, m = ${s.gateways} gateways, k = ${s.threshold}, ` +
+    `  ${s.ians} IANs × ${s.devicesPerIan} devices × ${s.rounds} rounds, m = ${s.gateways} gateways, k = ${s.threshold}, f = ${s.maxLyingGateways} (lying gateways tolerated), ` +
       `LDP ${s.ldp ? `ε = ${s.ldp.epsilon}, δ = ${s.ldp.delta}` : 'off'}; ran in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
     '',
     'Totals over all rounds (all-IAN query; the query noise cancels):',

@@ -23,8 +23,16 @@ program
   )
   .option('--ians <z>', 'industrial area networks', '4')
   .option('--devices <n>', 'device sensors per IAN', '25')
-  .option('--gateways <m>', 'gateways per IAN', '5')
+  .option(
+    '--gateways <m>',
+    'gateways per IAN (7: with k = 3 and f = 2 an IAN rides out two down and corrects two liars)',
+    '7',
+  )
   .option('--threshold <k>', 'Shamir threshold (partials needed)', '3')
+  .option(
+    '--max-lying-gateways <f>',
+    'f, gateways per IAN that may lie (0 ≤ f ≤ m − k; default min(k − 1, m − k)): a restore needs k + f partials',
+  )
   .option('--rounds <r>', 'rounds (AI4I rows are split evenly over z·n·r readings)', '20')
   .option('--epsilon <ε|off>', 'device LDP budget, or "off" for exact totals', '1')
   .option('--delta <δ>', 'device LDP slack', '0.001')

@@ -25,7 +25,7 @@ import {
 import { checkChainAgainstHead, headFileOf, readHeadFile, writeHeadFile } from './headFile.js';
 import { merkleRoot } from './merkle.js';
 import { noteProblem, PendingNotes } from './operatorNotes.js';
-import { replayInto } from './replay.js';
+import { concludeFromStatus, replayInto } from './replay.js';
 import { RetainingLedgerContract, restoredFromBodies } from './retention.js';
 import type {
   LedgerBlock,
@@ -336,13 +336,9 @@ export class MaasLedgerNode {
   recordRound(outcome: RoundStatusRecord, nowMs: number): void {
     const notes = this.notes.take();
     if (notes.length > 0) outcome.notes = [...(outcome.notes ?? []), ...notes];
-    this.enqueue({
-      kind: 'round',
-      time: nowMs,
-      body: Buffer.from(canonicalJson(outcome)),
-      ian: outcome.ian,
-      round: outcome.round,
-    });
+    const body = Buffer.from(canonicalJson(outcome));
+    this.enqueue({ kind: 'round', time: nowMs, body, ian: outcome.ian, round: outcome.round });
+    concludeFromStatus(this.contract, body);
   }
 
   /**

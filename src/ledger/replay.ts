@@ -40,10 +40,35 @@ export function replayInto(
       lastQuery.answer = undefined;
       return same ? undefined : 'recorded answer differs from the recomputed one';
     }
-    case 'round':
-      // A status summary: nothing to replay (its restore is recorded on its own).
+    case 'round': {
+      // A status summary (its restore is recorded on its own); a failed one concludes an
+      // IAN-round the driver gave up on, as it did when it was recorded.
+      concludeFromStatus(contract, tx.body);
       return undefined;
+    }
     default:
       return `unknown transaction kind ${String((tx as { kind: unknown }).kind)}`;
   }
+}
+
+/**
+ * A recorded round status that says `failed` makes its IAN-round final in the contract
+ * (see MaasLedgerContract.concludeUnrestored); any other status changes nothing. Shared by
+ * the live path (EmbeddedLedger.recordRound) and replay, so both reach the same state.
+ */
+export function concludeFromStatus(contract: MaasLedgerContract, body: Buffer): void {
+  let record: { ian?: unknown; round?: unknown; status?: unknown; reasons?: unknown };
+  try {
+    record = JSON.parse(body.toString('utf8')) as typeof record;
+  } catch {
+    return;
+  }
+  if (record.status !== 'failed') return;
+  if (!Number.isSafeInteger(record.ian) || !Number.isSafeInteger(record.round)) return;
+  const reasons = Array.isArray(record.reasons) ? record.reasons.map(String) : [];
+  contract.concludeUnrestored(
+    record.ian as number,
+    record.round as number,
+    `the round driver gave up: ${reasons.join('; ') || 'no reason recorded'}`,
+  );
 }

@@ -68,6 +68,11 @@ export class RetainingLedgerContract extends Contract {
     if (held || this.retention.admits(round) || !this.archive) return held;
     return this.archive(ian, round);
   }
+
+  /** A pruned round is concluded already; nothing of it is held again. */
+  override concludeUnrestored(ian: number, round: number, reason: string): void {
+    if (this.retention.admits(round)) super.concludeUnrestored(ian, round, reason);
+  }
 }
 
 /** The restored outcome among recorded restore bodies (canonical JSON), if one is. */

@@ -17,7 +17,12 @@ import type { LedgerBlock, LedgerTransaction } from './service.js';
  * (IAN, round) lookups restore and queries make (a partial carries every dimension, so
  * dimension lookups are (IAN, round) lookups).
  */
-export const FORMAT_VERSION = '1';
+/**
+ * 2: restores decode under `maxLyingGateways` and query noise lives in the integer domain
+ * (issue 10), so a chain of format 1 would not replay to the answers it recorded: such a
+ * file is refused with UNSUPPORTED_VERSION rather than replayed into other values.
+ */
+export const FORMAT_VERSION = '2';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;

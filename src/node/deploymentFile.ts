@@ -128,6 +128,8 @@ const Scheme = strict('scheme', {
   gateways: int(1, 255).default(5),
   /** Default: a majority of the gateways, ⌊m/2⌋ + 1. */
   threshold: int(1, 255).optional(),
+  /** f, lying gateways tolerated per IAN; default min(k − 1, m − k) (maas/params.ts). */
+  maxLyingGateways: int(0, 255).optional(),
   workload: z.enum(['ai4i', 'synthetic']).default('ai4i'),
   data: z.string().min(1).optional(),
   /** w; only the synthetic workload may choose it (AI4I has 5). */
@@ -446,6 +448,13 @@ function crossCheck(f: FileContent): Issue[] {
   if (s.threshold !== undefined && s.threshold > s.gateways) {
     add(['scheme', 'threshold'], `must be ≤ scheme.gateways (${s.gateways}), got ${s.threshold}`);
   }
+  const k = s.threshold ?? Math.floor(s.gateways / 2) + 1;
+  if (s.maxLyingGateways !== undefined && s.maxLyingGateways > s.gateways - k) {
+    add(
+      ['scheme', 'maxLyingGateways'],
+      `must be ≤ scheme.gateways − scheme.threshold (${s.gateways} − ${k} = ${s.gateways - k}): more liars could not even be detected, got ${s.maxLyingGateways}`,
+    );
+  }
   if (s.workload === 'ai4i') {
     if (s.dimensions !== undefined && s.dimensions !== AI4I_FAILURE_TYPES.length) {
       add(
@@ -596,6 +605,7 @@ function toSpec(f: FileContent, baseDir: string): ParsedDeploymentSpec {
       devicesPerIan: s.devicesPerIan,
       gateways: s.gateways,
       threshold: s.threshold ?? Math.floor(s.gateways / 2) + 1,
+      ...(s.maxLyingGateways !== undefined ? { maxLyingGateways: s.maxLyingGateways } : {}),
       workload: s.workload,
       ...(s.data !== undefined ? { data: resolve(baseDir, s.data) } : {}),
       dimensions: w,
@@ -679,6 +689,9 @@ export function toMaasParams(spec: DeploymentSpec): MaasParams {
     devicesPerIan: spec.scheme.devicesPerIan,
     gateways: spec.scheme.gateways,
     threshold: spec.scheme.threshold,
+    ...(spec.scheme.maxLyingGateways !== undefined
+      ? { maxLyingGateways: spec.scheme.maxLyingGateways }
+      : {}),
     dimensions: names,
     maxReading: names.map(() => max),
     ldp: spec.scheme.ldp ? { ...spec.scheme.ldp } : null,

@@ -16,6 +16,11 @@ export interface DeploymentSpec {
     devicesPerIan: number;
     gateways: number;
     threshold: number;
+    /**
+     * f: gateways per IAN that may lie (0 ≤ f ≤ m − k). A restore needs k + f partials and
+     * corrects min(⌊(r − k)/2⌋, r − k − f) liars; absent: min(k − 1, m − k).
+     */
+    maxLyingGateways?: number;
     /** 'ai4i' (dimensions TWF…RNF, data/ai4i2020.csv) or 'synthetic'. */
     workload: 'ai4i' | 'synthetic';
     /** Path to the AI4I CSV (default: the copy in data/). */

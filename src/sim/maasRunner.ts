@@ -108,6 +108,8 @@ export interface MaasRunResult {
     devicesPerIan: number;
     gateways: number;
     threshold: number;
+    /** f, lying gateways tolerated per IAN. */
+    maxLyingGateways: number;
     rounds: number;
     dimensions: readonly string[];
     ldp: MaasParams['ldp'];
@@ -476,6 +478,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       devicesPerIan: n,
       gateways: m,
       threshold: params.threshold,
+      maxLyingGateways: params.maxLyingGateways,
       rounds: s.rounds,
       dimensions: params.dimensions,
       ldp: params.ldp,

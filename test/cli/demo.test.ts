@@ -40,8 +40,8 @@ describe('privagg demo (child process)', () => {
     }
     // It ran over the networked runtime as processes: real broker, real ledger API, every
     // attack refused; the gateways' counters come from each process's /metrics.
-    expect(summary.network.processes).toMatch(/^7 child processes/);
-    expect(summary.network.gateways).toHaveLength(19);
+    expect(summary.network.processes).toMatch(/^9 child processes/);
+    expect(summary.network.gateways).toHaveLength(27);
     // Secure by default: TLS on MQTT and HTTP, and the attackers are refused as they are.
     expect(summary.network.broker).toMatch(/^embedded aedes at mqtts:\/\/127\.0\.0\.1:\d+/);
     expect(summary.network.ledgerUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -98,8 +98,8 @@ describe('privagg demo (child process)', () => {
     });
     for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'])
       expect(summary.totals[name].estimate).toBe(summary.truth[name]);
-    // 20 gateways, one down for the run.
-    expect(summary.network.gateways).toHaveLength(19);
+    // 28 gateways (m = 7), one down for the run.
+    expect(summary.network.gateways).toHaveLength(27);
     expect(summary.network.gateways.every((g: { received: number }) => g.received > 0)).toBe(true);
     expect(summary.network.attackSubmissions.accepted).toBe(0);
     expect(summary.lyingGateways).toHaveLength(1);
@@ -246,10 +246,10 @@ describe('privagg demo (child process)', () => {
     expect(stdout).toMatch(/Totals over all rounds/);
     expect(stdout).toMatch(/Rejected messages by code/);
     expect(stdout).toMatch(/TWF\s+\d+/);
-    await expect(run(process.execPath, [...CLI, 'demo', '--threshold', '6'])).rejects.toMatchObject(
+    await expect(run(process.execPath, [...CLI, 'demo', '--threshold', '8'])).rejects.toMatchObject(
       {
         code: 2,
-        stderr: expect.stringContaining('--threshold 6 > --gateways 5'),
+        stderr: expect.stringContaining('--threshold 8 > --gateways 7'),
       },
     );
     await expect(

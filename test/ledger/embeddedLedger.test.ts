@@ -153,17 +153,21 @@ describe('operator restores (finding 4)', () => {
       batchSize: 1000,
       clock: () => T0,
     });
-    // Gateways 1–3 each miss a different device: no k = 3 agree, so restore asks them to
-    // re-aggregate (a non-final outcome).
-    const gws = [1, 2, 3].map((l) => f.dep.gateway(0, l));
+    // Gateways 1–3 each miss a different device, 4 and 5 hold all: no k = 3 agree, so
+    // restore asks all five (k + f = 5 at the default f = 2) to re-aggregate over the
+    // devices they all hold (a non-final outcome).
+    const gws = [1, 2, 3, 4, 5].map((l) => f.dep.gateway(0, l));
     for (const g of gws) g.beginRound(0);
     for (let i = 0; i < 5; i++) {
       for (const m of f.dep.device(0, i).report(0, [1, 1], T0, systemRandom))
-        if (m.gateway <= 3 && m.gateway - 1 !== i) gws[m.gateway - 1]!.ingest(m.bytes, T0);
+        if (m.gateway - 1 !== i || m.gateway > 3) gws[m.gateway - 1]!.ingest(m.bytes, T0);
     }
     for (const g of gws) expect((await ledger.addPartial(g.closeRound(T0).partial)).ok).toBe(true);
     const first = await ledger.restore(0, 0);
-    expect(first).toMatchObject({ ok: true, outcome: { status: 'reconcile' } });
+    expect(first).toMatchObject({
+      ok: true,
+      outcome: { status: 'reconcile', contributors: [3, 4], gateways: [1, 2, 3, 4, 5] },
+    });
     const height = ledger.height();
     for (let i = 0; i < 50; i++) {
       expect(await ledger.restore(0, 0)).toEqual(first);

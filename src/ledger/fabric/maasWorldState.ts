@@ -501,9 +501,10 @@ async function latestFinalRound(stub: StateStub): Promise<number> {
 type Restored = Extract<RestoreOutcome, { status: 'restored' }>;
 
 /**
- * The core contract as the query engine sees it: restored outcomes and the newest final
- * round, read from world state. In its recording pass (`outcomes` null) it answers
- * "nothing restored" and notes which IAN-rounds the engine asked for.
+ * The core contract as the query engine sees it: final outcomes (restored or failed) and
+ * the newest final round, read from world state. In its recording pass (`outcomes` null)
+ * it answers "nothing restored, every IAN-round failed" (so the engine's completeness
+ * check passes and it reads every outcome it would) and notes which IAN-rounds it asked for.
  */
 class WorldStateContractView extends MaasLedgerContract {
   readonly asked = new Set<string>();
@@ -512,7 +513,7 @@ class WorldStateContractView extends MaasLedgerContract {
     dep: LoadedDeployment,
     key: LedgerKey,
     private readonly latest: number,
-    private readonly outcomes: ReadonlyMap<string, Restored> | null,
+    private readonly outcomes: ReadonlyMap<string, RestoreOutcome> | null,
   ) {
     super(key, dep.params, dep.shamir, dep.codec);
   }
@@ -521,6 +522,15 @@ class WorldStateContractView extends MaasLedgerContract {
     if (!this.outcomes) {
       this.asked.add(`${ian}/${round}`);
       return undefined;
+    }
+    const o = this.outcomes.get(`${ian}/${round}`);
+    return o?.status === 'restored' ? o : undefined;
+  }
+
+  override finalOutcomeOf(ian: number, round: number): RestoreOutcome | undefined {
+    if (!this.outcomes) {
+      this.asked.add(`${ian}/${round}`);
+      return { status: 'failed', ian, round, reason: 'recording pass' };
     }
     return this.outcomes.get(`${ian}/${round}`);
   }
@@ -595,7 +605,7 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
   const cached = answerKey ? parseStored<QueryAnswer>(await stub.getState(answerKey)) : undefined;
   const latest = await latestFinalRound(stub);
 
-  const run = (outcomes: ReadonlyMap<string, Restored> | null) => {
+  const run = (outcomes: ReadonlyMap<string, RestoreOutcome> | null) => {
     const budget = parseStored<AccountantSnapshot>(storedBudget);
     const accountant = budget ? PrivacyAccountant.restore(budget) : new PrivacyAccountant();
     const view = new WorldStateContractView(dep, key, latest, outcomes);
@@ -605,12 +615,13 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
     if (cached && grant) caches.answers.set(`${grant.name}|${windowKey}`, cached);
     return { result: engine.query(bytes, nowMs, NO_FRESH_RANDOMNESS), view, accountant, caches };
   };
-  // Pass 1 answers over "nothing restored" and records which IAN-rounds the engine reads;
-  // every check before the computation is independent of them, so pass 1 fails iff the
-  // real pass does. Pass 2 answers over exactly those outcomes, loaded from world state.
+  // Pass 1 answers over "nothing restored, every IAN-round final" and records which
+  // IAN-rounds the engine reads; every check before the computation but the completeness
+  // of the window's rounds is independent of them, so pass 1 fails iff the real pass does
+  // for any other reason. Pass 2 answers over exactly those outcomes, from world state.
   let pass = run(null);
   if (pass.result.ok && pass.view.asked.size > 0) {
-    const outcomes = new Map<string, Restored>();
+    const outcomes = new Map<string, RestoreOutcome>();
     for (const id of [...pass.view.asked].sort()) {
       const [ian, round] = id.split('/').map(Number) as [number, number];
       const o = parseStored<RestoreOutcome>(
@@ -618,9 +629,11 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
           stub.createCompositeKey(KeyType.outcome, [ianAttr(ian), roundAttr(round)]),
         ),
       );
-      if (o?.status === 'restored') outcomes.set(id, o);
+      if (o && o.status !== 'reconcile') outcomes.set(id, o);
     }
     pass = run(outcomes);
+    // A round of the window not final yet: refused, nothing written (nothing is charged).
+    if (!pass.result.ok && pass.result.code === ErrorCode.WRONG_ROUND) return pass.result;
     if (!pass.result.ok) throw new Error('query passes disagree (a bug): refusing to answer');
   }
   const { result, accountant, caches } = pass;

@@ -193,6 +193,8 @@ export const QueryAnswer = named(
             round: u32,
             value: z.number(),
             standardError: z.number(),
+            noiseStandardError: z.number(),
+            coveredIans: z.array(u16),
             missingIans: z.array(u16),
           }),
         ),

@@ -47,6 +47,8 @@ export interface NetworkedMaasOptions {
   devicesPerIan: number;
   gateways: number;
   threshold: number;
+  /** f, lying gateways tolerated per IAN; absent: the default min(k − 1, m − k). */
+  maxLyingGateways?: number;
   rounds: number;
   ldp: MaasParams['ldp'];
   paperMode: boolean;
@@ -156,6 +158,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
           devicesPerIan: o.devicesPerIan,
           gateways: o.gateways,
           threshold: o.threshold,
+          ...(o.maxLyingGateways !== undefined ? { maxLyingGateways: o.maxLyingGateways } : {}),
           workload: o.workload,
           ...(o.data ? { data: resolve(o.data) } : {}),
           ldp: o.ldp ?? 'off',
@@ -365,6 +368,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         devicesPerIan: n,
         gateways: m,
         threshold: params.threshold,
+        maxLyingGateways: params.maxLyingGateways,
         rounds: o.rounds,
         dimensions: params.dimensions,
         ldp: params.ldp,

@@ -5,7 +5,7 @@ import { decodeElements } from '../../wire/fieldElements.js';
 import { decodeGatewayPartial, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
 import { checkFreshness, ReplayCache } from '../common/freshness.js';
 import type { LedgerKey } from './keys.js';
-import { type MaasParams, shareBytes } from './params.js';
+import { decodingRadius, type MaasParams, shareBytes } from './params.js';
 import type { DimensionEstimate, ReadingCodec } from './readingCodec.js';
 import { privateTarget } from './resumRule.js';
 import { verifyTag } from './tags.js';
@@ -20,23 +20,29 @@ import { verifyTag } from './tags.js';
  *     different sets cannot be interpolated together (DESIGN.md). If k or more share a
  *     set, the largest such group is used and the others are left out (named in
  *     `excluded`): a gateway that missed a device, or lies about its set, is out-voted
- *     and costs nothing but its redundancy.
- *  2. If no k gateways agree, the target set is every device that at least k gateways
- *     hold, shrunk (least-held device first) until k gateways hold all of it; exactly
- *     those gateways are asked to re-aggregate over it (attempt + 1). A re-aggregated
+ *     and costs its redundancy (when the group left is too small to vouch, see 4).
+ *  2. If no k gateways agree, the target set is every device that at least k + f gateways
+ *     hold (f = `params.maxLyingGateways`), shrunk (least-held device first) until k + f
+ *     gateways hold all of it; exactly those gateways are asked to re-aggregate over it
+ *     (attempt + 1): fewer could not be checked for f liars (3). A re-aggregated
  *     partial over another set, or from a gateway not asked, is CONTRIBUTOR_MISMATCH.
  *     Since no k first-attempt partials shared a set, no first-attempt sum can be
  *     interpolated and differenced against the new one. The target is then shrunk (its
  *     highest indices first, named in `withheld`) until every asked gateway's last set
  *     differs from it by 0 or ≥ `params.reconcile.minDifference` devices: gateways refuse
  *     any other target (resumRule.ts), so no two sums of one gateway isolate a device.
- *  3. With r ≥ k partials over one set: r = k interpolates (nothing to cross-check);
- *     r > k checks consistency and, if needed, decodes with Berlekamp–Welch, which
- *     corrects up to ⌊(r−k)/2⌋ lying gateways and names them.
- *  4. If that group detects a lie it cannot correct and gateways outside it could add
- *     redundancy, all gateways are asked to re-sum over their common devices (when that
- *     drops at most a quarter of them). Caveat: here the first-attempt group's sum and
- *     the new one differ by the dropped devices, which the ledger could learn by
+ *  3. With r partials over one set, up to f of them may lie (`params.maxLyingGateways`).
+ *     r < k + f cannot vouch for a total: f liars could make the r partials agree on a
+ *     wrong one. Otherwise Berlekamp–Welch decodes at radius τ = min(⌊(r−k)/2⌋, r−k−f)
+ *     (`decodingRadius`): it corrects and names up to τ liars, and detects any f (τ + f ≤
+ *     r − k), so a liar is named only inside the radius and a total is exact or refused.
+ *     r = k (only with f = 0) interpolates, flagged as not cross-checked.
+ *  4. If that group cannot vouch for its total (too few partials for f, or a lie detected
+ *     beyond τ) and gateways outside it could add redundancy, all gateways are asked to
+ *     re-sum over their common devices (when that drops at most a quarter of them); the
+ *     radius is then recomputed from the new r. Otherwise the IAN-round fails with the
+ *     reason (prefixed TOO_MANY_ERRORS or RESTORE_FAILED). Caveat: here the first-attempt
+ *     group's sum and the new one differ by the dropped devices, which the ledger could learn by
  *     differencing once it knows the liar (their LDP reports when LDP is on) — a sum over
  *     at least `minDifference` devices, never one device's (the same shrinking as in 2).
  *     The number of re-aggregations is bounded by `params.reconcile.maxReaggregations`.
@@ -279,9 +285,9 @@ export class MaasLedgerContract {
         (a, b) => b.length - a.length || b[0]!.contributors.length - a[0]!.contributors.length,
       )[0];
     if (!best) {
-      // 2. No k gateways agree. Keep every device that at least k gateways hold, then drop
-      //    the least-held devices until k gateways hold all that remain; ask exactly those
-      //    gateways to re-sum over that set. No k attempt-0 partials share a set, so the
+      // 2. No k gateways agree. Keep every device that at least k + f gateways hold, then
+      //    drop the least-held devices until k + f gateways hold all that remain; ask
+      //    exactly those gateways to re-sum over that set. No k attempt-0 partials share a set, so the
       //    ledger cannot interpolate any attempt-0 sum and difference it against the new one.
       if (attempt + 1 >= MAX_ATTEMPTS || attempt + 1 > this.params.reconcile.maxReaggregations) {
         return this.fail(
@@ -294,15 +300,18 @@ export class MaasLedgerContract {
         return this.fail(
           ian,
           round,
-          `${partials.length} of the k = ${threshold} partials needed arrived`,
+          `${partials.length} of the k + f = ${threshold + this.params.maxLyingGateways} partials needed arrived`,
         );
       }
+      // A re-sum by fewer than k + f gateways could not be checked for f liars (3).
+      const needed = threshold + this.params.maxLyingGateways;
+      if (partials.length < needed) return fail(this.tooFewToVouch(partials.length));
       const holders = new Map<number, number[]>();
       for (const p of partials)
         for (const d of p.contributors) holders.set(d, [...(holders.get(d) ?? []), p.gateway]);
-      let target = [...holders.keys()].filter((d) => holders.get(d)!.length >= threshold);
+      let target = [...holders.keys()].filter((d) => holders.get(d)!.length >= needed);
       let covering = partials.filter((p) => target.every((d) => p.contributors.includes(d)));
-      while (covering.length < threshold && target.length > 0) {
+      while (covering.length < needed && target.length > 0) {
         // The device fewest gateways hold (ties: the highest index) goes first.
         const worst = [...target].sort(
           (a, b) => holders.get(a)!.length - holders.get(b)!.length || b - a,
@@ -316,36 +325,28 @@ export class MaasLedgerContract {
     const outside = partials.filter((p) => !best.includes(p)).map((p) => p.gateway);
     partials.splice(0, partials.length, ...best);
     const contributors = partials[0]!.contributors;
-    let secrets: bigint[];
-    let liars: number[];
-    try {
-      ({ secrets, wrongIndices: liars } = decodeShareVectors(
-        this.shamir,
-        partials.map((p) => ({ x: p.gateway, ys: p.sums })),
-      ));
-    } catch (e) {
-      if (isPrivaggError(e, ErrorCode.TOO_MANY_ERRORS)) {
-        // 4. The group detected a lie it cannot correct. If gateways outside it add
-        //    redundancy, re-sum everyone over the common devices — provided that drops
-        //    few devices (at most a quarter), so a gateway lying about its set cannot
-        //    shrink the round to nothing.
-        const all = [...best, ...everyone.filter((p) => !best.includes(p))];
-        const union = new Set(all.flatMap((p) => p.contributors));
-        const common = [...union].filter((d) => all.every((p) => p.contributors.includes(d)));
-        if (
-          outside.length > 0 &&
-          attempt + 1 < MAX_ATTEMPTS &&
-          attempt + 1 <= this.params.reconcile.maxReaggregations &&
-          union.size - common.length <= Math.max(1, Math.floor(union.size / 4))
-        ) {
-          return this.requestPrivateReaggregation(ian, round, attempt + 1, all, common, all);
-        }
-        return fail(
-          `partials disagree beyond what ${partials.length} of k = ${threshold} can correct`,
-        );
+    // 4. The group cannot vouch for its total. If gateways outside it add redundancy,
+    //    re-sum everyone over the common devices — provided that drops few devices (at
+    //    most a quarter), so a gateway lying about its set cannot shrink the round to
+    //    nothing. The re-sum is decoded afresh: a larger r gives a larger radius.
+    const cannotVouch = (reason: string): RestoreOutcome => {
+      const all = [...best, ...everyone.filter((p) => !best.includes(p))];
+      const union = new Set(all.flatMap((p) => p.contributors));
+      const common = [...union].filter((d) => all.every((p) => p.contributors.includes(d)));
+      if (
+        outside.length > 0 &&
+        all.length >= threshold + this.params.maxLyingGateways &&
+        attempt + 1 < MAX_ATTEMPTS &&
+        attempt + 1 <= this.params.reconcile.maxReaggregations &&
+        union.size - common.length <= Math.max(1, Math.floor(union.size / 4))
+      ) {
+        return this.requestPrivateReaggregation(ian, round, attempt + 1, all, common, all);
       }
-      throw e;
-    }
+      return fail(reason);
+    };
+    const decoded = this.decodeGroup(partials);
+    if ('refused' in decoded) return cannotVouch(decoded.refused);
+    const { secrets, liars } = decoded;
     let estimates: DimensionEstimate[];
     try {
       estimates = this.codec.decode(secrets, contributors.length);
@@ -366,6 +367,46 @@ export class MaasLedgerContract {
       crossChecked: partials.length > threshold,
       estimates,
     });
+  }
+
+  /**
+   * Decodes one group of partials over the same contributor set at the radius that still
+   * detects `maxLyingGateways` liars (class comment, 3). Refuses — with the reason, never
+   * a guess — when the group is too small to detect them, or when it detects a lie it
+   * cannot correct; a liar is named only inside the radius.
+   */
+  private decodeGroup(
+    group: readonly StoredPartial[],
+  ): { secrets: bigint[]; liars: number[] } | { refused: string } {
+    const tolerated = this.params.maxLyingGateways;
+    const radius = decodingRadius(group.length, this.params.threshold, tolerated);
+    if (radius === null) return { refused: this.tooFewToVouch(group.length) };
+    try {
+      const { secrets, wrongIndices } = decodeShareVectors(
+        this.shamir,
+        group.map((p) => ({ x: p.gateway, ys: p.sums })),
+        { maxErrors: radius },
+      );
+      return { secrets, liars: wrongIndices };
+    } catch (e) {
+      if (!isPrivaggError(e, ErrorCode.TOO_MANY_ERRORS)) throw e;
+      return {
+        refused:
+          `${ErrorCode.TOO_MANY_ERRORS}: partials disagree: ${group.length} partials with ` +
+          `k = ${this.params.threshold} detect up to f = ${tolerated} lying gateway(s) and ` +
+          `correct up to ${radius}; a lie was detected and not corrected, no gateway is named`,
+      };
+    }
+  }
+
+  /** Why r partials cannot give a total: f liars among them could agree on a wrong one. */
+  private tooFewToVouch(received: number): string {
+    const k = this.params.threshold;
+    const f = this.params.maxLyingGateways;
+    return (
+      `${ErrorCode.RESTORE_FAILED}: ${received} partials cannot detect f = ${f} lying ` +
+      `gateway(s): k + f = ${k + f} over one contributor set needed`
+    );
   }
 
   /**
@@ -432,6 +473,17 @@ export class MaasLedgerContract {
         })),
       ...(withheld.length > 0 ? { withheld: [...withheld] } : {}),
     };
+  }
+
+  /**
+   * The round driver gave up on an IAN-round that has no final outcome (a re-aggregation
+   * whose partials never came, the driver's attempts spent): it is failed for good, so a
+   * query over its round is answered with the IAN marked missing instead of refused until
+   * retention prunes it. A restored or failed IAN-round is left as it is.
+   */
+  concludeUnrestored(ian: number, round: number, reason: string): void {
+    if (this.finalOutcomeOf(ian, round)) return;
+    this.fail(ian, round, reason);
   }
 
   /** A failed restore is final for that IAN-round (the query reports it as missing). */

@@ -101,6 +101,47 @@ export interface MaasParams {
   modes: MaasModes;
   /** Bounds on re-aggregation (the no-differencing rule); the same in DEFAULT and PAPER modes. */
   reconcile: ReconcileParams;
+  /**
+   * f: lying gateways tolerated per IAN (0 ≤ f ≤ m − k). A restore uses r partials over
+   * one contributor set: a Reed–Solomon codeword of distance r − k + 1, which corrects τ
+   * lies and detects f at once iff τ + f ≤ r − k (see `decodingRadius`). So a restore
+   * needs r ≥ k + f partials (fewer fail the IAN-round: f liars could agree on a wrong
+   * total), corrects and names up to τ = min(⌊(r − k)/2⌋, r − k − f) liars, and fails the
+   * IAN-round when it detects more. With at most f liars a restored total is exact and
+   * no honest gateway is named. f = 0 is the maximum radius: the most correction, no
+   * detection promise (two colluders at m = 5, k = 3 steer the total and name an honest
+   * gateway). Default: `defaultMaxLyingGateways`. The paper's restore ('paper') checks
+   * nothing and ignores f.
+   */
+  maxLyingGateways: number;
+}
+
+/**
+ * The default f = min(k − 1, m − k). Shamir's threshold already assumes that up to k − 1
+ * gateways may collude (they learn nothing); the same coalition must not be able to
+ * steer a total either, so it is the number of liars tolerated, as far as the m − k
+ * redundant partials allow. At m = 5, k = 3 that is f = 2: τ = 0 with all five partials,
+ * so any lie is detected and none corrected (two colluders can no longer out-vote one
+ * honest gateway), and every one of the five gateways must answer. A deployment that
+ * prefers to ride out a crashed gateway lowers f (f = 1 needs k + 1 = 4), or adds gateways.
+ */
+export function defaultMaxLyingGateways(gateways: number, threshold: number): number {
+  return Math.max(0, Math.min(threshold - 1, gateways - threshold));
+}
+
+/**
+ * The correction radius τ for r partials of a k-threshold sharing when f liars must always
+ * be detected: τ = min(⌊(r − k)/2⌋, r − k − f). Null when r − k < f: then f liars can
+ * make r partials agree on a wrong polynomial, and no radius is safe.
+ */
+export function decodingRadius(
+  received: number,
+  threshold: number,
+  maxLyingGateways: number,
+): number | null {
+  const redundancy = received - threshold;
+  if (redundancy < maxLyingGateways || redundancy < 0) return null;
+  return Math.min(Math.floor(redundancy / 2), redundancy - maxLyingGateways);
 }
 
 export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasParams {
@@ -123,18 +164,29 @@ export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasPara
   });
 }
 
+/** MaasParams as stored before `reconcile` and `maxLyingGateways` existed may lack them. */
+export type StoredMaasParams = Omit<MaasParams, 'reconcile' | 'maxLyingGateways'> & {
+  reconcile?: ReconcileParams | undefined;
+  maxLyingGateways?: number | undefined;
+};
+
 /**
  * Checks every parameter; the limits come from the wire format (u8 gateway index, u16 IAN, …).
- * Parameters stored before `reconcile` existed (a ledger file's configuration) get
- * DEFAULT_RECONCILE; use the returned object.
+ * Parameters stored before `reconcile` or `maxLyingGateways` existed (a ledger file's
+ * configuration) get DEFAULT_RECONCILE and `defaultMaxLyingGateways(m, k)`; use the
+ * returned object.
  */
-export function validateMaasParams(
-  given: Omit<MaasParams, 'reconcile'> & { reconcile?: ReconcileParams | undefined },
-): MaasParams {
+export function validateMaasParams(given: StoredMaasParams): MaasParams {
+  // Complete parameters are returned as given (callers may keep their own reference).
   const p: MaasParams =
-    given.reconcile === undefined
-      ? { ...given, reconcile: DEFAULT_RECONCILE }
-      : (given as MaasParams);
+    given.reconcile !== undefined && given.maxLyingGateways !== undefined
+      ? (given as MaasParams)
+      : {
+          ...given,
+          reconcile: given.reconcile ?? DEFAULT_RECONCILE,
+          maxLyingGateways:
+            given.maxLyingGateways ?? defaultMaxLyingGateways(given.gateways, given.threshold),
+        };
   const int = (x: number, lo: number, hi: number, name: string) =>
     ensure(
       Number.isInteger(x) && x >= lo && x <= hi,
@@ -145,6 +197,15 @@ export function validateMaasParams(
   int(p.devicesPerIan, 1, 1_000_000, 'devicesPerIan');
   int(p.gateways, 1, 255, 'gateways');
   int(p.threshold, 1, p.gateways, 'threshold');
+  // More than m − k could not even be detected with every partial in hand.
+  ensure(
+    Number.isInteger(p.maxLyingGateways) &&
+      p.maxLyingGateways >= 0 &&
+      p.maxLyingGateways <= p.gateways - p.threshold,
+    `maxLyingGateways (f) must be an integer in [0, m − k] = [0, ${p.gateways - p.threshold}]: ` +
+      'detecting f lying gateways takes k + f partials',
+    { maxLyingGateways: p.maxLyingGateways, gateways: p.gateways, threshold: p.threshold },
+  );
   ensure(p.dimensions.length >= 1 && p.dimensions.length <= 8, 'between 1 and 8 dimensions', {
     w: p.dimensions.length,
   });

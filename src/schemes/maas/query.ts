@@ -1,6 +1,7 @@
 import { lengthPrefixed } from '../../crypto/bytes.js';
 import { macTag } from '../../crypto/mac.js';
 import type { PrivacyAccountant } from '../../dp/accountant.js';
+import { estimateSum } from '../../dp/ldpSquareWave.js';
 import { addRational, formatRational, rational, toRational } from '../../dp/rational.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { type RandomSource, seededRandom, uniformInt } from '../../math/random.js';
@@ -20,29 +21,78 @@ import { computeTag, verifyTag } from './tags.js';
 /**
  * Query (Algorithm 2, "weighted noise injection").
  *
- * For each queried dimension j, round rd and IAN v the answer adds strong noise
- * noise_j^v = η_v − mean_z(η), with η from DpUtils (dpUtils.ts) and the mean over all z
- * IANs, so Σ_v noise_j^v = 0: summing all z IANs cancels the noise exactly — but only if
- * all z are restored for that round — and summing fewer leaves it in. `number` IANs are
- * chosen at random and summed over [startRound, endRound]; only rounds every IAN has
- * finished restoring can be queried.
+ * `number` IANs are chosen at random (in the default mode, derived from the query window,
+ * so a repeated query picks the same ones) and their restored aggregates summed per round
+ * over [startRound, endRound] for each queried dimension j.
  *
- * privagg's default ('derived'): η is fixed per (OEM, IAN, round, dimension) and the IAN
- * choice is derived from the query window, so repeating a query returns the same answer
- * and no set of queries averages the noise away; every distinct window still spends
- * Σ_j ε_j of the OEM's budget (basic composition — conservative, see dpUtils.ts), checked
- * before the answer is computed and charged after, refused with BUDGET_EXCEEDED past it.
- * The paper's mode ('paper-fresh') draws fresh noise every time and keeps no budget.
+ * Complete rounds only. A window is answered only when every round in it is final: each
+ * of the z IANs has a final outcome (restored, or failed for good: Restore never retries
+ * a failed IAN-round), or the round is older than the ledger's retention window
+ * (`pruneBefore`: nothing can be added to it any more). Otherwise WRONG_ROUND, before
+ * anything is charged or cached, so a cached answer can never change under its OEM.
+ * Each point names the selected IANs it covers and those that failed (`missingIans`).
  *
- * What the zero-sum noise protects is the paper's claim (one IAN's trend hidden inside
- * partial sums); the device-level guarantee is the LDP of each report.
+ * Noise in privagg's default mode ('derived'), in the integer domain. For one round and
+ * dimension, IAN v's restored fixed-point integer q_v (the sum Restore interpolated,
+ * before de-biasing) is released as z·q_v + N_v, with N_v = z·η_v − Σ_u η_u and η from
+ * the shared cells of DpUtils (dpUtils.ts). Σ_v N_v = 0 exactly, in integers. An answer
+ * over the selected restored IANs K is the integer T = Σ_{v∈K} (z·q_v + N_v), de-biased
+ * after: value = maxReading_j·(T/(z·scale) − n_K·A)/B with LDP on, T/z with it off. The
+ * value is a public affine function of T, so its digits tell T and nothing finer; and
+ * T mod z = −|K|·Σ_u η_u mod z does not depend on the data. (Integer η added to the
+ * de-biased, fractional estimate — the paper's construction — is stripped by the
+ * fractional part; test/schemes/maas/queryNoise.test.ts replays that attack.)
+ *
+ * Why this zero-sum construction. η_v − mean(η) has the right law but is not an
+ * integer; at resolution 1/z it is the integer z·η_v − Σ_u η_u. "Draw z − 1 and set the
+ * last" is integral at scale 1 with the same ε, but the last IAN carries z − 1 cells of
+ * noise and a subset's noise depends on whether it holds that IAN; cyclic differences
+ * η_v − η_{v+1} need a shift of up to z/2 cells to absorb a move between two far-apart
+ * IANs, so their ε grows with z. The centred form is symmetric, gives every k-subset the
+ * least variance, σ_j²·k(z − k)/z, and the same ε for every pair of IANs: moving δ from
+ * IAN u to IAN v is absorbed by η ↦ η + δ(e_v − e_u), two cells; hence the scale 2Δ/ε.
+ *
+ * What the noise protects (the unit of privacy): one IAN's value for one round and
+ * dimension, over its whole range Δ (dpUtils.ts). Every answer, of every OEM, over any
+ * subsets and windows, is a sum of the per-IAN releases z·q_v + N_v of final rounds:
+ * post-processing of one release per (round, dimension), which is ε*_j-DP (ε*_j the
+ * smallest ε_j any OEM holds) for
+ *  (a) moving up to one IAN's range between two IANs of that round. The all-IAN total is
+ *      an invariant: released exactly when all z IANs are restored — that is what the
+ *      zero-sum is for — and protected by the devices' LDP alone. So the difference of the
+ *      all-IAN answer and a (z − 1)-subset does isolate one IAN, with noise N_v/z of
+ *      scale 2Δ/ε*: calibrated to the IAN's whole range, not to one device (the audit's
+ *      Pearson 0.80 against the truth becomes ≈ 0.1, queryNoise.test.ts). What no query
+ *      noise can do while the total is exact: hide an IAN from an OEM that knows all the
+ *      others.
+ *  (b) when an IAN of the round failed: changing any one restored IAN's value by up to
+ *      its range (η ↦ η + δ(e_v − e_failed)); the total then carries noise as well.
+ *
+ * Composition. The cells are derived and shared, so per (round, dimension) the loss to
+ * all OEMs together is ε*_j however many queries they ask, and an IAN's trend over R
+ * rounds costs R·ε*_j per dimension (basic composition over independent cells). Each
+ * distinct window still spends Σ_j ε_j (ε_j ≥ ε*_j) of its OEM's budget, checked before
+ * the answer is computed and charged after, refused with BUDGET_EXCEEDED past it: a cap
+ * on distinct windows that over-counts the loss, kept so a budget means what it says.
+ *
+ * Standard errors: every point reports the LDP standard error of the covered IANs plus
+ * the query noise actually in it, σ_j²·k(z − k)/z for k covered of z (0 when all z are
+ * selected and restored; not 0 when an IAN failed), in value units.
+ *
+ * The paper's mode ('paper-fresh') draws fresh η per query, per OEM, calibrated to one
+ * device, and adds η_v − mean(η) to the de-biased estimate as floats: repeated queries
+ * average it away and the fractional part strips it. No budget. Kept for comparison.
  */
 export interface SeriesPoint {
   round: number;
   value: number;
-  /** Standard error of the LDP estimate inside `value` (query noise not included). */
+  /** Standard error of `value`: the LDP estimate's and the query noise in it, combined. */
   standardError: number;
-  /** Selected IANs with no restored aggregate for this round. */
+  /** The query noise's part of `standardError` (0 when the zero-sum noise cancels). */
+  noiseStandardError: number;
+  /** Selected IANs whose restored aggregate for this round is in `value`. */
+  coveredIans: number[];
+  /** Selected IANs with no restored aggregate for this round (failed for good). */
   missingIans: number[];
 }
 
@@ -51,6 +101,7 @@ export interface DimensionAnswer {
   name: string;
   series: SeriesPoint[];
   total: number;
+  /** Standard error of `total` (LDP and query noise; rounds are independent). */
   totalStandardError: number;
 }
 
@@ -88,6 +139,8 @@ export class MaasQueryEngine {
   private readonly answers = new Map<string, QueryAnswer>();
   private readonly seenQueries = new Map<string, number>();
   readonly rejections = new Map<ErrorCode, number>();
+  /** Rounds below this are concluded (the ledger pruned them): final whatever is missing. */
+  private concludedBefore = 0;
 
   /** Replaced by `pruneBefore` when this engine made it (cells are derived, so none is lost). */
   dp: DpUtils;
@@ -107,7 +160,7 @@ export class MaasQueryEngine {
     this.dp = dp ?? new DpUtils(key, params, contract.codec);
     this.ownsDp = !dp;
     if (!dp && params.modes.queryNoise === 'derived') {
-      // Derive each restored IAN-round's noise cells as it is restored, not at query time.
+      // Derive each restored IAN-round's noise cell as it is restored, not at query time.
       contract.onRestored((o) => this.dp.prepare(o.ian, o.round));
     }
   }
@@ -157,9 +210,8 @@ export class MaasQueryEngine {
         `number = ${q.number} > z = ${params.ians}`,
       );
     }
-    // Only finished rounds can be queried: an answer over rounds still open would be
-    // cached and charged while the data under it could still change. This also bounds
-    // the work of one query by the rounds that exist.
+    // A cheap bound first (it also bounds the work of one query by the rounds that exist):
+    // no round past the newest one any IAN has finished can be final.
     const latest = this.contract.latestFinalRound;
     if (q.endRound > latest) {
       throw new PrivaggError(
@@ -175,6 +227,16 @@ export class MaasQueryEngine {
         this.seenQueries.set(tagHex, nowMs);
         return { ...cached, spent: null, cached: true };
       }
+    }
+    // Only complete rounds: an answer over a round some IAN may still restore would be
+    // charged and cached while the data under it can still change.
+    const pending = this.firstPending(q.startRound, q.endRound);
+    if (pending) {
+      throw new PrivaggError(
+        ErrorCode.WRONG_ROUND,
+        `round ${pending.round} is not final: IAN ${pending.ian} is neither restored nor failed yet`,
+        pending,
+      );
     }
     // Σ_j ε_j as an exact rational (0.1 + 0.2 is 3/10, not 0.30000000000000004).
     const epsilon = dims.reduce(
@@ -214,13 +276,30 @@ export class MaasQueryEngine {
     return full;
   }
 
+  /** The first (IAN, round) of the window with no final outcome, if any. */
+  private firstPending(start: number, end: number): { ian: number; round: number } | undefined {
+    const z = this.params.ians;
+    for (let rd = Math.max(start, this.concludedBefore); rd <= end; rd++) {
+      for (let v = 0; v < z; v++) {
+        // finalOutcomeOf holds the restored and failed outcomes in memory; restoredOf also
+        // reaches a store's archive (a contract that serves pruned rounds from its blocks).
+        if (!this.contract.finalOutcomeOf(v, rd) && !this.contract.restoredOf(v, rd)) {
+          return { ian: v, round: rd };
+        }
+      }
+    }
+    return undefined;
+  }
+
   /**
-   * Drops the derived noise cells of every round (rounds < `round` are no longer kept by the
-   * contract either; the cells of newer ones are derived again when a query needs them: they
-   * are a function of the noise key, so answers do not change). Cached answers and spent
-   * budgets are kept: their number is bounded by the OEMs' privacy budgets, not by time.
+   * Rounds < `round` are concluded (the contract no longer keeps them, and refuses partials
+   * and restores for them): they count as final from now on. Drops the derived noise cells
+   * of every round (those still needed are derived again from the noise key, so answers do
+   * not change). Cached answers and spent budgets are kept: their number is bounded by the
+   * OEMs' privacy budgets, not by time.
    */
-  pruneBefore(_round: number): void {
+  pruneBefore(round: number): void {
+    if (round > this.concludedBefore) this.concludedBefore = round;
     if (this.ownsDp) this.dp = new DpUtils(this.key, this.params, this.contract.codec);
   }
 
@@ -230,9 +309,9 @@ export class MaasQueryEngine {
   }
 
   /**
-   * Algorithm 2 steps 3–18 (Restore is done for the window's rounds). `pickRng` chooses
-   * the IANs; `freshRng` is null in the derived mode (η from the cells) and the source
-   * of fresh η in the paper's mode.
+   * Algorithm 2 steps 3–18 over final rounds (see the class comment). `pickRng` chooses
+   * the IANs; `freshRng` is null in the derived mode (η from the shared cells) and the
+   * source of fresh η in the paper's mode.
    */
   private compute(
     q: { number: number; startRound: number; endRound: number },
@@ -242,6 +321,8 @@ export class MaasQueryEngine {
     freshRng: RandomSource | null,
   ): Omit<QueryAnswer, 'oem' | 'spent' | 'remaining' | 'cached'> {
     const z = this.params.ians;
+    const ldp = this.contract.codec.ldp;
+    const unit = this.dp.fixedScale;
     // A uniformly random `number`-subset of the IANs (partial Fisher–Yates).
     const order = Array.from({ length: z }, (_, v) => v);
     for (let i = 0; i < q.number; i++) {
@@ -256,40 +337,65 @@ export class MaasQueryEngine {
       total: 0,
       variance: 0,
     }));
-    const etas = new Array<Int32Array>(z);
+    const etas = new Array<Float64Array>(z);
     for (let rd = q.startRound; rd <= q.endRound; rd++) {
-      const restored = selected.map((v) => this.contract.restoredOf(v, rd));
-      const missingIans = selected.filter((_, i) => !restored[i]);
-      const inSelection = selected.length - missingIans.length;
+      const outcomes = selected.map((v) => this.contract.restoredOf(v, rd));
+      const covered = outcomes.filter((o) => o !== undefined);
+      const coveredIans = covered.map((o) => o.ian);
+      const missingIans = selected.filter((_, i) => !outcomes[i]);
+      const k = covered.length;
+      const contributors = covered.reduce((n, o) => n + o.contributors.length, 0);
       // All z IANs restored and summed: the zero-sum noise cancels, so none is read.
-      const noisy = inSelection !== z;
+      const noisy = k !== z;
       if (noisy) {
         for (let v = 0; v < z; v++) {
-          etas[v] = freshRng ? this.dp.freshCell(oem, freshRng) : this.dp.cell(oem, v, rd);
+          etas[v] = freshRng ? this.dp.freshCell(oem, freshRng) : this.dp.cell(v, rd);
         }
       }
+      // Var(Σ_{v∈K} (η_v − η̄)) = σ²·k(z − k)/z for k of z IANs, whatever the construction's scale.
+      const share = (k * (z - k)) / z;
       for (const d of out) {
         const j = d.index;
-        let value = 0;
-        let variance = 0;
-        for (let i = 0; i < selected.length; i++) {
-          const est = restored[i]?.estimates[j];
-          if (!est) continue;
-          value += est.estimate;
-          variance += est.standardError ** 2;
+        let ldpVariance = 0;
+        for (const o of covered) ldpVariance += o.estimates[j]!.standardError ** 2;
+        let value: number;
+        let noiseVariance: number;
+        if (!freshRng) {
+          // T = Σ_{v∈K} (z·q_v + z·η_v − Σ_u η_u), exactly, then de-biased.
+          let t = BigInt(z) * exactSum(k, (i) => restoredInteger(covered[i]!, j, unit));
+          if (noisy) {
+            t +=
+              BigInt(z) * exactSum(k, (i) => etas[coveredIans[i]!]![j]!) -
+              BigInt(k) * exactSum(z, (v) => etas[v]![j]!);
+          }
+          const raw = Number(t) / (z * unit);
+          const max = this.params.maxReading[j]!;
+          value = ldp ? max * estimateSum(ldp, raw, contributors) : raw;
+          const toValue = ldp ? max / (ldp.B * unit) : 1;
+          noiseVariance = share * this.dp.noiseVariance(j) * toValue * toValue;
+        } else {
+          // The paper: Σ_{v ∈ S, restored}(η_v − η̄) added to the de-biased estimates.
+          value = 0;
+          for (const o of covered) value += o.estimates[j]!.estimate;
+          if (noisy) {
+            let sumEta = 0;
+            for (let v = 0; v < z; v++) sumEta += etas[v]![j]!;
+            let noise = 0;
+            for (const v of coveredIans) noise += etas[v]![j]!;
+            value += noise - (k * sumEta) / z;
+          }
+          noiseVariance = share * this.dp.paperNoiseVariance(oem, j);
         }
-        if (noisy) {
-          // Σ_{v ∈ S, restored}(η_v − η̄), η̄ the mean over all z IANs.
-          let sumEta = 0;
-          for (let v = 0; v < z; v++) sumEta += etas[v]![j]!;
-          let noise = 0;
-          for (let i = 0; i < selected.length; i++)
-            if (restored[i]) noise += etas[selected[i]!]![j]!;
-          value += noise - (inSelection * sumEta) / z;
-        }
-        d.series.push({ round: rd, value, standardError: Math.sqrt(variance), missingIans });
+        d.series.push({
+          round: rd,
+          value,
+          standardError: Math.sqrt(ldpVariance + noiseVariance),
+          noiseStandardError: Math.sqrt(noiseVariance),
+          coveredIans,
+          missingIans,
+        });
         d.total += value;
-        d.variance += variance;
+        d.variance += ldpVariance + noiseVariance;
       }
     }
     return {
@@ -306,4 +412,45 @@ export class MaasQueryEngine {
       })),
     };
   }
+}
+
+const TWO_53 = 2 ** 53;
+
+/**
+ * Σ of `count` safe integers, exactly, as a bigint. Float adds while every partial sum
+ * stays below 2^53 in magnitude (then each is exact); otherwise the sum is redone in bigint.
+ */
+function exactSum(count: number, at: (i: number) => number): bigint {
+  let s = 0;
+  for (let i = 0; i < count; i++) {
+    s += at(i);
+    if (!(Math.abs(s) < TWO_53)) {
+      let big = 0n;
+      for (let m = 0; m < count; m++) big += BigInt(at(m));
+      return big;
+    }
+  }
+  return BigInt(s);
+}
+
+/**
+ * The restored fixed-point integer of one IAN-round and dimension, from the raw sum the
+ * codec recorded (raw = integer / scale, so raw·scale is the integer to within rounding
+ * while |integer| ≤ 2^51; larger sums were not recorded exactly and are refused).
+ */
+function restoredInteger(
+  outcome: { estimates: readonly { rawSum: number }[] },
+  j: number,
+  unit: number,
+): number {
+  const scaled = outcome.estimates[j]!.rawSum * unit;
+  const q = Math.round(scaled);
+  if (!(Math.abs(q) <= 2 ** 51) || Math.abs(scaled - q) > 1e-3) {
+    throw new PrivaggError(
+      ErrorCode.FIXED_POINT_OUT_OF_RANGE,
+      'restored sum is not an exactly recorded fixed-point integer',
+      { dimension: j, rawSum: outcome.estimates[j]!.rawSum },
+    );
+  }
+  return q;
 }

@@ -46,7 +46,11 @@ export function reading(ian: number, device: number, round: number): number[] {
   return [(ian + device + round) % 10, (2 * device + round + ian) % 10];
 }
 
-export function makeDeployment(ldp: MaasParams['ldp'] = null): MaasDeployment {
+/** `maxLyingGateways` (f): absent, the default min(k − 1, m − k) = 2 at m = 5, k = 3. */
+export function makeDeployment(
+  ldp: MaasParams['ldp'] = null,
+  maxLyingGateways?: number,
+): MaasDeployment {
   const params = defaultMaasParams({
     deployment: 'fabric-test',
     ians: 2,
@@ -56,6 +60,7 @@ export function makeDeployment(ldp: MaasParams['ldp'] = null): MaasDeployment {
     dimensions: ['a', 'b'],
     maxReading: [9, 9],
     ldp,
+    ...(maxLyingGateways !== undefined ? { maxLyingGateways } : {}),
   });
   return createMaasDeployment(params, {
     oems: OEMS,

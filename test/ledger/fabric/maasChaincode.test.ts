@@ -8,6 +8,7 @@ import type { RestoreOutcome } from '../../../src/schemes/maas/ledgerContract.js
 import { buildQuery, dimensionMask, type QueryResult } from '../../../src/schemes/maas/query.js';
 import { MAX_MESSAGE_BYTES } from '../../../src/wire/maas.js';
 import {
+  b64,
   COLLECTION,
   deterministicRng,
   initArgs,
@@ -39,11 +40,13 @@ function truth(ian: number, round: number, contributors: readonly number[]): num
 
 /**
  * The whole life of a deployment — InitLedger, three rounds of real gateway partials with
- * forgeries, replays, stale and malformed messages, a lying gateway, a reconciliation,
- * restores and queries — on two independent ledgers and on the core.
+ * forgeries, replays, stale and malformed messages, a crashed gateway, a lying gateway, a
+ * reconciliation, restores and queries — on two independent ledgers and on the core.
  */
 async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null) {
-  const dep = makeDeployment(ldp);
+  // f = 1: this life rides out a crashed gateway (k + f = 4 partials) and corrects a liar
+  // (m = 5 ≥ k + 2f); the default f = 2 would do neither (liars.test.ts).
+  const dep = makeDeployment(ldp, 1);
   const twin = new TwinLedgers(dep);
   const rng = deterministicRng(ldp ? 'ldp' : 'plain');
   const restored: Restored[] = [];
@@ -65,6 +68,11 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
     'privagg.maas.config',
   ]);
   expect(init.writes.filter((w) => w.collection === COLLECTION)).toHaveLength(2 * 5 + 2 + 1);
+  // f is part of the stored config (the twins' restores below match the core's f = 1 too).
+  const stored = JSON.parse(
+    init.writes.find((w) => w.key === 'privagg.maas.config')!.value!.toString(),
+  );
+  expect(stored.deployment.params.maxLyingGateways).toBe(1);
 
   // ── Round 0: every gateway of both IANs, plus every kind of bad partial ──
   for (const ian of [0, 1]) {
@@ -112,7 +120,7 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
     restored.push(r.result as Restored);
   }
 
-  // ── Round 1: IAN 0 with gateway 5 down; IAN 1 needs a re-aggregation ──
+  // ── Round 1: IAN 0 with gateway 5 down (k + f = 4 remain); IAN 1 needs a re-aggregation ──
   {
     const { partials, nowMs } = roundOf(dep, 0, 1, rng, { down: [5] });
     for (const p of partials.values()) await twin.add(p, nowMs + 1_000);
@@ -121,10 +129,11 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
     restored.push(r.result as Restored);
   }
   {
-    // Gateways 1..3 each miss a different device; 4 and 5 are down: no k = 3 agree.
+    // Gateways 1..3 each miss a different device, 4 holds all, 5 is down: no k = 3 agree.
+    // (With 4 down too, k + f = 4 gateways could not re-sum: the round would fail.)
     const { gateways, partials, nowMs } = roundOf(dep, 1, 1, rng, {
       skip: (l, i) => l <= 3 && i === l - 1,
-      down: [4, 5],
+      down: [5],
     });
     for (const p of partials.values()) await twin.add(p, nowMs + 1_000);
     const ask = await twin.restore(1, 1, nowMs + 2_000);
@@ -132,7 +141,7 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
       status: 'reconcile',
       attempt: 1,
       contributors: [3, 4],
-      gateways: [1, 2, 3],
+      gateways: [1, 2, 3, 4],
     });
     expect(ask.writes).toHaveLength(1); // the request, with its basis
     // Asking again changes nothing and writes nothing.
@@ -153,18 +162,24 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
       code: 'CONTRIBUTOR_MISMATCH',
     });
     const again: Buffer[] = [];
-    for (const l of [1, 2, 3]) {
+    for (const l of [1, 2, 3, 4]) {
       const p = gateways[l - 1]!.reaggregate(1, [3, 4], 1, nowMs + 3_000)!;
       again.push(p);
       expect((await twin.add(p, nowMs + 3_000)).result).toMatchObject({ ok: true, attempt: 1 });
     }
     expect((await twin.add(again[0]!, nowMs + 3_500)).result).toMatchObject({ code: 'REPLAY' });
     const done = await twin.restore(1, 1, nowMs + 4_000);
-    expect(done.result).toMatchObject({ status: 'restored', attempt: 1, contributors: [3, 4] });
+    expect(done.result).toMatchObject({
+      status: 'restored',
+      attempt: 1,
+      contributors: [3, 4],
+      gateways: [1, 2, 3, 4],
+    });
     restored.push(done.result as Restored);
   }
 
-  // ── Round 2: gateway 2 of IAN 0 lies about its sums (with a valid tag) ──
+  // ── Round 2: gateway 2 of IAN 0 lies about its sums (with a valid tag); 5 partials at
+  //    f = 1 correct τ = min(⌊2/2⌋, 2 − 1) = 1 liar ──
   for (const ian of [0, 1]) {
     // Gateway 2 of IAN 0 is left open by roundOf and closed here, to tag a lie.
     const { gateways, partials, nowMs } = roundOf(dep, ian, 2, rng, { down: ian === 0 ? [2] : [] });
@@ -353,6 +368,39 @@ describe('MaaS chaincode on two in-memory stubs', () => {
     expect(text).not.toMatch(/secret\.(gateway|oem|noise)|identity/);
     expect(text).not.toContain(MASTER_SECRET.toString('base64'));
     expect((await run(['GetOutcome', '0', '0'])).payload).toBe('null');
+  });
+
+  it('a stored config without maxLyingGateways (older chaincode) gets the default f, as params.ts gives it', async () => {
+    const dep = makeDeployment(null, 0);
+    const chaincode = loadChaincode();
+    const world = new MemoryWorldState();
+    let seq = 0;
+    const run = (args: string[], atMs: number, transient?: Record<string, Uint8Array>) =>
+      invoke(chaincode, world, { txId: `old${++seq}`, timestampMs: atMs, args, transient });
+    expect((await run(['InitLedger', initArgs(dep)], T0, masterTransient)).status).toBe(200);
+    const restoreWithTwoDown = async (ian: number) => {
+      const { partials, nowMs } = roundOf(dep, ian, 0, deterministicRng(`old-${ian}`), {
+        down: [4, 5],
+      });
+      for (const p of partials.values()) {
+        const added = await run(['Add', b64(p)], nowMs + 1_000);
+        expect(JSON.parse(added.payload)).toMatchObject({ ok: true });
+      }
+      const r = await run(['Restore', String(ian), '0'], nowMs + 2_000);
+      expect(r.status, r.message).toBe(200);
+      return JSON.parse(r.payload) as RestoreOutcome;
+    };
+    // As stored by InitLedger (f = 0): k = 3 partials restore.
+    expect(await restoreWithTwoDown(1)).toMatchObject({ status: 'restored', gateways: [1, 2, 3] });
+    // The same config as a chaincode from before f wrote it: the field is absent, so
+    // validateMaasParams gives min(k − 1, m − k) = 2, and 3 partials no longer restore.
+    const config = JSON.parse(world.state.get('privagg.maas.config')!.toString('utf8'));
+    expect(config.deployment.params.maxLyingGateways).toBe(0);
+    delete config.deployment.params.maxLyingGateways;
+    world.state.set('privagg.maas.config', Buffer.from(canonicalJson(config)));
+    const old = await restoreWithTwoDown(0);
+    expect(old).toMatchObject({ status: 'failed' });
+    if (old.status === 'failed') expect(old.reason).toMatch(/RESTORE_FAILED.*k \+ f = 5/);
   });
 
   it('never draws fresh randomness (the core source handed over throws)', () => {

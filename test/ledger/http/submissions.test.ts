@@ -173,15 +173,23 @@ describe('POST /v1/partials', () => {
     );
 
     // Nothing of the above got in: the fourth genuine partial is still accepted, and the
-    // round restores to exactly the readings' totals.
+    // round restores to exactly the readings' totals. The fifth is sent too: at the default
+    // f = 2 a restore needs k + f = 5 partials (4 would fail the round), and with all five
+    // any altered partial would be detected, so the restore also vouches that none got in.
     const ok = await h.app.inject(post('/v1/partials', binary(fresh)));
     expect(ok.statusCode).toBe(202);
+    expect((await h.app.inject(post('/v1/partials', binary(partials[4]!)))).statusCode).toBe(202);
     const restored = await h.app.inject(post('/v1/restore', asJson({ ian: 0, round: 0 })));
     expect(restored.statusCode).toBe(200);
     const outcome = RestoreOutcome.parse(restored.json());
-    expect(outcome).toMatchObject({ status: 'restored', contributors: [0, 1, 2, 3, 4] });
+    expect(outcome).toMatchObject({
+      status: 'restored',
+      contributors: [0, 1, 2, 3, 4],
+      crossChecked: true,
+      liars: [],
+    });
     if (outcome.status === 'restored') {
-      expect(outcome.gateways).toEqual([1, 2, 3, 4]);
+      expect(outcome.gateways).toEqual([1, 2, 3, 4, 5]);
       expect(outcome.estimates.map((e) => e.estimate)).toEqual(TOTALS);
     }
   });
@@ -228,13 +236,14 @@ describe('POST /v1/restore', () => {
     expect(failed.statusCode).toBe(200);
     expect(RestoreOutcome.parse(failed.json())).toMatchObject({ status: 'failed', ian: 1 });
 
-    // Three gateways, each missing a different device: no k = 3 agree, so the ledger asks
-    // them to re-aggregate over the devices they all hold.
-    const gws = [1, 2, 3].map((l) => h.dep.gateway(0, l));
+    // Gateways 1–3 each miss a different device, 4 and 5 hold all: no k = 3 agree, so the
+    // ledger asks k + f = 5 of them (the default f = 2: all) to re-aggregate over the
+    // devices they all hold.
+    const gws = [1, 2, 3, 4, 5].map((l) => h.dep.gateway(0, l));
     for (const g of gws) g.beginRound(1);
     for (let i = 0; i < 5; i++) {
       for (const m of h.dep.device(0, i).report(1, [1, 1], T0, systemRandom))
-        if (m.gateway <= 3 && m.gateway - 1 !== i) gws[m.gateway - 1]!.ingest(m.bytes, T0);
+        if (m.gateway - 1 !== i || m.gateway > 3) gws[m.gateway - 1]!.ingest(m.bytes, T0);
     }
     for (const g of gws) await h.app.inject(post('/v1/partials', binary(g.closeRound(T0).partial)));
     const ask = await h.app.inject(post('/v1/restore', asJson({ ian: 0, round: 1 })));
@@ -242,7 +251,7 @@ describe('POST /v1/restore', () => {
       status: 'reconcile',
       attempt: 1,
       contributors: [3, 4],
-      gateways: [1, 2, 3],
+      gateways: [1, 2, 3, 4, 5],
     });
 
     for (const body of [

@@ -13,7 +13,8 @@ import {
 
 /**
  * Gateways SIGKILLed during a run, across real processes (`up`: ledger, 5 gateways, device
- * fleet; Mosquitto). m = 5, k = 3, so the IAN survives m − k = 2 dead gateways.
+ * fleet; Mosquitto). m = 5, k = 3 and f = 0, so the IAN survives m − k = 2 dead gateways
+ * (a restore needs k + f partials: at the default f = 2 it would survive none).
  *
  * Kills land 400 ms before a round's start, i.e. while round K − 1 is still running and
  * before the devices report for round K. (Gateways close a round as soon as every device
@@ -28,7 +29,9 @@ import {
 describe('faults: gateways killed mid-run', () => {
   it('≤ m − k dead: exact totals; > m − k dead: failed with the reason; restarted: complete again', async () => {
     await checkMosquitto();
-    const fx = fixture('gwkill', { rounds: 16 });
+    // f = 0: this test is about crash tolerance; liars are liars.test.ts's.
+    const fx = fixture('gwkill', { rounds: 16, maxLyingGateways: 0 });
+    expect(fx.spec.scheme.maxLyingGateways).toBe(0);
     const { spec } = fx;
     const h = await start(fx);
     const { clock } = h;
@@ -77,7 +80,7 @@ describe('faults: gateways killed mid-run', () => {
         reasons: ['2 gateway(s) sent no partial', 'only k partials: not cross-checked'],
       });
     };
-    const reason = '2 of the k = 3 partials needed arrived';
+    const reason = '2 of the k + f = 3 partials needed arrived';
     const failed = (round: number) => {
       expect(ledger.restores.get(key(0, round))).toMatchObject({ status: 'failed', reason });
       expect(records.get(key(0, round))).toEqual({

@@ -41,6 +41,8 @@ export interface FixtureOptions {
   durationMs?: number;
   restoreDelayMs?: number;
   broker?: string;
+  /** scheme.maxLyingGateways (f); absent: the deployment file's default, min(k − 1, m − k) = 2. */
+  maxLyingGateways?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export function fixture(prefix: string, o: FixtureOptions): Fixture {
         devicesPerIan: o.devicesPerIan ?? 6,
         gateways: 5,
         threshold: 3,
+        ...(o.maxLyingGateways !== undefined ? { maxLyingGateways: o.maxLyingGateways } : {}),
         workload: 'synthetic',
         ldp: 'off',
       },

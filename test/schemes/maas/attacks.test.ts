@@ -24,8 +24,8 @@ const EXPECTED: Record<AttackKind, string> = {
   'over-budget-query': 'BUDGET_EXCEEDED',
 };
 
-function run(attacks: AttackKind[], modes = {}) {
-  const { params, workload, rounds } = smallSetup({ modes, seed: 'attacks' });
+function run(attacks: AttackKind[], maxLyingGateways?: number) {
+  const { params, workload, rounds } = smallSetup({ seed: 'attacks', maxLyingGateways });
   return {
     result: runMaas({ params, workload, rounds, attacks, scenarioRng: seededRandom('a') }),
     workload,
@@ -52,23 +52,38 @@ describe('every attack is rejected with its code and changes no aggregate', () =
     const { result, workload } = run([kind]);
     expect(Object.keys(result.rejected)).toContain(EXPECTED[kind]);
     expectExact(result, workload);
-    // Good messages of the attacked rounds still count: every device is in every aggregate
-    // (even the one that sent one gateway an out-of-range share: the other four hold it,
-    // and the gateway that lacks it is left out of the restore instead).
+    if (kind === 'out-of-range-share') return; // costs devices: see the next test
+    // Good messages of the attacked rounds still count: every device is in every aggregate.
     for (const r of result.rounds) for (const x of r.ians) expect(x.contributors).toHaveLength(8);
-    if (kind === 'out-of-range-share') {
-      for (const r of result.rounds) {
-        for (const x of r.ians) expect(x.reasons.join(' ')).toContain('gateway(s) 1 left out');
+  });
+
+  it('out-of-range-share: f = 1 leaves the gateway that lacks the device out; the default f = 2 re-sums without it', () => {
+    // f = 1: the other four hold the device and can vouch for a total (k + f = 4), so
+    // every device is in every aggregate and the gateway that lacks it is left out.
+    const outvoted = run(['out-of-range-share'], 1);
+    expectExact(outvoted.result, outvoted.workload);
+    for (const r of outvoted.result.rounds) {
+      for (const x of r.ians) {
+        expect(x.contributors).toHaveLength(8);
+        expect(x.reasons.join(' ')).toContain('gateway(s) 1 left out');
       }
     }
+    // Default f = 2: four cannot vouch (k + f = 5), so all five re-sum over the devices
+    // they share — exact, over fewer devices (the no-differencing rule withholds more).
+    const resummed = run(['out-of-range-share']);
+    expectExact(resummed.result, resummed.workload);
+    expect(resummed.result.tolerated.droppedByReconciliation).toBeGreaterThan(0);
   });
 
   it('malformed input includes an unknown wire version', () => {
     expect(run(['malformed']).result.rejected.UNSUPPORTED_VERSION).toBeGreaterThan(0);
   });
 
-  it('all attacks at once, with a failed and a lying gateway: totals still exact', () => {
-    const { params, workload, rounds } = smallSetup({ ians: 3, seed: 'all' });
+  it('all attacks at once, with a failed and a lying gateway: totals still exact (f = 1)', () => {
+    // One dead gateway (IAN 0) and one liar to correct (IAN 1) at m = 5, k = 3 need f = 1:
+    // k + f = 4 live gateways suffice and τ = 1 with all five. The default f = 2 fails
+    // both IAN-rounds instead (next test).
+    const { params, workload, rounds } = smallSetup({ ians: 3, seed: 'all', maxLyingGateways: 1 });
     const result = runMaas({
       params,
       workload,
@@ -84,5 +99,33 @@ describe('every attack is rejected with its code and changes no aggregate', () =
     for (const [name, value] of Object.entries(result.truth))
       expect(result.totals[name]!.estimate).toBe(value);
     expect(full.ok).toBe(true);
+  });
+
+  it('the same with the default f = 2: the IAN-rounds with a dead gateway or a liar fail with their reason, the third is exact', () => {
+    const { params, workload, rounds } = smallSetup({ ians: 3, seed: 'all' });
+    expect(params.maxLyingGateways).toBe(2);
+    const result = runMaas({
+      params,
+      workload,
+      rounds,
+      attacks: [...ATTACK_KINDS],
+      faults: { failedGateways: [{ ian: 0, gateway: 5 }], lyingGateways: [{ ian: 1, gateway: 2 }] },
+    });
+    for (const r of result.rounds) {
+      const [dead, lying, clean] = r.ians;
+      expect(dead!.status).toBe('failed');
+      expect(dead!.reasons.join(' ')).toMatch(
+        /RESTORE_FAILED: .* k \+ f = 5 over one contributor set needed/,
+      );
+      expect(lying!.status).toBe('failed');
+      expect(lying!.reasons.join(' ')).toMatch(/TOO_MANY_ERRORS: partials disagree/);
+      expect(lying!.liars).toEqual([]);
+      expect(clean!.status).not.toBe('failed');
+      const truth = workload.groundTruthOver(
+        clean!.contributors.map((device) => ({ ian: 2, device, round: r.round })),
+      );
+      expect(clean!.estimates!.map((e) => e.estimate)).toEqual(truth);
+    }
+    expect(result.lyingGatewaysFound).toEqual([]);
   });
 });

@@ -12,6 +12,8 @@ const T0 = Date.UTC(2026, 0, 1);
  * and the restored sums (LDP off) are exact over the contributor set reconciliation
  * settles on, which keeps every device all live gateways hold (but those withheld by the
  * no-differencing rule) and none fewer than k hold; every gateway asked accepts the target.
+ * Both properties are about crashes, so they tolerate no lying gateway (f = 0): with f > 0
+ * a restore needs k + f partials, not k (liars.test.ts).
  */
 describe('MaaS core properties', () => {
   it('any contributor sets, any k of m alive: restore is exact over the reconciled set', () => {
@@ -57,6 +59,7 @@ describe('MaaS core properties', () => {
             dimensions: ['a', 'b'],
             maxReading: [9, 9],
             ldp: null,
+            maxLyingGateways: 0,
           });
           const dep = createMaasDeployment(params, {
             oems: [],
@@ -143,6 +146,7 @@ describe('MaaS core properties', () => {
             devicesPerIan: 4,
             threshold: k,
             ldp: null,
+            maxLyingGateways: 0,
           });
           const dep = createMaasDeployment(params, {
             oems: [],

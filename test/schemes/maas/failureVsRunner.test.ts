@@ -18,7 +18,14 @@ describe('failure probability: formula vs the runner', () => {
       pMessageLoss: 0.03,
       pGatewayFailure: 0.15,
     };
-    const { params, workload } = smallSetup({ ians: 10, devices: 8, rounds: 60, seed: 'mc' });
+    // f = 0: the paper's formulas count k live gateways; with f > 0 a restore needs k + f.
+    const { params, workload } = smallSetup({
+      ians: 10,
+      devices: 8,
+      rounds: 60,
+      seed: 'mc',
+      maxLyingGateways: 0,
+    });
     const result = runMaas({
       params,
       workload,

@@ -16,6 +16,8 @@ export function smallSetup(opts: {
   rounds?: number;
   ldp?: MaasParams['ldp'];
   modes?: Partial<MaasModes>;
+  /** f; default min(k − 1, m − k) (params.ts). */
+  maxLyingGateways?: number;
   seed?: string;
 }) {
   const ians = opts.ians ?? 2;
@@ -39,6 +41,7 @@ export function smallSetup(opts: {
     maxReading: workload.maxReading,
     ldp: opts.ldp === undefined ? null : opts.ldp,
     modes: { ...DEFAULT_MODES, ...opts.modes },
+    ...(opts.maxLyingGateways === undefined ? {} : { maxLyingGateways: opts.maxLyingGateways }),
   });
   return { params, workload, rounds };
 }

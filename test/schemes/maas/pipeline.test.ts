@@ -8,8 +8,17 @@ import { runMaas } from '../../../src/sim/maasRunner.js';
 const workload = loadAi4iWorkload({ ians: 4, devicesPerIan: 25, rounds: 20 });
 const CSV_TOTALS = { TWF: 46, HDF: 115, PWF: 95, OSF: 98, RNF: 19 };
 
-function exactParams() {
-  return defaultMaasParams({ maxReading: workload.maxReading, ldp: null });
+/**
+ * `maxLyingGateways` (f) trades crashed gateways for tolerated liars: a restore needs
+ * k + f partials. The default f = 2 at m = 5, k = 3 needs all five (liars.test.ts), so
+ * the scenarios below that crash or correct gateways name the f they need.
+ */
+function exactParams(maxLyingGateways?: number) {
+  return defaultMaasParams({
+    maxReading: workload.maxReading,
+    ldp: null,
+    ...(maxLyingGateways === undefined ? {} : { maxLyingGateways }),
+  });
 }
 
 function expectEveryIanRoundExact(result: ReturnType<typeof runMaas>) {
@@ -44,13 +53,13 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
     expect(result.rounds.every((r) => r.ians.every((x) => x.status === 'complete'))).toBe(true);
   });
 
-  it('stays exact with m − k = 2 gateways failed in every IAN', () => {
+  it('stays exact with m − k = 2 gateways failed in every IAN (f = 0: all redundancy spent on crashes)', () => {
     const failedGateways = [0, 1, 2, 3].flatMap((ian) => [
       { ian, gateway: 1 + ian },
       { ian, gateway: 1 + ((ian + 2) % 5) },
     ]);
     const result = runMaas({
-      params: exactParams(),
+      params: exactParams(0),
       workload,
       rounds: 20,
       faults: { failedGateways },
@@ -62,9 +71,11 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
     expect(result.rounds[0]!.ians[0]!.reasons.join(' ')).toContain('down');
   });
 
-  it('corrects a lying gateway with Berlekamp–Welch and names it', () => {
+  it('corrects a lying gateway with Berlekamp–Welch and names it (f = 1: τ = min(1, 5−3−1) = 1)', () => {
+    // The default f = 2 would detect this lie and fail the IAN-round instead (τ = 0):
+    // correcting one liar at m = 5, k = 3 means tolerating no more than one.
     const result = runMaas({
-      params: exactParams(),
+      params: exactParams(1),
       workload,
       rounds: 20,
       faults: { lyingGateways: [{ ian: 2, gateway: 4 }] },
@@ -106,7 +117,7 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
     for (const r of result.rounds) {
       const ian1 = r.ians.find((x) => x.ian === 1)!;
       expect(ian1.status).toBe('failed');
-      expect(ian1.reasons.join(' ')).toMatch(/2 of the k = 3 partials/);
+      expect(ian1.reasons.join(' ')).toMatch(/2 of the k \+ f = 5 partials/);
       for (const x of r.ians.filter((y) => y.ian !== 1)) expect(x.status).toBe('complete');
     }
     // The all-IAN query still answers over what was restored, and says which IANs are missing.
@@ -117,9 +128,12 @@ describe('MaaS end to end on AI4I 2020, LDP off', () => {
 
 describe('MaaS end to end on AI4I 2020, LDP on', () => {
   it('per-type totals lie within 4 standard errors of the truth', () => {
+    // f = 1: IAN 0 restores from the four live gateways (k + f = 4) and IAN 3 corrects
+    // its liar (τ = 1 with all five); the default f = 2 would fail both.
     const params = defaultMaasParams({
       maxReading: workload.maxReading,
       ldp: { epsilon: 1, delta: 1e-3 },
+      maxLyingGateways: 1,
     });
     const result = runMaas({
       params,

@@ -17,7 +17,7 @@ const READINGS = [
   [9, 0],
 ];
 
-function deployment(oems: OemGrant[] = [], ians = 1): MaasDeployment {
+function deployment(oems: OemGrant[] = [], ians = 1, maxLyingGateways?: number): MaasDeployment {
   const params = defaultMaasParams({
     deployment: 'review',
     ians,
@@ -25,6 +25,7 @@ function deployment(oems: OemGrant[] = [], ians = 1): MaasDeployment {
     dimensions: ['a', 'b'],
     maxReading: [9, 9],
     ldp: null,
+    ...(maxLyingGateways === undefined ? {} : { maxLyingGateways }),
   });
   return createMaasDeployment(params, { oems, registeredAtMs: T0, rng: seededRandom('review') });
 }
@@ -86,7 +87,18 @@ describe('review findings', () => {
   });
 
   it('a gateway claiming a one-device contributor set is out-voted, not followed', () => {
-    const dep = deployment();
+    // Default f = 2: the four others cannot vouch for a total (k + f = 5), and re-summing
+    // over the one device they all share would drop four of five: the round fails.
+    const strict = deployment();
+    const { contract: strictContract } = strict.ledger();
+    for (const p of round(strict, 0, 0, { gateway: 2, set: [3] }).partials)
+      expect(strictContract.add(p, T0).ok).toBe(true);
+    expect(strictContract.restore(0, 0)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('k + f = 5 over one contributor set needed'),
+    });
+    // f = 1: the four others out-vote it.
+    const dep = deployment([], 1, 1);
     const { contract } = dep.ledger();
     const { partials } = round(dep, 0, 0, { gateway: 2, set: [3] });
     for (const p of partials) expect(contract.add(p, T0).ok).toBe(true);
@@ -99,7 +111,8 @@ describe('review findings', () => {
   });
 
   it('a re-aggregation over another set, or from a gateway not asked, is CONTRIBUTOR_MISMATCH', () => {
-    const dep = deployment();
+    // Three of five gateways up: only f = 0 restores from k = 3 partials.
+    const dep = deployment([], 1, 0);
     const { contract } = dep.ledger();
     // Three gateways each miss a different device: no k = 3 agree, so the ledger asks.
     const gws = [1, 2, 3].map((l) => dep.gateway(0, l));
@@ -126,7 +139,13 @@ describe('review findings', () => {
   });
 
   it('a corrupt share at one gateway plus a lying gateway in the same IAN: still corrected', () => {
-    const { params, workload, rounds } = smallSetup({ ians: 1, seed: 'combo' });
+    // f = 1: the four that hold every device detect the lie (τ = 0), and the re-sum by
+    // all five corrects it (τ = 1). The default f = 2 would detect it and fail.
+    const { params, workload, rounds } = smallSetup({
+      ians: 1,
+      seed: 'combo',
+      maxLyingGateways: 1,
+    });
     const result = runMaas({
       params,
       workload,
@@ -156,7 +175,12 @@ describe('review findings', () => {
     const dep = deployment([grant], ians);
     const ledger = dep.ledger();
     for (let v = 0; v < ians; v++) {
-      if (!restore(v)) continue;
+      if (!restore(v)) {
+        // Failed for good (no partial arrived): the round is final, so it can be queried
+        // (issue 10, finding 8: a round with an IAN still pending is refused).
+        expect(ledger.contract.restore(v, 0).status).toBe('failed');
+        continue;
+      }
       const { partials } = round(dep, v, 0);
       for (const p of partials) ledger.contract.add(p, T0);
       expect(ledger.contract.restore(v, 0).status).toBe('restored');
