@@ -202,7 +202,16 @@ try {
   const ended = await Promise.race([
     dep.finished.then(() => 'finished' as const),
     new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadline).unref()),
-    new Promise<'sigint'>((r) => process.once('SIGINT', () => r('sigint'))),
+    new Promise<'sigint'>((r) =>
+      // A Ctrl-C reaches the whole process group, and npm and tsx relay it again: every
+      // SIGINT after the first is acknowledged, not fatal, so the run stops its processes
+      // and writes what it sampled instead of dying and leaving them behind.
+      process.on('SIGINT', () => {
+        if (outcome === 'interrupted') say('stopping: waiting for every process to exit');
+        outcome = 'interrupted';
+        r('sigint');
+      }),
+    ),
   ]);
   clearInterval(sampler);
   say(progressLine(await sample())); // the last sample, while every process still runs
