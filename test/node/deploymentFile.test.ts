@@ -338,6 +338,16 @@ describe('errors name the file and the field', () => {
     expect(refused('name: x\ngatewayProcesses: per-ian\n').message).toContain('gatewayProcesses:');
   });
 
+  it('scheme.maxLyingGateways: f reaches the MaaS parameters; more than m − k is refused', () => {
+    expect(toMaasParams(parse('name: x\n')).maxLyingGateways).toBe(2); // min(k − 1, m − k)
+    const f1 = parse('name: x\nscheme: { maxLyingGateways: 1 }\n');
+    expect(f1.scheme.maxLyingGateways).toBe(1);
+    expect(toMaasParams(f1).maxLyingGateways).toBe(1);
+    expect(refused('name: x\nscheme: { maxLyingGateways: 3 }\n').message).toContain(
+      'scheme.maxLyingGateways: must be ≤ scheme.gateways − scheme.threshold (5 − 3 = 2)',
+    );
+  });
+
   it('collects every problem, one line each', () => {
     const e = refused(
       'name: "a b"\nscheme: { ians: 0, gateways: 1.5, typo: 1 }\nbroker: { url: 7 }\n',
@@ -345,7 +355,7 @@ describe('errors name the file and the field', () => {
     expect(linesOf(e)).toEqual([
       'deployment.yaml: scheme.ians: must be ≥ 1, got 0',
       'deployment.yaml: scheme.gateways: expected an integer, got 1.5',
-      'deployment.yaml: scheme.typo: unknown key (known: ians, devicesPerIan, gateways, threshold, workload, data, dimensions, ldp, modes)',
+      'deployment.yaml: scheme.typo: unknown key (known: ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, modes)',
       'deployment.yaml: broker.url: expected a string, got 7',
     ]);
   });
