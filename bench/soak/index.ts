@@ -247,41 +247,28 @@ const memory: RoleMemory[] = roles.map((role) => {
     warmUpMin,
   );
 });
-// The ledger's V8 heap, judged like an RSS series: beside the ledger's RSS it says whether
-// a growth is in its JS structures or outside the heap (ledgerMetrics.ts).
-const withHeap = samples.filter((s) => s.ledger && Number.isFinite(s.ledger.heapUsedMiB));
-if (withHeap.length > 0)
+// The ledger's own figures, each judged like an RSS series: beside the ledger's RSS they
+// say whether a growth is in its JS structures (heap in use), V8's committed pages, or
+// outside the heap (ledgerMetrics.ts).
+const ledgerSeries: [string, (m: LedgerMemory) => number][] = [
+  ['ledger V8 heap', (m) => m.heapUsedMiB],
+  ['ledger V8 committed', (m) => m.heapTotalMiB],
+  ['ledger external', (m) => m.externalMiB],
+];
+for (const [name, of] of ledgerSeries) {
+  const withIt = samples.filter((s) => s.ledger && Number.isFinite(of(s.ledger)));
+  if (withIt.length === 0) continue;
+  const t = withIt.map((s) => s.tMin);
   memory.push(
     judge(
-      'ledger V8 heap',
-      withHeap.map((s) => s.tMin),
-      withHeap.map((s) => s.ledger!.heapUsedMiB),
+      name,
+      t,
+      withIt.map((s) => of(s.ledger!)),
       Number.NaN,
       warmUpMin,
     ),
   );
-const withTotal = samples.filter((s) => s.ledger && Number.isFinite(s.ledger.heapTotalMiB));
-if (withTotal.length > 0)
-  memory.push(
-    judge(
-      'ledger V8 committed',
-      withTotal.map((s) => s.tMin),
-      withTotal.map((s) => s.ledger!.heapTotalMiB),
-      Number.NaN,
-      warmUpMin,
-    ),
-  );
-const withExternal = samples.filter((s) => s.ledger && Number.isFinite(s.ledger.externalMiB));
-if (withExternal.length > 0)
-  memory.push(
-    judge(
-      'ledger external',
-      withExternal.map((s) => s.tMin),
-      withExternal.map((s) => s.ledger!.externalMiB),
-      Number.NaN,
-      warmUpMin,
-    ),
-  );
+}
 const retainedAfterWarmUp = samples
   .filter((s) => s.tMin >= warmUpMin && s.ledger)
   .map((s) => s.ledger!.retainedEntries);

@@ -338,7 +338,7 @@ export class MaasLedgerNode {
     if (notes.length > 0) outcome.notes = [...(outcome.notes ?? []), ...notes];
     const body = Buffer.from(canonicalJson(outcome));
     this.enqueue({ kind: 'round', time: nowMs, body, ian: outcome.ian, round: outcome.round });
-    concludeFromStatus(this.contract, body);
+    concludeFromStatus(this.contract, outcome);
   }
 
   /**

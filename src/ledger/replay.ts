@@ -43,7 +43,8 @@ export function replayInto(
     case 'round': {
       // A status summary (its restore is recorded on its own); a failed one concludes an
       // IAN-round the driver gave up on, as it did when it was recorded.
-      concludeFromStatus(contract, tx.body);
+      const record = statusRecord(tx.body);
+      if (record) concludeFromStatus(contract, record);
       return undefined;
     }
     default:
@@ -52,17 +53,14 @@ export function replayInto(
 }
 
 /**
- * A recorded round status that says `failed` makes its IAN-round final in the contract
- * (see MaasLedgerContract.concludeUnrestored); any other status changes nothing. Shared by
- * the live path (EmbeddedLedger.recordRound) and replay, so both reach the same state.
+ * A round status that says `failed` makes its IAN-round final in the contract (see
+ * MaasLedgerContract.concludeUnrestored); any other status changes nothing. Shared by the
+ * live path (EmbeddedLedger.recordRound) and replay, so both reach the same state.
  */
-export function concludeFromStatus(contract: MaasLedgerContract, body: Buffer): void {
-  let record: { ian?: unknown; round?: unknown; status?: unknown; reasons?: unknown };
-  try {
-    record = JSON.parse(body.toString('utf8')) as typeof record;
-  } catch {
-    return;
-  }
+export function concludeFromStatus(
+  contract: MaasLedgerContract,
+  record: { ian?: unknown; round?: unknown; status?: unknown; reasons?: unknown },
+): void {
   if (record.status !== 'failed') return;
   if (!Number.isSafeInteger(record.ian) || !Number.isSafeInteger(record.round)) return;
   const reasons = Array.isArray(record.reasons) ? record.reasons.map(String) : [];
@@ -71,4 +69,14 @@ export function concludeFromStatus(contract: MaasLedgerContract, body: Buffer): 
     record.round as number,
     `the round driver gave up: ${reasons.join('; ') || 'no reason recorded'}`,
   );
+}
+
+/** A recorded status body, or nothing when it is not a JSON object. */
+function statusRecord(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -13,6 +13,8 @@ const LDP = { epsilon: 1, delta: 1e-3 };
 const Z = 4;
 const N = 8;
 const MAX = 6;
+/** The deployment every test here shares: z IANs of n devices, one dimension 0..MAX. */
+const SHAPE = { ians: Z, devices: N, maxReading: [MAX] };
 
 function answerOf(res: QueryResult): QueryAnswer {
   if (!res.ok) throw new Error(`${res.code}: ${res.reason}`);
@@ -66,9 +68,7 @@ describe('finding 1: the query noise lives in the integer domain of the restored
 
   function answers(mode: 'derived' | 'paper-fresh', ian0: number) {
     const f = fixture({
-      ians: Z,
-      devices: N,
-      maxReading: [MAX],
+      ...SHAPE,
       ldp: LDP,
       oems: [grant('oem', 1)],
       modes: { queryNoise: mode },
@@ -116,9 +116,7 @@ describe('finding 1: the query noise lives in the integer domain of the restored
     const recovered: Record<string, number> = {};
     for (const mode of ['paper-fresh', 'derived'] as const) {
       const f = fixture({
-        ians: Z,
-        devices: N,
-        maxReading: [MAX],
+        ...SHAPE,
         ldp: LDP,
         oems: [grant('oem', 1)],
         modes: { queryNoise: mode },
@@ -157,9 +155,7 @@ describe('finding 1: the query noise lives in the integer domain of the restored
 
   it('the noise is centred and its reported standard error is the one it has (400 draws, k = 2 of z = 4)', () => {
     const f = fixture({
-      ians: Z,
-      devices: N,
-      maxReading: [MAX],
+      ...SHAPE,
       ldp: LDP,
       oems: [grant('oem', 1)],
     });
@@ -188,9 +184,7 @@ describe('finding 1: the query noise lives in the integer domain of the restored
 describe('finding 9: noise that cannot wrap', () => {
   it('ε = 1e−4 gives cells beyond 2^31, used exactly; ε = 1e−9 (scale > 2^47) is refused', () => {
     const f = fixture({
-      ians: Z,
-      devices: N,
-      maxReading: [MAX],
+      ...SHAPE,
       ldp: LDP,
       oems: [grant('oem', 1e-4)],
     });
@@ -213,9 +207,9 @@ describe('finding 9: noise that cannot wrap', () => {
       expect(p.value).toBeCloseTo(expected, 6);
     }
     expect(beyond).toBeGreaterThan(60); // of 80 cells; Pr[|η| ≤ 2^31] ≈ 0.01 at this scale
-    expect(() =>
-      fixture({ ians: Z, devices: N, maxReading: [MAX], ldp: LDP, oems: [grant('oem', 1e-9)] }),
-    ).toThrowError(expect.objectContaining({ code: 'INVALID_PRIVACY_PARAMETERS' }));
+    expect(() => fixture({ ...SHAPE, ldp: LDP, oems: [grant('oem', 1e-9)] })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_PRIVACY_PARAMETERS' }),
+    );
   });
 });
 
@@ -227,9 +221,7 @@ describe('finding 3: the unit of privacy is one IAN, and differences do not isol
 
   function attack(mode: 'derived' | 'paper-fresh') {
     const f = fixture({
-      ians: Z,
-      devices: N,
-      maxReading: [MAX],
+      ...SHAPE,
       ldp: null,
       oems: [grant('oem', 1)],
       modes: { queryNoise: mode },
@@ -291,9 +283,7 @@ describe('finding 3: the unit of privacy is one IAN, and differences do not isol
 describe('finding 4: one noise cell per (IAN, round, dimension), whatever the OEM', () => {
   it('two OEM names (ε = 1 and 0.5) asking the same window get the same IANs and the same values: averaging gains nothing; the scale is the smaller ε’s', () => {
     const f = fixture({
-      ians: Z,
-      devices: N,
-      maxReading: [MAX],
+      ...SHAPE,
       ldp: LDP,
       oems: [
         grant('acme', 1),
