@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { ChainCipher } from '../src/ledger/chainCipher.js';
 import type { SqliteBlockStore } from '../src/ledger/sqliteStore.js';
+import { loadBundle } from '../src/node/credentials/bundle.js';
+import { identityOf } from '../src/node/credentials/identities.js';
+import { bundlePath } from '../src/node/credentials/issue.js';
+import type { ParsedDeploymentSpec } from '../src/node/deploymentFile.js';
 
 /**
  * What the end-to-end and soak benchmarks both read after or during a run: an IAN-round as
@@ -16,17 +21,25 @@ export interface RestoredBody {
 /** IAN v's round r on the chain: its restore outcome and its round status (undefined: none). */
 export function ianRoundOnChain(
   store: SqliteBlockStore,
+  cipher: ChainCipher,
   v: number,
   r: number,
 ): { restored: RestoredBody | undefined; status: string | undefined } {
   let restored: RestoredBody | undefined;
   let status: string | undefined;
-  for (const tx of store.transactionsOf(v, r)) {
+  for (const sealed of store.transactionsOf(v, r)) {
+    const tx = cipher.open(sealed);
     if (tx.kind === 'restore') restored = JSON.parse(tx.body.toString('utf8')) as RestoredBody;
     if (tx.kind === 'round')
       status = (JSON.parse(tx.body.toString('utf8')) as { status: string }).status;
   }
   return { restored, status };
+}
+
+/** The chain's sealed values open under the auditor's content key (its bundle in the run's state). */
+export function auditorCipher(spec: ParsedDeploymentSpec): ChainCipher {
+  const auditor = loadBundle(bundlePath(spec, identityOf.auditor(spec.name)), 'auditor');
+  return new ChainCipher(Buffer.from(auditor.keys.contentKey, 'hex'));
 }
 
 /** utime + stime of a live process, seconds; 0 if it cannot be read. */

@@ -87,7 +87,7 @@ import {
 } from '../../src/node/deploymentFile.js';
 import { type RunningDeployment, up } from '../../src/node/orchestrator.js';
 import { taDeployment } from '../../src/node/runtime.js';
-import { cpuSeconds, ianRoundOnChain } from '../ledgerAndProc.js';
+import { auditorCipher, cpuSeconds, ianRoundOnChain } from '../ledgerAndProc.js';
 import type { BareFromChild, BareStart, BareToChild } from './bareTransport.js';
 import { startMosquitto } from './mosquitto.js';
 
@@ -877,6 +877,7 @@ async function bareComparison(
 function checkLedger(spec: ParsedDeploymentSpec): LedgerCheck {
   const workload = workloadFor(spec);
   const store = new SqliteBlockStore(spec.ledger.file);
+  const cipher = auditorCipher(spec);
   const { ians, devicesPerIan } = spec.scheme;
   const rounds = spec.rounds.count;
   const ianRounds = { expected: ians * rounds, complete: 0, degraded: 0, failed: 0, exact: 0 };
@@ -884,7 +885,7 @@ function checkLedger(spec: ParsedDeploymentSpec): LedgerCheck {
   try {
     for (let v = 0; v < ians; v++) {
       for (let r = 0; r < rounds; r++) {
-        const { restored, status } = ianRoundOnChain(store, v, r);
+        const { restored, status } = ianRoundOnChain(store, cipher, v, r);
         if (status === 'complete') ianRounds.complete++;
         else if (status === 'degraded') ianRounds.degraded++;
         else ianRounds.failed++;

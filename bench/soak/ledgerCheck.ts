@@ -1,6 +1,6 @@
 import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { type ParsedDeploymentSpec, workloadFor } from '../../src/node/deploymentFile.js';
-import { ianRoundOnChain } from '../ledgerAndProc.js';
+import { auditorCipher, ianRoundOnChain } from '../ledgerAndProc.js';
 
 /**
  * Nothing lost, from the chain itself: after the run the ledger file is opened read-only
@@ -35,6 +35,7 @@ export function checkLedger(spec: ParsedDeploymentSpec, firstRound: number): Led
   // (which hosts the embedded broker) must not carry while its memory is sampled.
   const workload = workloadFor(spec);
   const store = new SqliteBlockStore(spec.ledger.file, { readonly: true });
+  const cipher = auditorCipher(spec);
   const { ians, devicesPerIan } = spec.scheme;
   const rounds = spec.rounds.count;
   const ianRounds = {
@@ -51,7 +52,7 @@ export function checkLedger(spec: ParsedDeploymentSpec, firstRound: number): Led
   try {
     for (let r = 0; r < rounds; r++) {
       for (let v = 0; v < ians; v++) {
-        const { restored, status } = ianRoundOnChain(store, v, r);
+        const { restored, status } = ianRoundOnChain(store, cipher, v, r);
         if (status === 'complete') ianRounds.complete++;
         else if (status === 'degraded') ianRounds.degraded++;
         else ianRounds.failed++;

@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { composedLdpBudget, type LdpBudget } from '../dp/ldpBudget.js';
 import { PrivaggError } from '../errors.js';
 import { MaasLedgerNode } from '../ledger/embeddedLedger.js';
 import { removeLedgerFiles } from '../ledger/headFile.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../math/random.js';
+import { type AuditorKeys, auditorKeysOfLedgerKey } from '../node/credentials/auditorKeys.js';
 import {
   type DemoSecurity,
   type NetworkedMaasResult,
@@ -100,6 +102,10 @@ export interface DemoSummary {
     blocks: number;
     transactions: number;
     verified: boolean;
+    /** Sealed contents opened and replayed, every partial's and query's signature checked. */
+    audited: boolean;
+    /** Liars named by restores, each with its signed partial on the chain. */
+    liarsWithEvidence: number;
     verifyMs: number;
   };
   [key: string]: unknown;
@@ -202,14 +208,19 @@ export async function runDemo(
   const onRound = progress ? progressPrinter() : undefined;
   const started = Date.now();
   let result: MaasRunResult | NetworkedMaasResult;
+  // The auditor's keys: the demo verifies the ledger file as an auditor would (contents
+  // opened and replayed, every partial's and query's signature checked).
+  let audit: AuditorKeys | undefined;
   if (o.inProcess) {
     let node: MaasLedgerNode | undefined;
     result = runMaas({
       ledger: (dep) => {
+        const ledgerKey = dep.registry.ledgerKey();
+        audit = auditorKeysOfLedgerKey(ledgerKey);
         node = new MaasLedgerNode({
           file: ledgerPath,
           config: { params: dep.params, oems: dep.oems },
-          ledgerKey: dep.registry.ledgerKey(),
+          ledgerKey,
         });
         const n = node;
         return {
@@ -230,7 +241,7 @@ export async function runDemo(
     });
     node!.close();
   } else {
-    result = await runNetworkedMaas({
+    const networked = await runNetworkedMaas({
       ians,
       devicesPerIan: devices,
       gateways,
@@ -267,17 +278,36 @@ export async function runDemo(
         ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
         : {}),
     });
+    audit = networked.audit;
+    result = networked;
   }
   const elapsedMs = Date.now() - started;
   const store = new SqliteBlockStore(ledgerPath);
-  const verified = verifyChain(store);
+  const verified = verifyChain(store, audit ?? {});
   store.close();
 
   const jsonPath = resolve(outDir, 'privagg-demo.json');
   const htmlPath = resolve(outDir, 'privagg-demo.html');
+  const charged = result.queries.filter((q) => q.ok && q.answer?.spent);
   const summary: DemoSummary = {
     command,
     scenario: result.scenario,
+    privacy: {
+      // What the devices' LDP spends, composed over dimensions and rounds (null: LDP off).
+      ldp: result.scenario.ldp
+        ? composedLdpBudget(
+            result.scenario.ldp,
+            result.scenario.dimensions.length,
+            result.scenario.rounds,
+          )
+        : null,
+      // What the OEM's answered windows were charged (exact rationals, as the ledger keeps them).
+      queries: {
+        charged: charged.length,
+        spent: charged.map((q) => q.answer!.spent!.epsilon),
+        remaining: charged.at(-1)?.answer?.remaining?.epsilon ?? null,
+      },
+    },
     totals: result.totals,
     truth: result.truth,
     rejected: result.rejected,
@@ -295,6 +325,8 @@ export async function runDemo(
       blocks: verified.blocks,
       transactions: verified.transactions,
       verified: verified.ok,
+      audited: verified.contentsChecked === true && verified.signaturesChecked === true,
+      liarsWithEvidence: verified.liars?.length ?? 0,
       verifyMs: Math.round(verified.elapsedMs),
     },
     elapsedMs,
@@ -403,6 +435,7 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
       ),
     ),
   );
+  out.push('', ...privacyLines(summary.privacy as DemoPrivacy));
   out.push('', 'Rejected messages by code:');
   const rej = Object.entries(result.rejected);
   out.push(rej.length ? formatTable(['code', 'count'], rej) : '  none');
@@ -419,12 +452,36 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
     '',
     ...networkLines(summary),
     `Ledger ${summary.ledger.file}: ${summary.ledger.blocks} blocks, ${summary.ledger.transactions} transactions, ` +
-      `${summary.ledger.verified ? 'verified' : 'DOES NOT VERIFY'} in ${summary.ledger.verifyMs} ms ` +
-      `(check it yourself: privagg ledger verify ${summary.ledger.file})`,
+      `${summary.ledger.verified ? 'verified' : 'DOES NOT VERIFY'} in ${summary.ledger.verifyMs} ms` +
+      `${summary.ledger.audited ? `, sealed contents opened and replayed, every partial's and query's signature checked (${summary.ledger.liarsWithEvidence} liar(s) named, each with its signed partial on the chain)` : ', signatures not checked (the paper mode signs nothing)'} ` +
+      `(check it yourself: privagg ledger verify ${summary.ledger.file} [--bundle <auditor bundle>])`,
     `Wrote ${summary.outputs.json}`,
     `Wrote ${summary.outputs.html}`,
   );
   console.log(out.join('\n'));
+}
+
+interface DemoPrivacy {
+  ldp: LdpBudget | null;
+  queries: { charged: number; spent: string[]; remaining: string | null };
+}
+
+/** The privacy accounting: the devices' LDP composed, and what the queries were charged. */
+function privacyLines(p: DemoPrivacy): string[] {
+  const pair = (x: { epsilon: number; delta: number }) =>
+    `(ε = ${formatNumber(x.epsilon)}, δ = ${x.delta === 0 ? '0' : x.delta.toExponential(2)})`;
+  const lines = ['Privacy accounting (basic composition):'];
+  if (p.ldp) {
+    lines.push(
+      `  devices (LDP): per report dimension ${pair(p.ldp.perDimension)}; per device-round over ${p.ldp.perDeviceRound.dimensions} dimensions ${pair(p.ldp.perDeviceRound)}; per device over ${p.ldp.perDeviceRun.rounds} rounds ${pair(p.ldp.perDeviceRun)}`,
+    );
+  } else {
+    lines.push('  devices: LDP off — the ledger and the auditor see exact per-IAN totals');
+  }
+  lines.push(
+    `  queries: ${p.queries.charged} window(s) charged to the OEM (ε ${p.queries.spent.join(' + ') || '0'})${p.queries.remaining ? `, ε = ${p.queries.remaining} left` : ''}; noise cells are shared by every OEM, so pooling answers gains nothing`,
+  );
+  return lines;
 }
 
 /** What went over the wire: broker, ledger API, messages, and each gateway's counters. */

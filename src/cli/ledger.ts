@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PrivaggError } from '../errors.js';
+import { ChainCipher, SEALED_KINDS } from '../ledger/chainCipher.js';
 import { decodeDeploymentConfig } from '../ledger/deploymentConfig.js';
 import { checkChainAgainstHead, type HeadCheck, readHeadFile } from '../ledger/headFile.js';
 import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
+import { auditorKeysOfBundle } from '../node/credentials/auditorKeys.js';
+import { loadBundle } from '../node/credentials/bundle.js';
 import { formatTable } from './table.js';
 
 /** `privagg ledger verify|show <file>`: check and inspect an embedded ledger file. */
@@ -26,77 +29,144 @@ export function registerLedgerCommands(program: Command): Command {
       '--head <file>',
       'a signed chain head kept by a gateway, an OEM, an auditor or the ledger (<ledger file>.head): exit 1 if the chain is shorter, holds another block at its height, or the head is not signed by the node key',
     )
+    .option(
+      '--bundle <file>',
+      "the auditor's credential bundle: open the sealed partials and restores and replay them, check every partial's and query's signature with the senders' public keys, list each named liar with its signed partial, and take the node key from it",
+    )
     .option('--json', 'print the report as JSON')
-    .action((file: string, opts: { publicKey?: string; head?: string; json?: boolean }) => {
-      const store = openExisting(file);
-      const publicKey = opts.publicKey ? Buffer.from(opts.publicKey, 'hex') : undefined;
-      if (publicKey && publicKey.length !== 32)
-        throw new PrivaggError('BAD_KEY', '--public-key must be 32 bytes of hex');
-      const stored = store.getMeta('node_public_key');
-      const report = verifyChain(store, publicKey ? { publicKey } : {});
-      let head: HeadCheck | undefined;
-      if (opts.head !== undefined) {
-        const signed = readHeadFile(opts.head);
-        if (!signed) throw new PrivaggError('DATA_UNAVAILABLE', `no head file at ${opts.head}`);
-        const key = publicKey ?? stored;
-        const config = store.getMeta('deployment');
-        if (key && config) {
-          head = checkChainAgainstHead(store, signed, {
-            publicKey: key,
-            deployment: decodeDeploymentConfig(config).params.deployment,
-          });
-        } else if (signed.height > 0) {
-          // A file copied without its WAL may hold nothing at all yet.
-          head = {
-            ok: false,
-            problem: 'behind',
-            message: `the file holds no chain but the signed head says ${signed.height} block(s) were acknowledged`,
-          };
-        } else head = { ok: true };
-      }
-      store.close();
-      const ok = report.ok && (head?.ok ?? true);
-      if (opts.json) {
-        console.log(
-          JSON.stringify(
-            { file, nodePublicKey: stored?.toString('hex'), ...report, ...(head ? { head } : {}) },
-            null,
-            2,
-          ),
-        );
-      } else {
-        if (report.ok) {
+    .action(
+      (
+        file: string,
+        opts: { publicKey?: string; head?: string; bundle?: string; json?: boolean },
+      ) => {
+        const auditor = opts.bundle ? loadBundle(opts.bundle, 'auditor') : undefined;
+        const store = openExisting(file);
+        const publicKey = opts.publicKey
+          ? Buffer.from(opts.publicKey, 'hex')
+          : auditor
+            ? Buffer.from(auditor.ledgerPublicKey, 'hex')
+            : undefined;
+        if (publicKey && publicKey.length !== 32)
+          throw new PrivaggError('BAD_KEY', '--public-key must be 32 bytes of hex');
+        const stored = store.getMeta('node_public_key');
+        const report = verifyChain(store, {
+          ...(publicKey ? { publicKey } : {}),
+          ...(auditor ? auditorKeysOfBundle(auditor) : {}),
+        });
+        let head: HeadCheck | undefined;
+        if (opts.head !== undefined) {
+          const signed = readHeadFile(opts.head);
+          if (!signed) throw new PrivaggError('DATA_UNAVAILABLE', `no head file at ${opts.head}`);
+          const key = publicKey ?? stored;
+          const config = store.getMeta('deployment');
+          if (key && config) {
+            head = checkChainAgainstHead(store, signed, {
+              publicKey: key,
+              deployment: decodeDeploymentConfig(config).params.deployment,
+            });
+          } else if (signed.height > 0) {
+            // A file copied without its WAL may hold nothing at all yet.
+            head = {
+              ok: false,
+              problem: 'behind',
+              message: `the file holds no chain but the signed head says ${signed.height} block(s) were acknowledged`,
+            };
+          } else head = { ok: true };
+        }
+        store.close();
+        const ok = report.ok && (head?.ok ?? true);
+        if (opts.json) {
           console.log(
-            `${file}: OK — ${report.blocks} blocks, ${report.transactions} transactions verified in ${report.elapsedMs.toFixed(0)} ms` +
-              `\n  node key ${stored?.toString('hex')}${publicKey ? ' (as given)' : ' (from the file: compare it with the node you trust)'}`,
+            JSON.stringify(
+              {
+                file,
+                nodePublicKey: stored?.toString('hex'),
+                ...report,
+                ...(head ? { head } : {}),
+              },
+              null,
+              2,
+            ),
           );
         } else {
-          console.error(
-            `${file}: TAMPERED — block ${report.firstBad!.height}: ${report.firstBad!.reason}`,
-          );
-          console.error(`  ${report.blocks} block(s) before it verified`);
+          if (report.ok) {
+            console.log(
+              `${file}: OK — ${report.blocks} blocks, ${report.transactions} transactions verified in ${report.elapsedMs.toFixed(0)} ms` +
+                `\n  node key ${stored?.toString('hex')}${publicKey ? (opts.publicKey ? ' (as given)' : ' (from the auditor bundle)') : ' (from the file: compare it with the node you trust)'}`,
+            );
+            if (!report.contentsChecked)
+              console.log(
+                '  partials and restores are sealed: structure and signatures checked, contents not replayed (give --bundle <auditor bundle> to open them)',
+              );
+            if (report.signaturesChecked)
+              console.log("  every partial and query carries its sender's valid Ed25519 signature");
+            else if (auditor)
+              console.log(
+                '  signatures not checked: the deployment runs the paper mode (no signatures)',
+              );
+            if (report.liars?.length) {
+              console.log(
+                `  ${report.liars.length} gateway partial(s) named as lies, each signed by its gateway (evidence):`,
+              );
+              console.log(
+                formatTable(
+                  [
+                    'IAN',
+                    'round',
+                    'gateway',
+                    'attempt',
+                    'partial in block',
+                    'named in block',
+                    'signature',
+                  ],
+                  report.liars.map((l) => [
+                    l.ian,
+                    l.round,
+                    l.gateway,
+                    l.attempt,
+                    l.partialHeight,
+                    l.namedAt,
+                    `${l.signature.slice(0, 16)}…`,
+                  ]),
+                ),
+              );
+            }
+          } else {
+            console.error(
+              `${file}: TAMPERED — block ${report.firstBad!.height}: ${report.firstBad!.reason}`,
+            );
+            console.error(`  ${report.blocks} block(s) before it verified`);
+          }
+          if (head?.ok)
+            console.log(`  head ${opts.head}: held — the chain contains the signed head's block`);
+          else if (head) {
+            const what = {
+              behind: 'ROLLED BACK',
+              fork: 'FORKED',
+              signature: 'BAD HEAD',
+              deployment: 'FOREIGN HEAD',
+            }[head.problem];
+            console.error(`${file}: ${what} — ${head.message}`);
+          }
         }
-        if (head?.ok)
-          console.log(`  head ${opts.head}: held — the chain contains the signed head's block`);
-        else if (head) {
-          const what = {
-            behind: 'ROLLED BACK',
-            fork: 'FORKED',
-            signature: 'BAD HEAD',
-            deployment: 'FOREIGN HEAD',
-          }[head.problem];
-          console.error(`${file}: ${what} — ${head.message}`);
-        }
-      }
-      if (!ok) process.exitCode = 1;
-    });
+        if (!ok) process.exitCode = 1;
+      },
+    );
 
   ledger
     .command('show <file>')
     .description('Print the deployment, and the blocks (or one block with its transactions)')
     .option('--height <h>', 'show one block in full')
     .option('--limit <n>', 'blocks to list', '30')
-    .action((file: string, opts: { height?: string; limit: string }) => {
+    .option(
+      '--bundle <file>',
+      "the auditor's credential bundle: open the sealed partials and restores (shown as sealed otherwise)",
+    )
+    .action((file: string, opts: { height?: string; limit: string; bundle?: string }) => {
+      const auditor = opts.bundle ? loadBundle(opts.bundle, 'auditor') : undefined;
+      const cipher = auditor
+        ? new ChainCipher(Buffer.from(auditor.keys.contentKey, 'hex'))
+        : undefined;
       const store = openExisting(file);
       const config = store.getMeta('deployment');
       if (config) {
@@ -126,7 +196,9 @@ export function registerLedgerCommands(program: Command): Command {
               t.round ?? '—',
               t.gateway ?? '—',
               t.body.length,
-              summarise(t.kind, t.body),
+              SEALED_KINDS.has(t.kind) && !cipher
+                ? `sealed (${t.body.length} bytes)`
+                : summarise(t.kind, (cipher ? cipher.open(t) : t).body),
             ]),
           ),
         );

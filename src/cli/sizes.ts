@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AEAD_NONCE_BYTES, AEAD_OVERHEAD_BYTES, AEAD_TAG_BYTES } from '../crypto/aead.js';
+import { ED25519_SIGNATURE_BYTES } from '../crypto/ed25519.js';
 import { MAC_TAG_BYTES } from '../crypto/mac.js';
 import { ErrorCode, PrivaggError } from '../errors.js';
 import { bitLength, field61, field127 } from '../math/field.js';
@@ -7,7 +8,7 @@ import { defaultMaasParams, type MaasParams, shareBytes } from '../schemes/maas/
 import {
   deviceReportSize,
   gatewayPartialSize,
-  QUERY_BYTES,
+  querySize,
   REPORT_HEADER_BYTES,
 } from '../wire/maas.js';
 import { formatTable } from './table.js';
@@ -117,7 +118,9 @@ export function computeSizes(o: SizesOptions): SizesReport {
       },
     };
   };
-  const partial = gatewayPartialSize(n, w, E);
+  const sig = ED25519_SIGNATURE_BYTES;
+  const partial = gatewayPartialSize(n, w, E, sig);
+  const query = querySize(sig);
   const messages: MessageSize[] = [
     report('report-vector-sealed', 'report: vector, sealed (default)', false, true),
     report('report-vector-clear', 'report: vector, in clear', false, false),
@@ -143,14 +146,14 @@ export function computeSizes(o: SizesOptions): SizesReport {
       id: 'query',
       message: 'query',
       link: 'OEM → ledger',
-      bytes: QUERY_BYTES,
-      bits: 8 * QUERY_BYTES,
+      bytes: query,
+      bits: 8 * query,
       paperBits: null,
       perRound: {
         count: 1,
         per: 'query',
-        bytes: QUERY_BYTES,
-        bits: 8 * QUERY_BYTES,
+        bytes: query,
+        bits: 8 * query,
         paperBits: null,
       },
     },
@@ -177,7 +180,7 @@ export function computeSizes(o: SizesOptions): SizesReport {
     notes: [
       `A share mod 2^${o.prime} − 1 is ${fieldBits} bits, carried in ${E} bytes (⌈${fieldBits}/8⌉); the paper's |d| = 16 bits cannot hold a share over a field big enough for a sum of n fixed-point readings.`,
       `Sealing (AES-256-GCM on each DS→GW link) adds ${AEAD_OVERHEAD_BYTES} bytes: a ${AEAD_NONCE_BYTES}-byte nonce and a ${AEAD_TAG_BYTES}-byte tag. The paper sends shares in clear.`,
-      `The tag is HMAC-SHA256: ${8 * MAC_TAG_BYTES} bits, as the paper's |H|.`,
+      `A report's tag is HMAC-SHA256: ${8 * MAC_TAG_BYTES} bits, as the paper's |H|. Partials and queries carry their sender's Ed25519 signature instead (${8 * sig} bits): the ledger checks them with public keys and cannot forge them (the paper's mode keeps its ${8 * MAC_TAG_BYTES}-bit hash).`,
       `Header fields are wider than the paper's 8-bit indices so real deployments fit: device index u32 (up to 10^6 devices, not 256), round u32, timestamp u64 in ms, IAN u16, plus version, type and flags bytes so a receiver rejects what it does not understand (${REPORT_HEADER_BYTES}-byte header).`,
       `The vector layout (default) sends one message per gateway with all w shares, so header and tag are paid m = ${m} times per device per round, not w·m = ${w * m}: ${def.bits} bits against the paper's w·m·336 = ${def.paperBits} bits, with sealing.`,
       `A partial carries a contributor bitmap of ⌈n/8⌉ = ${Math.ceil(n / 8)} bytes so the ledger only interpolates partials over the same devices, and all w sums in one message.`,

@@ -44,22 +44,44 @@ export function ed25519Sign(
   return sign(null, message, key.keyObject);
 }
 
+/**
+ * A public key imported once: a verifier that checks many messages of one signer (the
+ * ledger checking a gateway's partials) does not pay the import on every message.
+ */
+export interface Ed25519PublicKey {
+  readonly algorithm: 'ed25519';
+  readonly keyObject: KeyObject;
+  readonly raw: Buffer;
+}
+
+/** Throws BAD_KEY for a key that is not 32 bytes or not a point. */
+export function ed25519PublicKey(raw: Uint8Array): Ed25519PublicKey {
+  return {
+    algorithm: 'ed25519',
+    keyObject: importRawPublic('Ed25519', raw),
+    raw: Buffer.from(raw),
+  };
+}
+
 /** False for a wrong signature, a wrong length, or a malformed public key. */
 export function ed25519Verify(
-  publicKey: Uint8Array,
+  publicKey: Uint8Array | Ed25519PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== 32) return false;
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
+  if (publicKey instanceof Uint8Array && publicKey.length !== 32) return false;
   try {
-    return verify(null, message, importRawPublic('Ed25519', publicKey), signature);
+    const key =
+      publicKey instanceof Uint8Array ? importRawPublic('Ed25519', publicKey) : publicKey.keyObject;
+    return verify(null, message, key, signature);
   } catch {
     return false;
   }
 }
 
 export function ed25519Check(
-  publicKey: Uint8Array,
+  publicKey: Uint8Array | Ed25519PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
 ): void {

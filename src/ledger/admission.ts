@@ -1,10 +1,11 @@
 import { ErrorCode } from '../errors.js';
 import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
+import { evidenceTagBytes } from '../schemes/maas/tags.js';
 import {
   gatewayPartialSize,
   MessageType,
   PARTIAL_HEADER_BYTES,
-  QUERY_BYTES,
+  querySize,
   WIRE_VERSION,
 } from '../wire/maas.js';
 
@@ -28,11 +29,18 @@ export interface PartialHeader {
 
 /** The exact size of every partial of this deployment. */
 export function partialBytesOf(params: MaasParams): number {
-  return gatewayPartialSize(params.devicesPerIan, params.dimensions.length, shareBytes(params));
+  return gatewayPartialSize(
+    params.devicesPerIan,
+    params.dimensions.length,
+    shareBytes(params),
+    evidenceTagBytes(params.modes.mac),
+  );
 }
 
-/** The exact size of every query (the wire format has one). */
-export const QUERY_MESSAGE_BYTES = QUERY_BYTES;
+/** The exact size of every query of this deployment. */
+export function queryBytesOf(params: MaasParams): number {
+  return querySize(evidenceTagBytes(params.modes.mac));
+}
 
 /** The fixed header of a partial, read without checks; undefined if the bytes are too short. */
 export function peekPartialHeader(bytes: Uint8Array): PartialHeader | undefined {

@@ -16,6 +16,7 @@ import { ReadingCodec } from '../schemes/maas/readingCodec.js';
 import { admitPartial } from './admission.js';
 import { encodeTransaction, GENESIS_PREVIOUS, headerHash } from './blockCodec.js';
 import { canonicalJson } from './canonicalJson.js';
+import { ChainCipher } from './chainCipher.js';
 import { emptyChainHead, type SignedChainHead, signChainHead } from './chainHead.js';
 import {
   type DeploymentConfig,
@@ -130,6 +131,10 @@ export class MaasLedgerNode {
   readonly publicKey: Buffer;
   readonly headFile: string;
   private readonly signer: Ed25519PrivateKey;
+  /** Seals partials and restores on their way to disk and opens them on the way back. */
+  private readonly cipher: ChainCipher;
+  /** The chain's content key, for the off-thread verifier (it replays the sealed contents). */
+  readonly contentKey: Buffer;
   private pending: LedgerTransaction[] = [];
   private readonly batchSize: number;
   private previousHash: Buffer;
@@ -191,6 +196,14 @@ export class MaasLedgerNode {
     const { params } = options.config;
     const shamir = new ShamirParams(params.threshold, params.gateways, params.field);
     const codec = new ReadingCodec(params);
+    const contentKey = options.ledgerKey.chainContentKey;
+    if (!contentKey)
+      throw new PrivaggError(
+        ErrorCode.BAD_KEY,
+        "the ledger's key bundle has no chain content key: issue the credentials again",
+      );
+    this.contentKey = contentKey;
+    this.cipher = new ChainCipher(contentKey);
     this.contract = new RetainingLedgerContract(options.ledgerKey, params, shamir, codec);
     this.contract.archive = (ian, round) => this.archivedRestore(ian, round);
     this.queries = new MaasQueryEngine(
@@ -203,6 +216,7 @@ export class MaasLedgerNode {
     // Replay the chain to rebuild state; a chain that does not verify is not appended to.
     const report = verifyChain(this.store, {
       publicKey: this.publicKey,
+      contentKey,
       replayInto: this,
       freshRng: options.freshRng ?? systemRandom,
     });
@@ -357,7 +371,8 @@ export class MaasLedgerNode {
    */
   commit(): LedgerBlock | undefined {
     if (this.pending.length === 0) return undefined;
-    const transactions = this.pending;
+    // Noise-free values go to disk sealed (chainCipher.ts); the block commits to those bytes.
+    const transactions = this.pending.map((t) => this.cipher.seal(t));
     this.pending = [];
     const time = transactions.reduce((t, x) => Math.max(t, x.time), 0);
     const root = merkleRoot(transactions.map(encodeTransaction));
@@ -476,7 +491,11 @@ export class MaasLedgerNode {
     const pending = this.pending
       .filter((t) => t.kind === 'restore' && t.ian === ian && t.round === round)
       .map((t) => t.body);
-    return restoredFromBodies([...this.store.bodiesOf(ian, round, 'restore'), ...pending]);
+    const stored = this.store
+      .transactionsOf(ian, round)
+      .filter((t) => t.kind === 'restore')
+      .map((t) => this.cipher.open(t).body);
+    return restoredFromBodies([...stored, ...pending]);
   }
 
   private hasRoundStatus(ian: number, round: number): boolean {
@@ -636,7 +655,7 @@ export function openEmbeddedLedger(options: EmbeddedLedgerOptions): EmbeddedLedg
       // One at a time: a call while one runs gets the running one's report.
       if (!verifying) {
         flushNow();
-        verifying = verifyInWorker(options.file, node.publicKey).finally(() => {
+        verifying = verifyInWorker(options.file, node.publicKey, node.contentKey).finally(() => {
           verifying = undefined;
         });
       }

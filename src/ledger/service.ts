@@ -47,7 +47,29 @@ export interface VerifyReport {
   transactions: number;
   /** The first bad block and why (hash, previous hash, Merkle root, signature, replay). */
   firstBad?: { height: number; reason: string };
+  /** False when the sealed partials and restores could not be opened and replayed (no key). */
+  contentsChecked?: boolean;
+  /** True when every partial's and query's signature was checked with the senders' keys. */
+  signaturesChecked?: boolean;
+  /** With the senders' keys: each gateway a restore named as a liar, and its signed partial. */
+  liars?: LiarRecord[];
   elapsedMs: number;
+}
+
+/**
+ * A liar named by a restore, with the partial it signed: the block that holds it and the
+ * signature (hex), which anyone with the gateway's public key checks against the partial's
+ * bytes in that block.
+ */
+export interface LiarRecord {
+  ian: number;
+  round: number;
+  gateway: number;
+  attempt: number;
+  /** Height of the block holding the signed partial; the restore naming it is at `namedAt`. */
+  partialHeight: number;
+  namedAt: number;
+  signature: string;
 }
 
 /** Liveness only: no paths, keys or configuration (any authenticated role may read it). */

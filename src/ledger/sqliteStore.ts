@@ -21,8 +21,10 @@ import type { LedgerBlock, LedgerTransaction } from './service.js';
  * 2: restores decode under `maxLyingGateways` and query noise lives in the integer domain
  * (issue 10), so a chain of format 1 would not replay to the answers it recorded: such a
  * file is refused with UNSUPPORTED_VERSION rather than replayed into other values.
+ * 3: partials and queries carry their senders' Ed25519 signatures (64 bytes) where they
+ * carried 32-byte MACs, so an older chain's partials no longer decode.
  */
-export const FORMAT_VERSION = '2';
+export const FORMAT_VERSION = '3';
 
 /** SQLite page cache per connection, KiB (PRAGMA cache_size = −N). */
 export const PAGE_CACHE_KIB = 8192;

@@ -17,9 +17,18 @@ import type { VerifyReport } from './service.js';
  * Running from TypeScript sources (tsx, vitest), the worker first registers tsx's loader;
  * from the compiled package it runs the compiled worker directly.
  */
-export function verifyInWorker(file: string, publicKey: Uint8Array): Promise<VerifyReport> {
+export function verifyInWorker(
+  file: string,
+  publicKey: Uint8Array,
+  contentKey: Uint8Array,
+): Promise<VerifyReport> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const data = { file, publicKey: Uint8Array.from(publicKey) };
+  // Posted to a thread of this process (structured clone in memory), never to disk or argv.
+  const data = {
+    file,
+    publicKey: Uint8Array.from(publicKey),
+    contentKey: Uint8Array.from(contentKey),
+  };
   const worker = fromSource
     ? new Worker(TSX_BOOT, {
         eval: true,

@@ -8,10 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteBlockStore } from './sqliteStore.js';
 import { verifyChain } from './verifyChain.js';
 
-const { file, publicKey } = workerData as { file: string; publicKey: Uint8Array };
+const { file, publicKey, contentKey } = workerData as {
+  file: string;
+  publicKey: Uint8Array;
+  contentKey: Uint8Array;
+};
 const store = new SqliteBlockStore(file, { readonly: true });
 try {
-  parentPort!.postMessage(verifyChain(store, { publicKey: Buffer.from(publicKey) }));
+  parentPort!.postMessage(verifyChain(store, { publicKey: Buffer.from(publicKey), contentKey }));
 } finally {
   store.close();
 }

@@ -27,19 +27,29 @@ import { WireReader, WireWriter } from './reader.js';
  *   0  u8   version, 1 u8 type = 2, 2 u8 attempt (0 = first, 1.. = re-aggregation),
  *   3  u8   w, 4 u8 l, 5 u8 reserved = 0, 6 u16 v, 8 u32 rd, 12 u64 t_cur,
  *  20  u32  n = roster size, 24 ⌈n/8⌉ contributor bitmap (bit i of byte i>>3, LSB first),
- *   …  w × E aggregated shares, then the 32-byte tag.
+ *   …  w × E aggregated shares, then the tag: the gateway's 64-byte Ed25519 signature
+ *      (the paper's mode: its 32-byte hash).
  *
- * OEM → ledger query (`MessageType.Query`), 56 bytes:
+ * OEM → ledger query (`MessageType.Query`), 24 bytes and the tag (88 bytes signed, 56 in
+ * the paper's mode):
  *   0 u8 version, 1 u8 type = 3, 2 u16 OEM index, 4 u16 number of IANs,
  *   6 u32 startRound, 10 u32 endRound (inclusive), 14 u8 dimension mask, 15 u8 reserved = 0,
- *  16 u64 t_cur, 24 32-byte tag.
+ *  16 u64 t_cur, 24 tag: the querier's 64-byte Ed25519 signature (paper: 32-byte hash).
+ *
+ * The tag length of partials and queries is fixed by the deployment's mode
+ * (`evidenceTagBytes` in schemes/maas/tags.ts), so decoders are told it.
  */
 export const WIRE_VERSION = 1;
 export const MessageType = { DeviceReport: 1, GatewayPartial: 2, Query: 3 } as const;
 
 export const REPORT_HEADER_BYTES = 24;
 export const PARTIAL_HEADER_BYTES = 24;
-export const QUERY_BYTES = 56;
+/** A query without its tag. */
+export const QUERY_BODY_BYTES = 24;
+
+export function querySize(tagBytes: number): number {
+  return QUERY_BODY_BYTES + tagBytes;
+}
 /** No MaaS message is larger than this; bigger input is rejected before parsing. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
@@ -257,8 +267,9 @@ export function gatewayPartialSize(
   rosterSize: number,
   width: number,
   elementBytes: number,
+  tagBytes: number,
 ): number {
-  return PARTIAL_HEADER_BYTES + Math.ceil(rosterSize / 8) + width * elementBytes + MAC_TAG_BYTES;
+  return PARTIAL_HEADER_BYTES + Math.ceil(rosterSize / 8) + width * elementBytes + tagBytes;
 }
 
 /** The partial up to (not including) its tag; the caller appends the tag. */
@@ -291,6 +302,7 @@ export function encodeGatewayPartialBody(
 export function decodeGatewayPartial(
   bytes: Uint8Array,
   elementBytes: number,
+  tagBytes: number,
 ): DecodedGatewayPartial {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.GatewayPartial, bytes);
@@ -316,7 +328,7 @@ export function decodeGatewayPartial(
       throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'bitmap bit past n');
   }
   const sums = r.bytesOf(width * elementBytes, 'sums');
-  const tag = r.bytesOf(MAC_TAG_BYTES, 'tag');
+  const tag = r.bytesOf(tagBytes, 'tag');
   r.finish('gateway partial');
   return {
     attempt,
@@ -329,7 +341,7 @@ export function decodeGatewayPartial(
     width,
     sums,
     tag,
-    authenticated: bytes.subarray(0, bytes.length - MAC_TAG_BYTES),
+    authenticated: bytes.subarray(0, bytes.length - tagBytes),
   };
 }
 
@@ -348,7 +360,7 @@ export interface DecodedQuery extends QueryFields {
 }
 
 export function encodeQueryBody(q: QueryFields): Buffer {
-  return new WireWriter(QUERY_BYTES - MAC_TAG_BYTES)
+  return new WireWriter(QUERY_BODY_BYTES)
     .u8(WIRE_VERSION)
     .u8(MessageType.Query)
     .u16(q.oem)
@@ -361,7 +373,7 @@ export function encodeQueryBody(q: QueryFields): Buffer {
     .done();
 }
 
-export function decodeQuery(bytes: Uint8Array): DecodedQuery {
+export function decodeQuery(bytes: Uint8Array, tagBytes: number): DecodedQuery {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.Query, bytes);
   const oem = r.u16('oem');
@@ -372,7 +384,7 @@ export function decodeQuery(bytes: Uint8Array): DecodedQuery {
   if (r.u8('reserved') !== 0)
     throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
   const timestamp = r.u53('t_cur');
-  const tag = r.bytesOf(MAC_TAG_BYTES, 'tag');
+  const tag = r.bytesOf(tagBytes, 'tag');
   r.finish('query');
   if (number === 0) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'query for 0 IANs');
   if (endRound < startRound)
@@ -387,6 +399,6 @@ export function decodeQuery(bytes: Uint8Array): DecodedQuery {
     dimensionMask,
     timestamp,
     tag,
-    authenticated: bytes.subarray(0, QUERY_BYTES - MAC_TAG_BYTES),
+    authenticated: bytes.subarray(0, QUERY_BODY_BYTES),
   };
 }

@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { ed25519PrivateKey, ed25519Sign } from '../../src/crypto/ed25519.js';
-import { encodeTransaction, headerHash } from '../../src/ledger/blockCodec.js';
 import { MaasLedgerNode, openEmbeddedLedger } from '../../src/ledger/embeddedLedger.js';
-import { merkleRoot } from '../../src/ledger/merkle.js';
-import type { LedgerTransaction } from '../../src/ledger/service.js';
 import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { verifyChain } from '../../src/ledger/verifyChain.js';
 import { systemRandom } from '../../src/math/random.js';
-import { ledgerFixture, T0 } from './helpers.js';
+import { editStoredBody, ledgerFixture, rechainFrom, T0 } from './helpers.js';
 
 function populated(batchSize = 4) {
   const f = ledgerFixture();
@@ -258,57 +254,22 @@ describe('privagg ledger verify: tampering is found and named', () => {
     )!.height;
     store.close();
     const db = new Database(f.file);
-    db.prepare(
-      'UPDATE transactions SET body = CAST(REPLACE(CAST(body AS TEXT), \'"estimate":\', \'"estimate":1\') AS BLOB) WHERE height = ?',
-    ).run(restoreHeight);
+    // The operator holds the content key: it opens the outcome, edits it, seals it again.
+    editStoredBody(
+      db,
+      f.dep.registry.ledgerKey().chainContentKey!,
+      { height: restoreHeight, idx: 0 },
+      (b) => Buffer.from(b.toString('utf8').replaceAll('"estimate":', '"estimate":1')),
+    );
     // Re-chain every block from there on, exactly as the node would have: the file is now
     // internally consistent and correctly signed.
-    let previous = (
-      db.prepare('SELECT hash FROM blocks WHERE height = ?').get(restoreHeight - 1) as {
-        hash: Buffer;
-      }
-    ).hash;
-    const signer = ed25519PrivateKey(nodeKey);
-    const heights = db
-      .prepare('SELECT height, time FROM blocks WHERE height >= ? ORDER BY height')
-      .all(restoreHeight) as {
-      height: number;
-      time: number;
-    }[];
-    for (const { height, time } of heights) {
-      const txs = (
-        db.prepare('SELECT * FROM transactions WHERE height = ? ORDER BY idx').all(height) as {
-          kind: LedgerTransaction['kind'];
-          time: number;
-          body: Buffer;
-          ian: number | null;
-          round: number | null;
-          gateway: number | null;
-        }[]
-      ).map((r) => ({
-        kind: r.kind,
-        time: r.time,
-        body: r.body,
-        ...(r.ian !== null ? { ian: r.ian } : {}),
-        ...(r.round !== null ? { round: r.round } : {}),
-        ...(r.gateway !== null ? { gateway: r.gateway } : {}),
-      }));
-      const root = merkleRoot(txs.map(encodeTransaction));
-      const hash = headerHash({
-        height,
-        previousHash: previous,
-        merkleRoot: root,
-        time,
-        count: txs.length,
-      });
-      db.prepare(
-        'UPDATE blocks SET previous_hash = ?, merkle_root = ?, hash = ?, signature = ? WHERE height = ?',
-      ).run(previous, root, hash, ed25519Sign(signer, hash), height);
-      previous = hash;
-    }
+    rechainFrom(db, nodeKey, restoreHeight);
     db.close();
     const s2 = new SqliteBlockStore(f.file);
-    const report = verifyChain(s2);
+    // Without the content key the edit is invisible (structure and signatures hold)…
+    expect(verifyChain(s2)).toMatchObject({ ok: true, contentsChecked: false });
+    // …with it (the auditor's), the replay catches it.
+    const report = verifyChain(s2, { contentKey: f.dep.registry.ledgerKey().chainContentKey! });
     s2.close();
     expect(report).toMatchObject({
       ok: false,

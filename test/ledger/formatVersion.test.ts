@@ -11,16 +11,18 @@ import { FORMAT_VERSION, SqliteBlockStore } from '../../src/ledger/sqliteStore.j
  * replaying them would produce other values than the ones they acknowledged.
  */
 describe('ledger file format', () => {
-  it(`opens format ${FORMAT_VERSION} and refuses format 1 with UNSUPPORTED_VERSION`, () => {
+  it(`opens format ${FORMAT_VERSION} and refuses formats 1 and 2 with UNSUPPORTED_VERSION`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'privagg-format-'));
     const file = join(dir, 'ledger.sqlite');
     new SqliteBlockStore(file).close();
     expect(new SqliteBlockStore(file).getMeta('format')?.toString()).toBe(FORMAT_VERSION);
-    const db = new Database(file);
-    db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(Buffer.from('1'));
-    db.close();
-    expect(() => new SqliteBlockStore(file)).toThrowError(
-      expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }),
-    );
+    for (const old of ['1', '2']) {
+      const db = new Database(file);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(Buffer.from(old));
+      db.close();
+      expect(() => new SqliteBlockStore(file)).toThrowError(
+        expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }),
+      );
+    }
   });
 });

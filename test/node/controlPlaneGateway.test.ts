@@ -200,7 +200,7 @@ describe('GatewayService: reconcile requests are verified before anything is re-
       // The honest request: answered with a partial over exactly the target, attempt 1.
       reconcile(request());
       await waitFor(() => posted.length === base + 1, 'the re-aggregated partial');
-      const p = decodeGatewayPartial(posted[base]!, 8);
+      const p = decodeGatewayPartial(posted[base]!, 8, 64);
       expect([p.attempt, p.gateway, p.ian, p.round, p.contributors]).toEqual([
         1,
         1,

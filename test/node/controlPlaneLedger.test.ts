@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRawPublic } from '../../src/crypto/rawKeys.js';
+import { ChainCipher } from '../../src/ledger/chainCipher.js';
 import { systemRandom } from '../../src/math/random.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../src/net/embeddedBroker.js';
 import { connectMqtt, type MqttClientLink } from '../../src/net/mqttClient.js';
@@ -96,6 +97,7 @@ describe('signed control plane over MQTT', () => {
       });
     }
 
+    const cipher = new ChainCipher(dep.registry.ledgerKey().chainContentKey!);
     const ledger = await startLedgerServer({
       file: join(dir, 'ledger.sqlite'),
       config: { params, oems: [] },
@@ -205,7 +207,7 @@ describe('signed control plane over MQTT', () => {
           .blocks(0, ledger.service.height() + 1)
           .flatMap((b) => b.transactions)
           .filter((t) => t.kind === 'restore' && t.ian === 0 && t.round === round)
-          .map((t) => JSON.parse(Buffer.from(t.body).toString('utf8')) as RestoreOutcome);
+          .map((t) => JSON.parse(cipher.open(t).body.toString('utf8')) as RestoreOutcome);
         expect(restores.map((r) => r.status)).toEqual(['reconcile', 'restored']);
         const restored = restores[1]!;
         expect(restored).toMatchObject({ status: 'restored', contributors: [0, 1, 3] });

@@ -195,7 +195,7 @@ describe('credential bundles', () => {
       'gateway',
     );
     const ours = loadBundle(path, 'gateway');
-    expect(theirs.keys.ledgerMac).not.toBe(ours.keys.ledgerMac);
+    expect(theirs.keys.signingKey).not.toBe(ours.keys.signingKey);
     expect(theirs.ledgerPublicKey).not.toBe(ours.ledgerPublicKey);
   });
 

@@ -11,7 +11,7 @@ import {
   encodeQueryBody,
   encodeReportHeader,
   gatewayPartialSize,
-  QUERY_BYTES,
+  querySize,
 } from '../../src/wire/maas.js';
 
 const P = (1n << 61n) - 1n;
@@ -83,9 +83,9 @@ describe('MaaS wire codecs', () => {
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         const c = code(() => decodeDeviceReport(bytes, expected));
         expect(typeof c).toBe('string');
-        const c2 = code(() => decodeGatewayPartial(bytes, 8));
+        const c2 = code(() => decodeGatewayPartial(bytes, 8, 64));
         expect(typeof c2).toBe('string');
-        const c3 = code(() => decodeQuery(bytes));
+        const c3 = code(() => decodeQuery(bytes, 64));
         expect(typeof c3).toBe('string');
       }),
     );
@@ -117,22 +117,24 @@ describe('MaaS wire codecs', () => {
             encodeElements([9n, 8n], 8),
             2,
           );
-          const bytes = Buffer.concat([body, Buffer.alloc(32)]);
-          expect(bytes.length).toBe(gatewayPartialSize(n, 2, 8));
-          const d = decodeGatewayPartial(bytes, 8);
+          const bytes = Buffer.concat([body, Buffer.alloc(64)]);
+          expect(bytes.length).toBe(gatewayPartialSize(n, 2, 8, 64));
+          const d = decodeGatewayPartial(bytes, 8, 64);
+          // The tag length is the deployment's: the same bytes are not a paper-mode partial.
+          expect(code(() => decodeGatewayPartial(bytes, 8, 32))).toBe(ErrorCode.MALFORMED_MESSAGE);
           expect(d.contributors).toEqual(contributors);
           expect(d.attempt).toBe(1);
           if (n % 8 !== 0) {
             const bad = Buffer.from(bytes);
             bad[24 + Math.floor(n / 8)]! |= 0x80;
-            expect(code(() => decodeGatewayPartial(bad, 8))).toBe(ErrorCode.MALFORMED_MESSAGE);
+            expect(code(() => decodeGatewayPartial(bad, 8, 64))).toBe(ErrorCode.MALFORMED_MESSAGE);
           }
         },
       ),
     );
   });
 
-  it('query: 56 bytes; empty masks, zero IANs and inverted windows are malformed', () => {
+  it('query: 24 bytes and its tag (88 signed); empty masks, zero IANs and inverted windows are malformed', () => {
     const q = {
       oem: 1,
       number: 2,
@@ -141,12 +143,14 @@ describe('MaaS wire codecs', () => {
       dimensionMask: 0b11111,
       timestamp: 42,
     };
-    const bytes = Buffer.concat([encodeQueryBody(q), Buffer.alloc(32)]);
-    expect(bytes.length).toBe(QUERY_BYTES);
-    expect(decodeQuery(bytes)).toMatchObject(q);
+    const bytes = Buffer.concat([encodeQueryBody(q), Buffer.alloc(64)]);
+    expect(bytes.length).toBe(querySize(64));
+    expect(querySize(64)).toBe(88);
+    expect(decodeQuery(bytes, 64)).toMatchObject(q);
+    expect(code(() => decodeQuery(bytes, 32))).toBe(ErrorCode.MALFORMED_MESSAGE);
     for (const bad of [{ dimensionMask: 0 }, { number: 0 }, { startRound: 10 }]) {
-      const b = Buffer.concat([encodeQueryBody({ ...q, ...bad }), Buffer.alloc(32)]);
-      expect(code(() => decodeQuery(b))).toBe(ErrorCode.MALFORMED_MESSAGE);
+      const b = Buffer.concat([encodeQueryBody({ ...q, ...bad }), Buffer.alloc(64)]);
+      expect(code(() => decodeQuery(b, 64))).toBe(ErrorCode.MALFORMED_MESSAGE);
     }
   });
 });

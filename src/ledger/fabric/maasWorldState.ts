@@ -1,4 +1,4 @@
-import type { MacKey } from '../../crypto/mac.js';
+import { type Ed25519PublicKey, ed25519PublicKey } from '../../crypto/ed25519.js';
 import { ShamirParams } from '../../crypto/shamir.js';
 import type { AccountantSnapshot } from '../../dp/accountant.js';
 import { PrivacyAccountant } from '../../dp/accountant.js';
@@ -13,6 +13,7 @@ import {
 import { type MaasParams, shareBytes } from '../../schemes/maas/params.js';
 import { MaasQueryEngine, type QueryAnswer, type QueryResult } from '../../schemes/maas/query.js';
 import { ReadingCodec } from '../../schemes/maas/readingCodec.js';
+import { evidenceTagBytes } from '../../schemes/maas/tags.js';
 import { decodeGatewayPartial, decodeQuery, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
 import { canonicalJson } from '../canonicalJson.js';
 import { type DeploymentConfig, decodeDeploymentConfig } from '../deploymentConfig.js';
@@ -138,14 +139,12 @@ async function getKeyRecord(
   return rec;
 }
 
-const mac = (b64: string): MacKey => ({
-  algorithm: 'hmac-sha256',
-  bytes: Buffer.from(b64, 'base64'),
-});
+const publicKey = (b64: string): Ed25519PublicKey => ed25519PublicKey(Buffer.from(b64, 'base64'));
 
 /**
  * A LedgerKey holding only the gateway keys of one IAN: Add and Restore of (IAN, round)
- * check tags of that IAN only (the core indexes gatewayMac[ian] after checking the IAN).
+ * check signatures of that IAN only (the core indexes gatewayPublicKey[ian] after checking the
+ * IAN).
  * The OEM keys and the noise key are not loaded: the Add/Restore core never reads them.
  */
 async function gatewayKeysOf(
@@ -163,11 +162,11 @@ async function gatewayKeysOf(
       ),
     );
   }
-  const gatewayMac: MacKey[][] = Array.from({ length: dep.params.ians }, () => []);
+  const gatewayPublicKey: Ed25519PublicKey[][] = Array.from({ length: dep.params.ians }, () => []);
   const gatewayIdentity: Buffer[][] = Array.from({ length: dep.params.ians }, () => []);
-  gatewayMac[ian] = row.map((r) => mac(r.mac));
+  gatewayPublicKey[ian] = row.map((r) => publicKey(r.publicKey));
   gatewayIdentity[ian] = row.map((r) => Buffer.from(r.identity, 'base64'));
-  return { gatewayMac, gatewayIdentity, oems: [], queryNoiseKey: Buffer.alloc(0) };
+  return { gatewayPublicKey, gatewayIdentity, oems: [], queryNoiseKey: Buffer.alloc(0) };
 }
 
 /** The OEM keys and the query-noise key (what the query engine needs), no gateway keys. */
@@ -179,7 +178,11 @@ async function queryKeysOf(stub: StateStub, dep: LoadedDeployment): Promise<Ledg
       dep.config,
       stub.createCompositeKey(KeyType.oemSecret, [String(o).padStart(5, '0')]),
     );
-    oems.push({ grant, identity: Buffer.from(rec.identity, 'base64'), mac: mac(rec.mac) });
+    oems.push({
+      grant,
+      identity: Buffer.from(rec.identity, 'base64'),
+      publicKey: publicKey(rec.publicKey),
+    });
   }
   const noise = parseStored<{ key: string }>(
     await getSecret(stub, dep.config, stub.createCompositeKey(KeyType.noiseSecret, [])),
@@ -187,7 +190,7 @@ async function queryKeysOf(stub: StateStub, dep: LoadedDeployment): Promise<Ledg
   if (!noise) throw new PrivaggError(ErrorCode.BAD_KEY, 'query-noise key missing');
   const empty = Array.from({ length: dep.params.ians }, () => []);
   return {
-    gatewayMac: empty,
+    gatewayPublicKey: empty,
     gatewayIdentity: empty,
     oems,
     queryNoiseKey: Buffer.from(noise.key, 'base64'),
@@ -230,7 +233,7 @@ export async function initLedger(stub: StateStub, argsJson: string): Promise<str
         stub.createCompositeKey(KeyType.gatewaySecret, [ianAttr(v), gatewayAttr(l)]),
         {
           identity: b64(ledgerKey.gatewayIdentity[v]![l - 1]!),
-          mac: b64(ledgerKey.gatewayMac[v]![l - 1]!.bytes),
+          publicKey: b64(ledgerKey.gatewayPublicKey[v]![l - 1]!.raw),
         } satisfies KeyRecord,
       );
     }
@@ -240,7 +243,7 @@ export async function initLedger(stub: StateStub, argsJson: string): Promise<str
       stub,
       config,
       stub.createCompositeKey(KeyType.oemSecret, [String(o).padStart(5, '0')]),
-      { identity: b64(k.identity), mac: b64(k.mac.bytes) } satisfies KeyRecord,
+      { identity: b64(k.identity), publicKey: b64(k.publicKey.raw) } satisfies KeyRecord,
     );
   }
   await putSecret(stub, config, stub.createCompositeKey(KeyType.noiseSecret, []), {
@@ -356,7 +359,12 @@ export async function addPartial(stub: StateStub, partialBase64: string): Promis
   // the core rejects the bytes the same way without touching any state.
   let header: ReturnType<typeof decodeGatewayPartial> | undefined;
   try {
-    if (bytes.length <= MAX_MESSAGE_BYTES) header = decodeGatewayPartial(bytes, dep.elementBytes);
+    if (bytes.length <= MAX_MESSAGE_BYTES)
+      header = decodeGatewayPartial(
+        bytes,
+        dep.elementBytes,
+        evidenceTagBytes(dep.params.modes.mac),
+      );
   } catch {
     header = undefined;
   }
@@ -378,7 +386,7 @@ export async function addPartial(stub: StateStub, partialBase64: string): Promis
   } else {
     const empty = Array.from({ length: ians }, () => []);
     contract = newContract(dep, {
-      gatewayMac: empty,
+      gatewayPublicKey: empty,
       gatewayIdentity: empty,
       oems: [],
       queryNoiseKey: Buffer.alloc(0),
@@ -587,7 +595,8 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
   // Peek at the query to load the per-OEM, per-window and per-message state.
   let q: ReturnType<typeof decodeQuery> | undefined;
   try {
-    if (bytes.length <= MAX_MESSAGE_BYTES) q = decodeQuery(bytes);
+    if (bytes.length <= MAX_MESSAGE_BYTES)
+      q = decodeQuery(bytes, evidenceTagBytes(dep.params.modes.mac));
   } catch {
     q = undefined;
   }

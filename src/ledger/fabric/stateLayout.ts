@@ -130,9 +130,10 @@ export interface SeenRecord {
   txId: string;
 }
 
+/** A gateway's or a querier's public identity and Ed25519 public key (base64). */
 export interface KeyRecord {
   identity: string;
-  mac: string;
+  publicKey: string;
 }
 
 /** What InitLedger stores under CONFIG_KEY. */

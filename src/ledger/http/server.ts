@@ -10,7 +10,7 @@ import Fastify, {
 import { type Logger, pino } from 'pino';
 import type { z } from 'zod';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
-import { partialBytesOf, peekPartialHeader, QUERY_MESSAGE_BYTES } from '../admission.js';
+import { partialBytesOf, peekPartialHeader, queryBytesOf } from '../admission.js';
 import { chainHeadToJson } from '../chainHead.js';
 import { MAX_NOTE_BYTES, noteProblem } from '../operatorNotes.js';
 import type { LedgerBlock, LedgerService } from '../service.js';
@@ -146,7 +146,7 @@ export function buildLedgerApi(
     );
   }
   const partialLimit = bodyLimitFor(partialBytesOf(params));
-  const queryLimit = bodyLimitFor(QUERY_MESSAGE_BYTES);
+  const queryLimit = bodyLimitFor(queryBytesOf(params));
   const metrics = new HttpMetrics();
   const openapi = buildOpenApiDocument();
   const app: FastifyInstance = Fastify({

@@ -7,7 +7,8 @@ import type { Role } from './identities.js';
  * A credential bundle: everything one role process needs and nothing more. The TA writes
  * one per identity (`issue.ts`), mode 0600, as JSON:
  *
- *   format            'privagg-credentials/1'
+ *   format            'privagg-credentials/2' (2: gateways and OEMs sign with Ed25519; the
+ *                     ledger and auditor hold public keys and the chain's content key)
  *   deployment        the deployment name (bound into every key)
  *   identity, role    who holds it (identities.ts)
  *   registeredAtMs    the registration time t of the paper's identities
@@ -16,17 +17,22 @@ import type { Role } from './identities.js';
  *   tls               { ca, cert, key } PEM: the deployment's CA and this identity's
  *                     certificate and private key (absent for an insecure deployment)
  *   keys              the role's own secrets (hex), by role:
- *     gateway   { ian, gateway, identity, deviceMac[n], deviceAead[n], deviceIdentity[n], ledgerMac }
+ *     gateway   { ian, gateway, identity, deviceMac[n], deviceAead[n], deviceIdentity[n],
+ *                 signingKey (Ed25519 seed: signs its partials) }
  *     devices   { devices: [{ ian, device, identity, gatewayMac[m], gatewayAead[m] }] }
- *     ledger    { gatewayMac[z][m], gatewayIdentity[z][m], oems[{ identity, mac }],
- *                 queryNoiseKey, signingKey (Ed25519 seed) }
- *     oem       { oem, identity, mac }
- *     operator, auditor, broker: {} (their certificate is their credential)
+ *     ledger    { gatewayPublicKey[z][m], gatewayIdentity[z][m], oems[{ identity, publicKey }],
+ *                 queryNoiseKey, contentKey, signingKey (Ed25519 seed) } — public keys of the senders
+ *                 only: it checks partials and queries and cannot make them
+ *     auditor   { gatewayPublicKey[z][m], oemPublicKey[o], contentKey }: to open the chain's
+ *                 sealed partials and restores (ledger/chainCipher.ts) and check its signed
+ *                 partials and queries itself
+ *     oem       { oem, identity, signingKey (Ed25519 seed: signs its queries) }
+ *     operator, broker: {} (their certificate is their credential)
  *
  * No bundle holds the master secret, and none holds another link's keys: a gateway's
- * bundle opens and verifies only the reports addressed to it and tags only its own partials.
+ * bundle opens and verifies only the reports addressed to it and signs only its own partials.
  */
-export const BUNDLE_FORMAT = 'privagg-credentials/1';
+export const BUNDLE_FORMAT = 'privagg-credentials/2';
 
 const hex = (bytes?: number) =>
   z
@@ -48,7 +54,7 @@ const GatewayKeys = z.strictObject({
   deviceMac: z.array(hex(32)),
   deviceAead: z.array(hex(32)),
   deviceIdentity: z.array(hex(32)),
-  ledgerMac: hex(32),
+  signingKey: hex(32),
 });
 
 const DeviceKeys = z.strictObject({
@@ -60,14 +66,21 @@ const DeviceKeys = z.strictObject({
 });
 
 const LedgerKeys = z.strictObject({
-  gatewayMac: z.array(z.array(hex(32))),
+  gatewayPublicKey: z.array(z.array(hex(32))),
   gatewayIdentity: z.array(z.array(hex(32))),
-  oems: z.array(z.strictObject({ identity: hex(32), mac: hex(32) })),
+  oems: z.array(z.strictObject({ identity: hex(32), publicKey: hex(32) })),
   queryNoiseKey: hex(32),
+  contentKey: hex(32),
   signingKey: hex(32),
 });
 
-const OemKeys = z.strictObject({ oem: index, identity: hex(32), mac: hex(32) });
+const OemKeys = z.strictObject({ oem: index, identity: hex(32), signingKey: hex(32) });
+
+const AuditorKeys = z.strictObject({
+  gatewayPublicKey: z.array(z.array(hex(32))),
+  oemPublicKey: z.array(hex(32)),
+  contentKey: hex(32),
+});
 
 const Common = {
   format: z.literal(BUNDLE_FORMAT),
@@ -88,7 +101,7 @@ export const Bundle = z.discriminatedUnion('role', [
   z.strictObject({ ...Common, role: z.literal('ledger'), keys: LedgerKeys }),
   z.strictObject({ ...Common, role: z.literal('oem'), keys: OemKeys }),
   z.strictObject({ ...Common, role: z.literal('operator'), keys: z.strictObject({}) }),
-  z.strictObject({ ...Common, role: z.literal('auditor'), keys: z.strictObject({}) }),
+  z.strictObject({ ...Common, role: z.literal('auditor'), keys: AuditorKeys }),
   z.strictObject({ ...Common, role: z.literal('broker'), keys: z.strictObject({}) }),
 ]);
 

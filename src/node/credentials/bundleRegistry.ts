@@ -1,4 +1,5 @@
 import { aeadKey } from '../../crypto/aead.js';
+import { ed25519PrivateKey, ed25519PublicKey } from '../../crypto/ed25519.js';
 import { macKey } from '../../crypto/mac.js';
 import { ErrorCode, PrivaggError } from '../../errors.js';
 import type {
@@ -47,7 +48,7 @@ export function registryFromBundles(
           deviceMac: g.deviceMac.map((k) => macKey(b(k))),
           deviceAead: g.deviceAead.map((k) => aeadKey(b(k))),
           deviceIdentity: g.deviceIdentity.map(b),
-          ledgerMac: macKey(b(g.ledgerMac)),
+          signingKey: ed25519PrivateKey(b(g.signingKey)),
         });
         break;
       }
@@ -55,7 +56,7 @@ export function registryFromBundles(
         oemKeys.set(bundle.keys.oem, {
           oem: bundle.keys.oem,
           identity: b(bundle.keys.identity),
-          mac: macKey(b(bundle.keys.mac)),
+          signingKey: ed25519PrivateKey(b(bundle.keys.signingKey)),
         });
         break;
       case 'ledger': {
@@ -67,14 +68,15 @@ export function registryFromBundles(
           );
         }
         ledger = {
-          gatewayMac: l.gatewayMac.map((row) => row.map((k) => macKey(b(k)))),
+          gatewayPublicKey: l.gatewayPublicKey.map((row) => row.map((k) => ed25519PublicKey(b(k)))),
           gatewayIdentity: l.gatewayIdentity.map((row) => row.map(b)),
           oems: l.oems.map((o, i) => ({
             grant: oems[i]!,
             identity: b(o.identity),
-            mac: macKey(b(o.mac)),
+            publicKey: ed25519PublicKey(b(o.publicKey)),
           })),
           queryNoiseKey: b(l.queryNoiseKey),
+          chainContentKey: b(l.contentKey),
         };
         break;
       }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519KeyPair, ed25519PublicFromPrivate } from '../../crypto/ed25519.js';
+import { exportRawPrivate } from '../../crypto/rawKeys.js';
 import type { BrokerGrant } from '../../net/brokerPolicy.js';
 import { createCertificateAuthority, issueCertificate } from '../../net/pki.js';
 import type { ParsedDeploymentSpec } from '../deploymentFile.js';
@@ -120,10 +121,11 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
     identityOf.ledger(dep),
     'ledger',
     {
-      gatewayMac: lk.gatewayMac.map((row) => row.map((k) => hex(k.bytes))),
+      gatewayPublicKey: lk.gatewayPublicKey.map((row) => row.map((k) => hex(k.raw))),
       gatewayIdentity: lk.gatewayIdentity.map((row) => row.map(hex)),
-      oems: lk.oems.map((x) => ({ identity: hex(x.identity), mac: hex(x.mac.bytes) })),
+      oems: lk.oems.map((x) => ({ identity: hex(x.identity), publicKey: hex(x.publicKey.raw) })),
       queryNoiseKey: hex(lk.queryNoiseKey),
+      contentKey: hex(lk.chainContentKey!),
       signingKey: hex(signingKey),
     },
     { server: true },
@@ -143,7 +145,7 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
         deviceMac: g.deviceMac.map((k) => hex(k.bytes)),
         deviceAead: g.deviceAead.map((k) => hex(k.bytes)),
         deviceIdentity: g.deviceIdentity.map(hex),
-        ledgerMac: hex(g.ledgerMac.bytes),
+        signingKey: hex(exportRawPrivate(g.signingKey.keyObject)),
       });
       grants.set(id, { role: 'gateway', ian: v, gateway: l });
     }
@@ -191,12 +193,21 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
   spec.oems.forEach((_, o2) => {
     const k = registry.oemKey(o2);
     const id = identityOf.oem(dep, o2);
-    write(id, 'oem', { oem: o2, identity: hex(k.identity), mac: hex(k.mac.bytes) });
+    write(id, 'oem', {
+      oem: o2,
+      identity: hex(k.identity),
+      signingKey: hex(exportRawPrivate(k.signingKey.keyObject)),
+    });
     grants.set(id, { role: 'oem' });
   });
   write(identityOf.operator(dep), 'operator', {});
   grants.set(identityOf.operator(dep), { role: 'operator' });
-  write(identityOf.auditor(dep), 'auditor', {});
+  // The auditor opens the chain's sealed values and checks its signed partials and queries.
+  write(identityOf.auditor(dep), 'auditor', {
+    gatewayPublicKey: lk.gatewayPublicKey.map((row) => row.map((k) => hex(k.raw))),
+    oemPublicKey: lk.oems.map((x) => hex(x.publicKey.raw)),
+    contentKey: hex(lk.chainContentKey!),
+  });
   grants.set(identityOf.auditor(dep), { role: 'auditor' });
   write(identityOf.broker(dep), 'broker', {}, { server: true });
 

@@ -1,3 +1,4 @@
+import { ChainCipher } from '../../ledger/chainCipher.js';
 import type { LedgerTransaction } from '../../ledger/service.js';
 import {
   httpGet,
@@ -8,6 +9,7 @@ import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
 import { shareBytes } from '../../schemes/maas/params.js';
 import { buildQuery, dimensionMask, type QueryAnswer } from '../../schemes/maas/query.js';
+import { evidenceTagBytes } from '../../schemes/maas/tags.js';
 import type { AttackKind } from '../../sim/maasFaults.js';
 import { decodeGatewayPartial } from '../../wire/maas.js';
 
@@ -20,7 +22,10 @@ import { decodeGatewayPartial } from '../../wire/maas.js';
  */
 
 /** One transaction as GET /v1/blocks shows it, body decoded. */
-export type ChainTransaction = Pick<LedgerTransaction, 'kind' | 'time' | 'ian' | 'round'> & {
+export type ChainTransaction = Pick<
+  LedgerTransaction,
+  'kind' | 'time' | 'ian' | 'round' | 'gateway'
+> & {
   body: Buffer;
 };
 
@@ -33,15 +38,21 @@ interface BlocksPage {
       body: string;
       ian?: number;
       round?: number;
+      gateway?: number;
     }[];
   }[];
 }
 
-/** Every transaction of the chain, in order, paging through GET /v1/blocks (as the auditor). */
+/**
+ * Every transaction of the chain, in order, paging through GET /v1/blocks (as the auditor),
+ * with the sealed partials and restores opened under the auditor's content key.
+ */
 export async function fetchChain(
   ledgerUrl: string,
+  contentKey: Uint8Array,
   tls?: TlsClientCredentials,
 ): Promise<ChainTransaction[]> {
+  const cipher = new ChainCipher(contentKey);
   const out: ChainTransaction[] = [];
   for (let from = 0; ; ) {
     const res = await httpGet(`${ledgerUrl}/v1/blocks?from=${from}&limit=64`, tls ? { tls } : {});
@@ -49,7 +60,8 @@ export async function fetchChain(
       throw new Error(`GET /v1/blocks?from=${from}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
     const page = res.body as BlocksPage;
     for (const b of page.blocks)
-      for (const t of b.transactions) out.push({ ...t, body: Buffer.from(t.body, 'base64') });
+      for (const t of b.transactions)
+        out.push(cipher.open({ ...t, body: Buffer.from(t.body, 'base64') }));
     from += page.blocks.length;
     if (page.blocks.length === 0 || from >= page.height) return out;
   }
@@ -95,7 +107,7 @@ export async function partialAttacks(
   const url = `${ledgerUrl}/v1/partials`;
   for (const tx of chain) {
     if (tx.kind !== 'partial') continue;
-    const p = decodeGatewayPartial(tx.body, shareBytes(params));
+    const p = decodeGatewayPartial(tx.body, shareBytes(params), evidenceTagBytes(params.modes.mac));
     const key = `${p.ian}/${p.round}`;
     if (p.attempt !== 0 || seen.has(key)) continue;
     const tls = gatewayTls(p.ian, p.gateway);

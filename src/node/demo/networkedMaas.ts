@@ -7,6 +7,7 @@ import type { MaasParams } from '../../schemes/maas/params.js';
 import type { AttackKind, MaasFaults } from '../../sim/maasFaults.js';
 import type { MaasRunResult, QueryRun } from '../../sim/maasRunner.js';
 import { scoredQuery, totalsAgainstTruth } from '../../sim/maasScoring.js';
+import { type AuditorKeys, auditorKeysOfBundle } from '../credentials/auditorKeys.js';
 import { identityOf, type Role } from '../credentials/identities.js';
 import { loadDeploymentFile, workloadFor } from '../deploymentFile.js';
 import { bundleOf, roleDeployment, taDeployment } from '../runtime.js';
@@ -106,6 +107,8 @@ export interface NetworkedMaasResult extends MaasRunResult {
     logFile: string;
     security: DemoSecurity;
   };
+  /** The auditor's keys, to verify the ledger file's sealed, signed contents afterwards. */
+  audit: AuditorKeys;
 }
 
 /** What the run's transport security was, and what it refused. */
@@ -282,7 +285,9 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       if (!tlsCache.has(identity)) tlsCache.set(identity, bundleOf({ spec }, identity, role).tls);
       return tlsCache.get(identity);
     };
-    const chain = await fetchChain(roles.ledgerUrl, tlsOf(identityOf.auditor(name), 'auditor'));
+    const auditor = bundleOf({ spec }, identityOf.auditor(name), 'auditor');
+    const audit = auditorKeysOfBundle(auditor);
+    const chain = await fetchChain(roles.ledgerUrl, audit.contentKey, auditor.tls);
     const partialTally = await partialAttacks(
       roles.ledgerUrl,
       chain,
@@ -362,6 +367,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
       workload.groundTruthOver(contributed),
     );
     return {
+      audit,
       scenario: {
         workload: workload.name,
         ians: params.ians,

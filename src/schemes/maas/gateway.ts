@@ -14,7 +14,7 @@ import { findBadTagsAt } from './batchVerify.js';
 import type { GatewayKey } from './keys.js';
 import { type MaasParams, shareBytes } from './params.js';
 import { decideResum, type ResumHistory, recordResum, startHistory } from './resumRule.js';
-import { computeTag } from './tags.js';
+import { computeTag, signEvidence } from './tags.js';
 
 /**
  * GW_l of one IAN (paper §V.D), sans-I/O: bytes and the clock come in, a verdict per
@@ -494,7 +494,7 @@ export class MaasGateway {
     return res.ok ? res.partial : null;
   }
 
-  /** Encodes and tags a partial (exposed so a simulated compromised gateway can tag a lie). */
+  /** Encodes and signs a partial (exposed so a simulated compromised gateway can sign a lie). */
   buildPartial(
     round: number,
     contributors: readonly number[],
@@ -515,9 +515,9 @@ export class MaasGateway {
       encodeElements(sums, this.elementBytes),
       sums.length,
     );
-    const tag = computeTag(
+    const tag = signEvidence(
       this.params.modes.mac,
-      { mac: this.key.ledgerMac, identity: this.key.identity },
+      { signer: this.key.signingKey, identity: this.key.identity },
       body,
     );
     return Buffer.concat([body, tag]);

@@ -1,5 +1,11 @@
 import { type AeadKey, aeadKey } from '../../crypto/aead.js';
 import { lengthPrefixed, sha256, utf8 } from '../../crypto/bytes.js';
+import {
+  type Ed25519PrivateKey,
+  type Ed25519PublicKey,
+  ed25519PrivateKey,
+  ed25519PublicKey,
+} from '../../crypto/ed25519.js';
 import { hkdf } from '../../crypto/kdf.js';
 import { type MacKey, macKey } from '../../crypto/mac.js';
 import { ensure } from '../../errors.js';
@@ -16,19 +22,22 @@ import type { MaasParams } from './params.js';
  *
  *   K(label, A, B) = HKDF(ikm = master, salt = SHA-256(deployment), info = label ‖ ID_A ‖ ID_B)
  *
- * with labels 'ds-gw/mac', 'ds-gw/aead' (device i ↔ gateway l of its IAN), 'gw-bc/mac'
- * (gateway ↔ ledger), 'oem-bc/mac' (querier ↔ ledger) and 'bc/query-noise' (the
- * ledger's secret for deriving query noise). Each role's bundle holds only the keys of
- * its own links: a device cannot talk for another device, a gateway cannot forge a
- * device's message to another gateway, and a stolen gateway bundle reveals no other
- * gateway's keys.
+ * with labels 'ds-gw/mac', 'ds-gw/aead' (device i ↔ gateway l of its IAN) and
+ * 'bc/query-noise' (the ledger's secret for deriving query noise), 'bc/chain-content' (seals
+ * the chain's noise-free values; the ledger and the auditor hold it), and the Ed25519 seeds
+ * of 'gw/sign' (a gateway signs its partials) and 'oem/sign' (a querier signs its
+ * queries), whose public halves are all the ledger gets: it checks partials and queries
+ * but cannot make them (tags.ts). Each role's bundle holds only the keys of its own
+ * links: a device cannot talk for another device, a gateway cannot forge a device's
+ * message to another gateway, and a stolen gateway bundle reveals no other gateway's keys.
  */
 export const KEY_LABEL = {
   dsGwMac: 'privagg/maas/v1/ds-gw/mac',
   dsGwAead: 'privagg/maas/v1/ds-gw/aead',
-  gwBcMac: 'privagg/maas/v1/gw-bc/mac',
-  oemBcMac: 'privagg/maas/v1/oem-bc/mac',
+  gatewaySign: 'privagg/maas/v1/gw/sign',
+  oemSign: 'privagg/maas/v1/oem/sign',
   queryNoise: 'privagg/maas/v1/bc/query-noise',
+  chainContent: 'privagg/maas/v1/bc/chain-content',
 } as const;
 
 export interface DeviceKey {
@@ -50,7 +59,8 @@ export interface GatewayKey {
   readonly deviceAead: readonly AeadKey[];
   /** The devices' public identities (the paper's MAC needs them). */
   readonly deviceIdentity: readonly Buffer[];
-  readonly ledgerMac: MacKey;
+  /** Signs this gateway's partials (the ledger holds the public half). */
+  readonly signingKey: Ed25519PrivateKey;
 }
 
 export interface OemGrant {
@@ -67,20 +77,26 @@ export interface OemGrant {
 export interface OemKey {
   readonly oem: number;
   readonly identity: Buffer;
-  readonly mac: MacKey;
+  /** Signs this querier's queries (the ledger holds the public half). */
+  readonly signingKey: Ed25519PrivateKey;
 }
 
 export interface LedgerKey {
-  /** [ian][l − 1] */
-  readonly gatewayMac: readonly (readonly MacKey[])[];
+  /** [ian][l − 1]: public keys only, so the ledger cannot forge a partial. */
+  readonly gatewayPublicKey: readonly (readonly Ed25519PublicKey[])[];
   readonly gatewayIdentity: readonly (readonly Buffer[])[];
   readonly oems: readonly {
     readonly grant: OemGrant;
     readonly identity: Buffer;
-    readonly mac: MacKey;
+    readonly publicKey: Ed25519PublicKey;
   }[];
   /** Secret seed from which query noise is derived (never leaves the ledger). */
   readonly queryNoiseKey: Buffer;
+  /**
+   * Seals the chain's partials and restore outcomes (ledger/chainCipher.ts); the ledger and
+   * the auditor hold it. Absent where no chain is written (a chaincode's view of one IAN).
+   */
+  readonly chainContentKey?: Buffer;
 }
 
 export interface MaasRegistry {
@@ -97,6 +113,18 @@ export interface RegistrationOptions {
   /** The TA's master secret; drawn from `rng` when absent. */
   masterSecret?: Uint8Array;
   rng?: RandomSource;
+}
+
+/** An Ed25519 signer from a derived seed; the seed buffer is wiped. */
+function signer(seed: Buffer): Ed25519PrivateKey {
+  const key = ed25519PrivateKey(seed);
+  seed.fill(0);
+  return key;
+}
+
+/** Only the public half of a derived signing key leaves the TA for the ledger. */
+function publicOf(seed: Buffer): Ed25519PublicKey {
+  return ed25519PublicKey(signer(seed).publicKey);
 }
 
 /** Runs the TA's setup and registration; returns accessors for each role's bundle. */
@@ -170,14 +198,14 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
         deviceMac: ids.map((d) => macKey(derive(KEY_LABEL.dsGwMac, d, id))),
         deviceAead: ids.map((d) => aeadKey(derive(KEY_LABEL.dsGwAead, d, id))),
         deviceIdentity: ids,
-        ledgerMac: macKey(derive(KEY_LABEL.gwBcMac, id)),
+        signingKey: signer(derive(KEY_LABEL.gatewaySign, id)),
       };
     },
     oemKey(o) {
       const grant = opts.oems[o];
       ensure(grant !== undefined, 'unknown OEM', { oem: o });
       const id = roleIdentity('OEM', grant.name, t);
-      return { oem: o, identity: id, mac: macKey(derive(KEY_LABEL.oemBcMac, id)) };
+      return { oem: o, identity: id, signingKey: signer(derive(KEY_LABEL.oemSign, id)) };
     },
     ledgerKey() {
       const gatewayIdentity = Array.from({ length: params.ians }, (_, v) =>
@@ -185,14 +213,15 @@ export function registerDeployment(params: MaasParams, opts: RegistrationOptions
       );
       return {
         gatewayIdentity,
-        gatewayMac: gatewayIdentity.map((row) =>
-          row.map((g) => macKey(derive(KEY_LABEL.gwBcMac, g))),
+        gatewayPublicKey: gatewayIdentity.map((row) =>
+          row.map((g) => publicOf(derive(KEY_LABEL.gatewaySign, g))),
         ),
         oems: opts.oems.map((grant) => {
           const id = roleIdentity('OEM', grant.name, t);
-          return { grant, identity: id, mac: macKey(derive(KEY_LABEL.oemBcMac, id)) };
+          return { grant, identity: id, publicKey: publicOf(derive(KEY_LABEL.oemSign, id)) };
         }),
         queryNoiseKey: derive(KEY_LABEL.queryNoise),
+        chainContentKey: derive(KEY_LABEL.chainContent),
       };
     },
   };

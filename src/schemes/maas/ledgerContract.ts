@@ -8,7 +8,7 @@ import type { LedgerKey } from './keys.js';
 import { decodingRadius, type MaasParams, shareBytes } from './params.js';
 import type { DimensionEstimate, ReadingCodec } from './readingCodec.js';
 import { privateTarget } from './resumRule.js';
-import { verifyTag } from './tags.js';
+import { evidenceTagBytes, verifyEvidence } from './tags.js';
 
 /**
  * The ledger's contract (paper §V.E–F, Algorithms 3–4): Add, Verify, Restore. Query and
@@ -167,8 +167,8 @@ export class MaasLedgerContract {
   private verify(bytes: Uint8Array, nowMs: number) {
     if (bytes.length > MAX_MESSAGE_BYTES)
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'partial too large');
-    const msg = decodeGatewayPartial(bytes, this.elementBytes);
     const { params } = this;
+    const msg = decodeGatewayPartial(bytes, this.elementBytes, evidenceTagBytes(params.modes.mac));
     if (msg.ian >= params.ians || msg.gateway < 1 || msg.gateway > params.gateways) {
       throw new PrivaggError(
         ErrorCode.UNKNOWN_SENDER,
@@ -182,15 +182,15 @@ export class MaasLedgerContract {
       );
     }
     checkFreshness(msg.timestamp, nowMs, params.freshnessWindowMs);
-    const tagKey = {
-      mac: this.key.gatewayMac[msg.ian]![msg.gateway - 1]!,
+    const sender = {
+      publicKey: this.key.gatewayPublicKey[msg.ian]![msg.gateway - 1]!,
       identity: this.key.gatewayIdentity[msg.ian]![msg.gateway - 1]!,
     };
     if (
       !this.options.trustRecordedTags &&
-      !verifyTag(params.modes.mac, tagKey, msg.authenticated, msg.tag)
+      !verifyEvidence(params.modes.mac, sender, msg.authenticated, msg.tag)
     ) {
-      throw new PrivaggError(ErrorCode.BAD_MAC, 'partial tag does not verify');
+      throw new PrivaggError(ErrorCode.BAD_MAC, 'partial signature does not verify');
     }
     // After the tag: a forged copy of a stored partial is a forgery (BAD_MAC), not a
     // replay; only a message its gateway really sent can be replayed.

@@ -1,4 +1,4 @@
-import { lengthPrefixed } from '../../crypto/bytes.js';
+import { lengthPrefixed, sha256 } from '../../crypto/bytes.js';
 import { macTag } from '../../crypto/mac.js';
 import type { PrivacyAccountant } from '../../dp/accountant.js';
 import { estimateSum } from '../../dp/ldpSquareWave.js';
@@ -16,7 +16,7 @@ import { DpUtils } from './dpUtils.js';
 import type { LedgerKey, OemKey } from './keys.js';
 import type { MaasLedgerContract } from './ledgerContract.js';
 import type { MaasParams } from './params.js';
-import { computeTag, verifyTag } from './tags.js';
+import { evidenceTagBytes, signEvidence, verifyEvidence } from './tags.js';
 
 /**
  * Query (Algorithm 2, "weighted noise injection").
@@ -122,12 +122,12 @@ export type QueryResult =
   | { ok: true; answer: QueryAnswer }
   | { ok: false; code: ErrorCode; reason: string };
 
-/** The OEM side: a MAC-authenticated query transaction. */
+/** The OEM side: a query signed with the querier's own key (the paper's mode: its hash). */
 export function buildQuery(params: MaasParams, key: OemKey, q: Omit<QueryFields, 'oem'>): Buffer {
   const body = encodeQueryBody({ ...q, oem: key.oem });
   return Buffer.concat([
     body,
-    computeTag(params.modes.mac, { mac: key.mac, identity: key.identity }, body),
+    signEvidence(params.modes.mac, { signer: key.signingKey, identity: key.identity }, body),
   ]);
 }
 
@@ -180,16 +180,16 @@ export class MaasQueryEngine {
     const { params } = this;
     if (bytes.length > MAX_MESSAGE_BYTES)
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'query too large');
-    const q = decodeQuery(bytes);
+    const q = decodeQuery(bytes, evidenceTagBytes(params.modes.mac));
     const oem = this.key.oems[q.oem];
     if (!oem) throw new PrivaggError(ErrorCode.UNKNOWN_SENDER, `no OEM ${q.oem}`);
     checkFreshness(q.timestamp, nowMs, params.freshnessWindowMs);
-    if (
-      !verifyTag(params.modes.mac, { mac: oem.mac, identity: oem.identity }, q.authenticated, q.tag)
-    ) {
-      throw new PrivaggError(ErrorCode.BAD_MAC, 'query tag does not verify');
+    if (!verifyEvidence(params.modes.mac, oem, q.authenticated, q.tag)) {
+      throw new PrivaggError(ErrorCode.BAD_MAC, 'query signature does not verify');
     }
-    const tagHex = Buffer.from(q.tag).toString('hex');
+    // Replays are recognised by what was asked, not by the tag's bytes, so a second valid
+    // encoding of a signature could not pass as a new query.
+    const tagHex = sha256(q.authenticated).toString('hex');
     for (const [t, at] of this.seenQueries)
       if (nowMs - at > 2 * params.freshnessWindowMs) this.seenQueries.delete(t);
     if (this.seenQueries.has(tagHex))

@@ -1,6 +1,5 @@
 import './quietFabricLogs.js';
 import { describe, expect, it } from 'vitest';
-import type { MacKey } from '../../../src/crypto/mac.js';
 import { canonicalJson } from '../../../src/ledger/canonicalJson.js';
 import { MAAS_CONTRACT_NAME } from '../../../src/ledger/fabric/maasChaincode.js';
 import { KeyType } from '../../../src/ledger/fabric/stateLayout.js';
@@ -269,7 +268,7 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
   expect((await twin.query(ask(acme, 2, 2, [0, 1], tq - ROUND_MS), tq)).result).toMatchObject({
     code: 'STALE_TIMESTAMP',
   });
-  const stranger = { oem: 9, identity: acme.identity, mac: acme.mac as MacKey };
+  const stranger = { ...acme, oem: 9 };
   expect((await twin.query(ask(stranger), tq + 80)).result).toMatchObject({
     code: 'UNKNOWN_SENDER',
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ChainCipher } from '../../../src/ledger/chainCipher.js';
 import { chainHeadFromJson, verifyChainHead } from '../../../src/ledger/chainHead.js';
 import { openEmbeddedLedger } from '../../../src/ledger/embeddedLedger.js';
 import {
@@ -34,6 +35,7 @@ describe('over the embedded SQLite ledger, HTTPS with client certificates', () =
 
   it('accepts, refuses without changing state, restores, answers with signed heads, and serves the chain', async () => {
     const dep = testDeployment();
+    const cipher = new ChainCipher(dep.registry.ledgerKey().chainContentKey!);
     const name = dep.params.deployment;
     const pki = testPki(name);
     const file = join(dir, 'ledger.sqlite');
@@ -75,10 +77,13 @@ describe('over the embedded SQLite ledger, HTTPS with client certificates', () =
         expect(verifyChainHead(head, ledger.head().publicKey)).toBe(true);
         expect(head.height).toBeGreaterThan(0);
         expect(ledger.block(head.height - 1)!.hash.equals(head.headHash)).toBe(true);
+        const held = ledger.block(head.height - 1)!.transactions;
         expect(
-          ledger.block(head.height - 1)!.transactions.some((t) => t.body.equals(p)),
+          held.some((t) => cipher.open(t).body.equals(p)),
           'the head is that of the block holding the partial',
         ).toBe(true);
+        // …sealed: the block's bytes are not the partial's (chainCipher.ts).
+        expect(held.some((t) => t.body.includes(p.subarray(24, 40)))).toBe(false);
         expect(head.height).toBeGreaterThanOrEqual(newest.height);
         newest = head;
       }

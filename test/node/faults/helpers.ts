@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect } from 'vitest';
+import { ChainCipher } from '../../../src/ledger/chainCipher.js';
 import type { RoundStatusRecord } from '../../../src/ledger/embeddedLedger.js';
 import type { VerifyReport } from '../../../src/ledger/service.js';
 import { SqliteBlockStore } from '../../../src/ledger/sqliteStore.js';
 import { verifyChain } from '../../../src/ledger/verifyChain.js';
+import { auditorKeysOfBundle } from '../../../src/node/credentials/auditorKeys.js';
+import { loadBundle } from '../../../src/node/credentials/bundle.js';
+import { identityOf } from '../../../src/node/credentials/identities.js';
+import { bundlePath } from '../../../src/node/credentials/issue.js';
 import {
   type ParsedDeploymentSpec,
   parseDeployment,
@@ -241,15 +246,21 @@ export const key = (ian: number, round: number) => `${ian}/${round}`;
 /** Opens the ledger file (its owner must have exited), verifies it and reads it back. */
 export function readLedger(spec: ParsedDeploymentSpec): LedgerContents {
   const store = new SqliteBlockStore(spec.ledger.file);
+  // As the auditor: its bundle opens the sealed values and checks every signature.
+  const audit = auditorKeysOfBundle(
+    loadBundle(bundlePath(spec, identityOf.auditor(spec.name)), 'auditor'),
+  );
+  const cipher = new ChainCipher(audit.contentKey);
   try {
-    const verify = verifyChain(store);
+    const verify = verifyChain(store, audit);
     const hashes: string[] = [];
     const rounds: RoundStatusRecord[] = [];
     const restores = new Map<string, RestoreOutcome>();
     const restoreCount = new Map<string, number>();
     for (const b of store.all()) {
       hashes.push(b.hash.toString('hex'));
-      for (const t of b.transactions) {
+      for (const sealed of b.transactions) {
+        const t = cipher.open(sealed);
         if (t.kind === 'round') rounds.push(JSON.parse(t.body.toString('utf8')));
         if (t.kind === 'restore') {
           const out = JSON.parse(t.body.toString('utf8')) as RestoreOutcome;

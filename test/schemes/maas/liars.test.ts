@@ -15,6 +15,7 @@ import {
   shareBytes,
   validateMaasParams,
 } from '../../../src/schemes/maas/params.js';
+import { evidenceTagBytes } from '../../../src/schemes/maas/tags.js';
 import { decodeElements } from '../../../src/wire/fieldElements.js';
 import { decodeGatewayPartial } from '../../../src/wire/maas.js';
 
@@ -73,7 +74,11 @@ function shiftPolynomial(field: PrimeField, agreeAt: readonly number[], shift: b
 
 /** The sums a partial carries (to re-tag them with a lie added). */
 function sumsOf(dep: MaasDeployment, partial: Buffer): bigint[] {
-  const msg = decodeGatewayPartial(partial, shareBytes(dep.params));
+  const msg = decodeGatewayPartial(
+    partial,
+    shareBytes(dep.params),
+    evidenceTagBytes(dep.params.modes.mac),
+  );
   return decodeElements(msg.sums, msg.width, shareBytes(dep.params), dep.params.field.p);
 }
 
@@ -86,7 +91,11 @@ function lyingPartial(
   attempt: number,
   delta: (dimension: number) => bigint,
 ): Buffer {
-  const msg = decodeGatewayPartial(honest, shareBytes(dep.params));
+  const msg = decodeGatewayPartial(
+    honest,
+    shareBytes(dep.params),
+    evidenceTagBytes(dep.params.modes.mac),
+  );
   const lied = sumsOf(dep, honest).map((s, j) => dep.params.field.add(s, delta(j)));
   return g.buildPartial(round, msg.contributors, lied, attempt, T0);
 }
