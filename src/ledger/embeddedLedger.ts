@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import {
   type Ed25519PrivateKey,
   ed25519KeyPair,
   ed25519PrivateKey,
   ed25519Sign,
 } from '../crypto/ed25519.js';
+import { readPrivateFile } from '../crypto/privateFile.js';
 import { ShamirParams } from '../crypto/shamir.js';
 import { PrivacyAccountant } from '../dp/accountant.js';
 import { ErrorCode, PrivaggError } from '../errors.js';
@@ -558,7 +559,13 @@ export class MaasLedgerNode {
 
 function loadOrCreateNodeKey(path: string): Buffer {
   if (existsSync(path)) {
-    const hex = readFileSync(path, 'utf8').trim();
+    // With the check master.key gets: a node key others may read signs blocks for them.
+    const hex = readPrivateFile(path, {
+      what: 'ledger node key',
+      howToGet: 'the ledger creates it on first open',
+      exposure: 'may read it and sign blocks as this ledger',
+      ifLeaked: 'start a new chain with a new key',
+    }).trim();
     if (!/^[0-9a-f]{64}$/.test(hex))
       throw new PrivaggError(ErrorCode.BAD_KEY, `${path} is not a 32-byte hex key`);
     return Buffer.from(hex, 'hex');

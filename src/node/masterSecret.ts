@@ -5,7 +5,7 @@ import { ErrorCode, PrivaggError } from '../errors.js';
 import { type MaasRegistry, registerDeployment } from '../schemes/maas/keys.js';
 import { toMaasParams } from './deploymentFile.js';
 import type { DeploymentSpec } from './deploymentSpec.js';
-import { readPrivateFile } from './privateFile.js';
+import { readPrivateFile } from '../crypto/privateFile.js';
 
 /**
  * The TA's state of a deployment, kept in its stateDir:

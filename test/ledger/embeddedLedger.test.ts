@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MaasLedgerNode, openEmbeddedLedger } from '../../src/ledger/embeddedLedger.js';
@@ -79,6 +79,18 @@ describe('embedded ledger (SQLite block store)', () => {
       () =>
         new MaasLedgerNode({ file: f.file, config: other, ledgerKey: f.dep.registry.ledgerKey() }),
     ).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('refuses a node key file group or others may read (finding 9: it got no permission check)', () => {
+    const f = populated();
+    chmodSync(`${f.file}.key`, 0o644);
+    const open = () =>
+      new MaasLedgerNode({ file: f.file, config: f.config, ledgerKey: f.dep.registry.ledgerKey() });
+    expect(open).toThrowError(
+      expect.objectContaining({ code: 'BAD_KEY', message: expect.stringMatching(/0644/) }),
+    );
+    chmodSync(`${f.file}.key`, 0o600);
+    open().close();
   });
 
   it('rejected submissions leave no trace on the chain', () => {

@@ -1,9 +1,9 @@
 import {
+  boundedSumVariance,
   estimateSum,
   perturbSquareWave,
   type SquareWaveParameters,
   squareWaveParameters,
-  sumStandardError,
 } from '../../dp/ldpSquareWave.js';
 import { ensure } from '../../errors.js';
 import { FixedPointCodec } from '../../math/fixedPoint.js';
@@ -94,7 +94,8 @@ export class ReadingCodec {
       const max = this.params.maxReading[j]!;
       return {
         estimate: max * estimateSum(this.ldp, raw, n),
-        standardError: n === 0 ? 0 : max * sumStandardError(this.ldp, n, raw),
+        // The bound, not the plug-in at the mean: it covers whatever the readings are.
+        standardError: n === 0 ? 0 : max * Math.sqrt(boundedSumVariance(this.ldp, n, raw)),
         rawSum: raw,
       };
     });

@@ -2,7 +2,8 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { ErrorCode, PrivaggError } from '../errors.js';
 
 /**
- * Reads a file that holds secrets (the TA's master.key, a role's credential bundle):
+ * Reads a file that holds secrets (the TA's master.key, a role's credential bundle, the
+ * ledger's node key):
  * DATA_UNAVAILABLE when it cannot be opened, BAD_KEY when it is not a regular file or
  * group or others may access it. The mode is checked with fstat on the open descriptor, so
  * the file checked is the file read. Messages name the file, never its content.
