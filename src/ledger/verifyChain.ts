@@ -6,7 +6,7 @@ import { MaasLedgerContract } from '../schemes/maas/ledgerContract.js';
 import { ReadingCodec } from '../schemes/maas/readingCodec.js';
 import { evidenceTagBytes } from '../schemes/maas/tags.js';
 import { encodeTransaction, GENESIS_PREVIOUS, headerHash } from './blockCodec.js';
-import { ChainCipher, SEALED_KINDS } from './chainCipher.js';
+import { ChainCipher } from './chainCipher.js';
 import { decodeDeploymentConfig } from './deploymentConfig.js';
 import {
   checkQuerySignature,

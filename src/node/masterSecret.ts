@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readPrivateFile } from '../crypto/privateFile.js';
 import { ErrorCode, PrivaggError } from '../errors.js';
 import { type MaasRegistry, registerDeployment } from '../schemes/maas/keys.js';
 import { toMaasParams } from './deploymentFile.js';
 import type { DeploymentSpec } from './deploymentSpec.js';
-import { readPrivateFile } from '../crypto/privateFile.js';
 
 /**
  * The TA's state of a deployment, kept in its stateDir:

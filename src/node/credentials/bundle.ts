@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ErrorCode, PrivaggError } from '../../errors.js';
 import { readPrivateFile } from '../../crypto/privateFile.js';
+import { ErrorCode, PrivaggError } from '../../errors.js';
 import type { Role } from './identities.js';
 
 /**
