@@ -81,8 +81,11 @@ describe('privagg sizes: the table agrees with messages the MaaS core encodes', 
       expect(report).toHaveLength(row.perRound.count);
       expect(report.reduce((s, m) => s + m.bytes.length, 0)).toBe(row.perRound.bytes);
       expect(row.bits).toBe(8 * row.bytes);
-      expect(partial.length).toBe(byId.get('gateway-partial')!.bytes);
-      expect(query.length).toBe(byId.get('query')!.bytes);
+      // The table gives the default (signed) partial and query; the paper's mode carries a
+      // 32-byte hash where the default carries a 64-byte Ed25519 signature.
+      const shorter = modes.mac === 'paper-hash' ? 32 : 0;
+      expect(partial.length).toBe(byId.get('gateway-partial')!.bytes - shorter);
+      expect(query.length).toBe(byId.get('query')!.bytes - shorter);
     }
     // The paper's per-device total: w·m messages of 336 bits.
     expect(byId.get('report-vector-sealed')!.perRound.paperBits).toBe(
@@ -108,8 +111,9 @@ describe('privagg sizes: the table agrees with messages the MaaS core encodes', 
     expect(text).toContain('= 336 bits');
     expect(text).toMatch(/report: vector, sealed \(default\)\s+DS → GW\s+124\s+992\s+336/);
     expect(text).toMatch(/report: per dimension, in clear \(paper\)\s+DS → GW\s+64\s+512\s+336/);
-    expect(text).toMatch(/partial \(n = 25 devices\)\s+GW → ledger\s+100\s+800\s+336/);
-    expect(text).toMatch(/query\s+OEM → ledger\s+56\s+448\s+—/);
+    expect(text).toMatch(/partial \(n = 25 devices\)\s+GW → ledger\s+132\s+1056\s+336/);
+    expect(text).toMatch(/query\s+OEM → ledger\s+88\s+704\s+—/);
+    expect(text).toContain('Ed25519 signature instead (512 bits)');
     expect(text).toContain('61 bits, carried in 8 bytes');
     expect(text).toContain('adds 28 bytes');
     expect(text).toContain('256 bits');

@@ -11,7 +11,12 @@ import {
   type RestoreOutcome,
 } from '../../schemes/maas/ledgerContract.js';
 import { type MaasParams, shareBytes } from '../../schemes/maas/params.js';
-import { MaasQueryEngine, type QueryAnswer, type QueryResult } from '../../schemes/maas/query.js';
+import {
+  MaasQueryEngine,
+  type QueryAnswer,
+  type QueryResult,
+  queryReplayKey,
+} from '../../schemes/maas/query.js';
 import { ReadingCodec } from '../../schemes/maas/readingCodec.js';
 import { evidenceTagBytes } from '../../schemes/maas/tags.js';
 import { decodeGatewayPartial, decodeQuery, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
@@ -601,7 +606,7 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
     q = undefined;
   }
   const grant = q ? dep.deployment.oems[q.oem] : undefined;
-  const tagHex = q ? Buffer.from(q.tag).toString('hex') : undefined;
+  const tagHex = q ? queryReplayKey(q) : undefined;
   const windowKey = q ? `${q.number}/${q.startRound}/${q.endRound}/${q.dimensionMask}` : undefined;
   const budgetKey = grant ? stub.createCompositeKey(KeyType.budget, [grant.name]) : undefined;
   const seenKey = tagHex ? stub.createCompositeKey(KeyType.seen, [tagHex]) : undefined;

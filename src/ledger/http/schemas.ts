@@ -256,6 +256,30 @@ export const VerifyReport = named(
     blocks: count,
     transactions: count,
     firstBad: z.strictObject({ height: count, reason: z.string() }).optional(),
+    contentsChecked: z
+      .boolean()
+      .optional()
+      .describe('True when the sealed partials and restores were opened and replayed.'),
+    signaturesChecked: z
+      .boolean()
+      .optional()
+      .describe("True when every partial's and query's signature was checked."),
+    liars: z
+      .array(
+        z.strictObject({
+          ian: count,
+          round: count,
+          gateway: count,
+          attempt: count,
+          partialHeight: count,
+          namedAt: count,
+          signature: z.string(),
+        }),
+      )
+      .optional()
+      .describe(
+        'Each gateway a restore named as a liar, with the block holding its signed partial.',
+      ),
     elapsedMs: z.number().min(0),
   }),
 );

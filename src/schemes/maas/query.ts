@@ -131,6 +131,15 @@ export function buildQuery(params: MaasParams, key: OemKey, q: Omit<QueryFields,
   ]);
 }
 
+/**
+ * What the replay cache remembers a query by: what was asked (SHA-256 of the signed
+ * bytes), not the tag's bytes, so a second valid encoding of a signature could not pass as
+ * a new query. The Fabric contract keys its record of answered queries the same way.
+ */
+export function queryReplayKey(q: { authenticated: Uint8Array }): string {
+  return sha256(q.authenticated).toString('hex');
+}
+
 export function dimensionMask(dimensions: readonly number[]): number {
   return dimensions.reduce((m, j) => m | (1 << j), 0);
 }
@@ -187,9 +196,7 @@ export class MaasQueryEngine {
     if (!verifyEvidence(params.modes.mac, oem, q.authenticated, q.tag)) {
       throw new PrivaggError(ErrorCode.BAD_MAC, 'query signature does not verify');
     }
-    // Replays are recognised by what was asked, not by the tag's bytes, so a second valid
-    // encoding of a signature could not pass as a new query.
-    const tagHex = sha256(q.authenticated).toString('hex');
+    const tagHex = queryReplayKey(q);
     for (const [t, at] of this.seenQueries)
       if (nowMs - at > 2 * params.freshnessWindowMs) this.seenQueries.delete(t);
     if (this.seenQueries.has(tagHex))
