@@ -47,7 +47,8 @@ import { verifyInWorker } from './verifyOffThread.js';
  * The embedded ledger node: the MaaS contract (Add/Verify/Restore) and query engine
  * (Query/DpUtils) in front of an append-only, hash-chained, Ed25519-signed SQLite block
  * store. Every accepted submission and every restore and query answer becomes a
- * transaction; transactions are batched into blocks (group commit).
+ * transaction; transactions are batched into blocks (group commit). Partials and restore
+ * outcomes go to disk sealed under the chain's content key (chainCipher.ts).
  *
  * Batching: a block is sealed when `batchSize` transactions are pending, when `flush()`
  * is called, or — for the async service — `batchDelayMs` after the first pending one.
@@ -81,7 +82,10 @@ import { verifyInWorker } from './verifyOffThread.js';
 export interface EmbeddedLedgerOptions {
   file: string;
   config: DeploymentConfig;
-  /** The ledger's key bundle from the TA (MAC keys of gateways and OEMs, query-noise key). */
+  /**
+   * The ledger's keys from the TA: the gateways' and OEMs' public keys, the query-noise key
+   * and the chain's content key (partials and restores are sealed under it, chainCipher.ts).
+   */
   ledgerKey: LedgerKey;
   /**
    * 32-byte Ed25519 seed of this node: blocks and chain heads are signed with it. A

@@ -119,10 +119,10 @@ async function putSecret(stub: StateStub, config: ChaincodeConfig, key: string, 
     await stub.putPrivateData(config.secrets.collection, key, canonicalBytes(value));
   } else {
     // ⚠ TEST-NETWORK SHORTCUT: a world-state write is part of the transaction's public
-    // write set, so these MAC keys end up in every block replica of the channel. Anyone
-    // who can read the chain can then forge partials and queries and remove query noise.
-    // Use a private data collection (secretCollection), and in production no shared
-    // secrets on peers at all (Ed25519-signed partials and queries). See docs/FABRIC.md.
+    // write set, so the query-noise key ends up in every block replica of the channel and
+    // anyone who can read the chain can remove query noise (the gateways' and OEMs' keys
+    // stored here are public: nobody can forge with them). Use a private data collection
+    // (secretCollection). See docs/FABRIC.md.
     await stub.putState(key, canonicalBytes(value));
   }
 }
@@ -263,7 +263,7 @@ export async function initLedger(stub: StateStub, argsJson: string): Promise<str
     secretStore: config.secrets,
     warning:
       config.secrets.store === 'world-state'
-        ? 'ledger MAC keys are in world state, readable by every channel member: test networks only'
+        ? 'the query-noise key is in world state, readable by every channel member: test networks only'
         : undefined,
   });
 }
@@ -588,7 +588,7 @@ function budgetOf(accountant: PrivacyAccountant, principal: string): AccountantS
   };
 }
 
-/** An OEM query (base64): MAC, access, budget, derived noise. Never throws on bad input. */
+/** An OEM query (base64): signature, access, budget, derived noise. Never throws on bad input. */
 export async function query(stub: StateStub, queryBase64: string): Promise<QueryResult> {
   const dep = await loadDeployment(stub);
   const nowMs = txTimeMs(stub);

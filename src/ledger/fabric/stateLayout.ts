@@ -26,10 +26,10 @@ import {
  *   privagg.maas.outcome  [ian, round]            a final restore outcome (restored|failed)
  *   privagg.maas.final    [2^32−1−round]          "round has a final outcome" (newest first)
  *   privagg.maas.budget   [oem name]              that OEM's accountant snapshot
- *   privagg.maas.seen     [query tag hex]         a query message already answered
+ *   privagg.maas.seen     [SHA-256 of the query]  a query message already answered
  *   privagg.maas.answer   [oem name, window]      the cached answer of a query window
- *   privagg.maas.secret.gateway [ian, gateway]    gateway→ledger MAC key (secret store)
- *   privagg.maas.secret.oem     [oem]             OEM→ledger MAC key (secret store)
+ *   privagg.maas.secret.gateway [ian, gateway]    a gateway's Ed25519 public key (key store)
+ *   privagg.maas.secret.oem     [oem]             an OEM's Ed25519 public key (key store)
  *   privagg.maas.secret.noise   []                query-noise key (secret store)
  *
  * The secret store is a private data collection when InitLedger names one, else world
