@@ -3,6 +3,7 @@ import { aeadKey, aeadOpen, aeadSeal } from '../../src/crypto/aead.js';
 import {
   ed25519KeyPair,
   ed25519PrivateKey,
+  ed25519PublicKey,
   ed25519Sign,
   ed25519Verify,
 } from '../../src/crypto/ed25519.js';
@@ -24,6 +25,7 @@ const bob = x25519KeyPair();
 const signer = ed25519KeyPair();
 const signature = ed25519Sign(signer.privateKey, msg);
 const signerKey = ed25519PrivateKey(signer.privateKey);
+const signerPublic = ed25519PublicKey(signer.publicKey);
 const alicePrivate = x25519PrivateKey(alice.privateKey);
 
 export const cases: BenchCase[] = [
@@ -103,5 +105,19 @@ export const cases: BenchCase[] = [
     group: 'crypto',
     name: 'ed25519Verify 64 B',
     run: () => ed25519Verify(signer.publicKey, msg, signature),
+  },
+  {
+    // How the ledger checks partials and queries: each sender's key imported once.
+    group: 'crypto',
+    name: 'ed25519Verify 64 B (imported public key)',
+    run: () => ed25519Verify(signerPublic, msg, signature),
+    baseline: 'ed25519Verify 64 B',
+  },
+  {
+    // What a partial's signature costs its gateway against the HMAC it replaced.
+    group: 'crypto',
+    name: 'ed25519Sign 64 B, against macTag',
+    run: () => ed25519Sign(signerKey, msg),
+    baseline: 'macTag HMAC-SHA256 64 B',
   },
 ];
