@@ -272,7 +272,13 @@ export class FabricLedgerClient implements LedgerClient {
     ) {
       throw unexpected('Restore', 'a RestoreOutcome of this IAN-round');
     }
-    return res as RestoreOutcome;
+    const receipt = res as RestoreOutcome;
+    // With a private data collection the recorded response carries no estimates (the block
+    // is readable by every channel member): read them by evaluation, which records nothing.
+    if (receipt.status !== 'restored' || receipt.estimates.length > 0) return receipt;
+    const full = await this.outcome(ian, round);
+    if (full?.status !== 'restored') throw unexpected('GetOutcome', 'the restored outcome');
+    return full;
   }
 
   async query(bytes: Uint8Array): Promise<QueryResult> {

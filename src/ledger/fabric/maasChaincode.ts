@@ -77,7 +77,7 @@ export class MaasContract extends Contract {
   @Returns('string')
   @Transaction(false)
   async GetOutcome(ctx: Context, ian: number, round: number): Promise<string> {
-    return getOutcome(ctx.stub, ian, round);
+    return getOutcome(ctx.stub, ian, round, ctx.clientIdentity.getMSPID());
   }
 
   @Returns('string')

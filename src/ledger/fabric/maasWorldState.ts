@@ -127,6 +127,45 @@ async function putSecret(stub: StateStub, config: ChaincodeConfig, key: string, 
   }
 }
 
+// ── Confidential values ────────────────────────────────────────────────────────
+
+/**
+ * Partials (k of them interpolate an IAN's exact total) and final outcomes (each IAN's
+ * estimates) are kept where the secrets are: in the private data collection when there is
+ * one — member peers hold the values, the channel's blocks only their hashes — else in
+ * world state (the test-network shortcut, which InitLedger's warning names).
+ */
+async function getValue(stub: StateStub, config: ChaincodeConfig, key: string) {
+  return getSecret(stub, config, key);
+}
+
+async function putValue(stub: StateStub, config: ChaincodeConfig, key: string, bytes: Uint8Array) {
+  if (config.secrets.store === 'private-data')
+    await stub.putPrivateData(config.secrets.collection, key, bytes);
+  else await stub.putState(key, bytes);
+}
+
+function valuesByPartialKey(
+  stub: StateStub,
+  config: ChaincodeConfig,
+  type: string,
+  attrs: string[],
+) {
+  return config.secrets.store === 'private-data'
+    ? stub.getPrivateDataByPartialCompositeKey(config.secrets.collection, type, attrs)
+    : stub.getStateByPartialCompositeKey(type, attrs);
+}
+
+/**
+ * What Restore returns, and so what its transaction records in the block: the outcome
+ * without its estimates when they are kept in the collection (the operator reads them with
+ * GetOutcome, an evaluation that records nothing). With world-state values, the outcome.
+ */
+export function restoreReceipt(outcome: RestoreOutcome, config: ChaincodeConfig): RestoreOutcome {
+  if (config.secrets.store !== 'private-data' || outcome.status !== 'restored') return outcome;
+  return { ...outcome, estimates: [] };
+}
+
 async function getKeyRecord(
   stub: StateStub,
   config: ChaincodeConfig,
@@ -296,13 +335,13 @@ function replayStored(contract: MaasLedgerContract, rec: PartialRecord, what: st
   }
 }
 
+/** The rows of a partial-composite-key scan (world state or a collection), parsed and sorted. */
 async function rangeOf<T>(
   stub: StateStub,
-  type: string,
-  attrs: string[],
+  rows: ReturnType<StateStub['getStateByPartialCompositeKey']>,
 ): Promise<{ attributes: number[]; value: T }[]> {
   const out: { attributes: number[]; value: T }[] = [];
-  for await (const kv of stub.getStateByPartialCompositeKey(type, attrs)) {
+  for await (const kv of rows) {
     const { attributes } = stub.splitCompositeKey(kv.key);
     out.push({ attributes: attributes.map(Number), value: parseStored<T>(kv.value)! });
   }
@@ -329,10 +368,10 @@ async function replayRequests(
   loadPartial: (attempt: number, gateway: number) => Promise<PartialRecord | undefined>,
 ): Promise<Set<string>> {
   const added = new Set<string>();
-  const requests = await rangeOf<RequestRecord>(stub, KeyType.request, [
-    ianAttr(ian),
-    roundAttr(round),
-  ]);
+  const requests = await rangeOf<RequestRecord>(
+    stub,
+    stub.getStateByPartialCompositeKey(KeyType.request, [ianAttr(ian), roundAttr(round)]),
+  );
   for (const { value: req } of requests) {
     for (const [attempt, gateway] of req.basis) {
       const id = partialId(attempt, gateway);
@@ -379,7 +418,9 @@ export async function addPartial(stub: StateStub, partialBase64: string): Promis
     const { ian, round, attempt, gateway } = header;
     contract = newContract(dep, await gatewayKeysOf(stub, dep, ian));
     const load = async (a: number, g: number) =>
-      parseStored<PartialRecord>(await stub.getState(partialKey(stub, ian, round, a, g)));
+      parseStored<PartialRecord>(
+        await getValue(stub, dep.config, partialKey(stub, ian, round, a, g)),
+      );
     // Re-aggregated partials are checked against the ledger's request: rebuild it.
     const added =
       attempt > 0 ? await replayRequests(stub, contract, ian, round, load) : new Set<string>();
@@ -399,7 +440,9 @@ export async function addPartial(stub: StateStub, partialBase64: string): Promis
   }
   const res = contract.add(bytes, nowMs);
   if (res.ok) {
-    await stub.putState(
+    await putValue(
+      stub,
+      dep.config,
       partialKey(stub, res.ian, res.round, res.attempt, res.gateway),
       canonicalBytes({
         acceptedAtMs: nowMs,
@@ -445,14 +488,14 @@ export async function restore(
     throw new PrivaggError(ErrorCode.ACCESS_DENIED, `MSP ${callerMspId} may not call Restore`);
   }
   const outcomeKey = stub.createCompositeKey(KeyType.outcome, [ianAttr(ian), roundAttr(round)]);
-  const done = await stub.getState(outcomeKey);
-  if (done && done.length > 0) return Buffer.from(done).toString('utf8');
+  const done = parseStored<RestoreOutcome>(await getValue(stub, dep.config, outcomeKey));
+  if (done) return canonicalJson(restoreReceipt(done, dep.config));
 
   const contract = newContract(dep, await gatewayKeysOf(stub, dep, ian));
-  const partials = await rangeOf<PartialRecord>(stub, KeyType.partial, [
-    ianAttr(ian),
-    roundAttr(round),
-  ]);
+  const partials = await rangeOf<PartialRecord>(
+    stub,
+    valuesByPartialKey(stub, dep.config, KeyType.partial, [ianAttr(ian), roundAttr(round)]),
+  );
   const byId = new Map(
     partials.map((p) => [partialId(p.attributes[2]!, p.attributes[3]!), p.value]),
   );
@@ -479,7 +522,7 @@ export async function restore(
     // Asking again for the same thing changes nothing (and writes nothing).
     if (!before || !Buffer.from(before).equals(bytes)) await stub.putState(key, bytes);
   } else {
-    await stub.putState(outcomeKey, canonicalBytes(outcome));
+    await putValue(stub, dep.config, outcomeKey, canonicalBytes(outcome));
     // Blind write (never read in an update transaction): IANs finishing the same round
     // concurrently write the same value and do not conflict.
     await stub.putState(
@@ -487,14 +530,28 @@ export async function restore(
       canonicalBytes({ round }),
     );
   }
-  return canonicalJson(outcome);
+  return canonicalJson(restoreReceipt(outcome, dep.config));
 }
 
-/** The stored final outcome of (IAN, round), or null. */
-export async function getOutcome(stub: StateStub, ian: number, round: number): Promise<string> {
+/**
+ * The stored final outcome of (IAN, round) with its estimates, or null: an evaluation
+ * (nothing is recorded), for the operators who may restore — the estimates are noise-free.
+ */
+export async function getOutcome(
+  stub: StateStub,
+  ian: number,
+  round: number,
+  callerMspId: string,
+): Promise<string> {
   const dep = await loadDeployment(stub);
   checkCoordinates(dep, ian, round);
-  const done = await stub.getState(
+  const operators = dep.config.operatorMspIds;
+  if (operators.length > 0 && !operators.includes(callerMspId)) {
+    throw new PrivaggError(ErrorCode.ACCESS_DENIED, `MSP ${callerMspId} may not read outcomes`);
+  }
+  const done = await getValue(
+    stub,
+    dep.config,
     stub.createCompositeKey(KeyType.outcome, [ianAttr(ian), roundAttr(round)]),
   );
   return done && done.length > 0 ? Buffer.from(done).toString('utf8') : 'null';
@@ -639,7 +696,9 @@ export async function query(stub: StateStub, queryBase64: string): Promise<Query
     for (const id of [...pass.view.asked].sort()) {
       const [ian, round] = id.split('/').map(Number) as [number, number];
       const o = parseStored<RestoreOutcome>(
-        await stub.getState(
+        await getValue(
+          stub,
+          dep.config,
           stub.createCompositeKey(KeyType.outcome, [ianAttr(ian), roundAttr(round)]),
         ),
       );

@@ -50,6 +50,7 @@ export type StateStub = Pick<
   | 'getTransient'
   | 'getPrivateData'
   | 'putPrivateData'
+  | 'getPrivateDataByPartialCompositeKey'
 >;
 
 /** The contract's name on the channel; it is also the chaincode's default contract. */

@@ -203,11 +203,21 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
 
   // A final outcome is returned as stored, without writes; only operators may restore.
   const repeat = await twin.restore(0, 0, T0 + 3 * ROUND_MS);
-  expect(repeat.payload).toBe(canonicalJson(restored[0]));
+  expect(repeat.payload).toBe(canonicalJson({ ...restored[0]!, estimates: [] }));
   expect(repeat.writes).toEqual([]);
   const outsider = await twin.tx(['Restore', '0', '3'], T0 + 3 * ROUND_MS, { mspId: 'Org2MSP' });
   expect(outsider.status).toBe(500);
   expect(outsider.message).toMatch(/ACCESS_DENIED/);
+  // Finding 2 of issue 10 on Fabric: the noise-free values stay in the collection. No
+  // world-state write and no recorded response carries a partial's sums or an estimate, and
+  // only an operator reads an outcome.
+  const reader = await twin.tx(['GetOutcome', '0', '0'], T0 + 3 * ROUND_MS, { mspId: 'Org2MSP' });
+  expect(reader.status).toBe(500);
+  expect(reader.message).toMatch(/ACCESS_DENIED/);
+  const publicWrites = twin.a.history.flatMap((h) => h.writes.filter((w) => !w.collection));
+  expect(publicWrites.filter((w) => w.key.includes(KeyType.partial))).toHaveLength(0);
+  expect(publicWrites.filter((w) => w.key.includes(KeyType.outcome))).toHaveLength(0);
+  expect(publicWrites.some((w) => w.value?.includes('"estimate"'))).toBe(false);
   const outOfRange = await twin.tx(['Restore', '7', '0'], T0 + 3 * ROUND_MS);
   expect(outOfRange.status).toBe(500);
   expect(outOfRange.writes).toEqual([]);
@@ -299,16 +309,14 @@ describe('MaaS chaincode on two in-memory stubs', () => {
     const { partials, nowMs } = roundOf(dep, 1, 0, deterministicRng('reads'));
     const out = await twin.add(partials.get(3)!, nowMs + 1_000);
     expect(out.reads.every((r) => r.kind === 'get')).toBe(true);
-    const worldKeys = out.reads
-      .filter((r) => r.kind === 'get' && !r.collection)
-      .map((r) => r.kind === 'get' && r.key);
-    const partialKeys = worldKeys.filter(
-      (k) => typeof k === 'string' && k.includes(KeyType.partial),
+    const collectionKeys = out.reads.flatMap((r) =>
+      r.kind === 'get' && r.collection === COLLECTION ? [r.key] : [],
     );
-    expect(partialKeys).toEqual([out.writes[0]!.key]); // only its own key
-    expect(out.reads.filter((r) => r.kind === 'get' && r.collection === COLLECTION)).toHaveLength(
-      5,
-    );
+    const partialKeys = collectionKeys.filter((k) => k.includes(KeyType.partial));
+    // The partial is kept in the collection, and only its own key is read.
+    expect(out.writes[0]!.collection).toBe(COLLECTION);
+    expect(partialKeys).toEqual([out.writes[0]!.key]);
+    expect(collectionKeys.filter((k) => k.includes(KeyType.gatewaySecret))).toHaveLength(5);
   });
 
   it('world-state secrets (no collection): works, and says loudly that it is a shortcut', async () => {

@@ -25,7 +25,7 @@ export interface WriteRecord {
 
 export type ReadRecord =
   | { kind: 'get'; collection?: string; key: string }
-  | { kind: 'range'; start: string; end: string };
+  | { kind: 'range'; collection?: string; start: string; end: string };
 
 export interface TxSpec {
   txId: string;
@@ -164,6 +164,21 @@ export class MemoryStub {
   async putPrivateData(collection: string, key: string, value: Uint8Array): Promise<void> {
     if (value.length === 0) throw new Error('putPrivateData with an empty value');
     this.writes.push({ collection, key, value: Buffer.from(value) });
+  }
+
+  getPrivateDataByPartialCompositeKey(
+    collection: string,
+    objectType: string,
+    attributes: string[],
+  ) {
+    const start = this.createCompositeKey(objectType, attributes);
+    const end = start + MAX_RUNE;
+    this.reads.push({ kind: 'range', collection, start, end });
+    const rows = [...(this.world.privateData.get(collection)?.entries() ?? [])]
+      .filter(([k]) => k >= start && k < end)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, value]) => ({ namespace: 'privagg', key, value: Uint8Array.from(value) }));
+    return asyncIterablePromise(rows);
   }
 
   async deletePrivateData(collection: string, key: string): Promise<void> {
