@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { composedLdpBudget, type LdpBudget } from '../dp/ldpBudget.js';
 import { PrivaggError } from '../errors.js';
@@ -333,10 +333,14 @@ export async function runDemo(
     outputs: { json: jsonPath, html: htmlPath, ledger: ledgerPath },
     ...('network' in result ? { network: result.network } : { network: null }),
   };
+  // The TA's evaluation: the truth and per-IAN estimates next to the answers, so readable
+  // by the user who ran it only (mode 0600), like the credentials.
   writeFileSync(
     jsonPath,
     `${JSON.stringify({ ...summary, rounds: result.rounds, queryAnswers: result.queries }, bigintSafe, 2)}\n`,
+    { mode: 0o600 },
   );
+  chmodSync(jsonPath, 0o600);
   writeFileSync(
     htmlPath,
     renderMaasReport(result, {
@@ -353,6 +357,7 @@ export async function runDemo(
           : ['In-process runner: every role in one process, a simulated clock, no sockets.'],
     }),
   );
+  chmodSync(htmlPath, 0o600);
   return { result, summary };
 }
 

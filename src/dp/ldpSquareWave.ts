@@ -188,26 +188,17 @@ export function plugInSumVariance(
 }
 
 /**
- * The largest Var[Σx̂] consistent with the aggregate, for a standard error that does not
- * undercover. var(x) is convex on [0, 1], so for a fixed Σx = S the sum Σ var(xᵢ) is
- * largest with ⌊S⌋ readings at 1, one at S − ⌊S⌋ and the rest at 0 (a chord above the
- * curve); S is Σx̂ clamped into [0, n]. The plug-in at the mean (plugInSumVariance without
- * Σy²) leaves out the spread of the readings and reported standard errors 3–14 % low in
- * the audit (95 % intervals covering 0.924–0.942); this bound covers at ≥ the nominal rate
- * for any readings, at the price of wider intervals when the readings are all alike
+ * A standard error of Σx̂ from public quantities only: √(n · max_x Var[x̂ | x]), the largest
+ * variance any n readings could have. It covers at ≥ the nominal rate whatever the readings
+ * (the plug-in at the mean leaves out their spread: the audit's 95 % intervals covered
+ * 0.924–0.942), and it depends on n alone, so a released standard error says nothing about
+ * the data: one computed from the aggregate (the plug-in, or the largest variance given
+ * Σx̂) lets a querier solve for the noise-free sum from an answer's error bars
  * (test/dp/ldpCoverage.test.ts measures both).
  */
-export function boundedSumVariance(params: SquareWaveParameters, n: number, sumY: number): number {
+export function publicSumStandardError(params: SquareWaveParameters, n: number): number {
   checkCount(n);
-  if (n === 0) return 0;
-  const s = Math.min(n, Math.max(0, estimateSum(params, sumY, n)));
-  const ones = Math.min(n - 1, Math.floor(s));
-  const rest = Math.min(1, s - ones);
-  return (
-    ones * reportVariance(params, 1) +
-    reportVariance(params, rest) +
-    (n - ones - 1) * reportVariance(params, 0)
-  );
+  return Math.sqrt(n * maxReportVariance(params));
 }
 
 /** √plugInSumVariance: the standard error of the de-biased sum. */

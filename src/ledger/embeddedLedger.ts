@@ -40,7 +40,7 @@ import type {
   VerifyReport,
 } from './service.js';
 import { SqliteBlockStore } from './sqliteStore.js';
-import { verifyChain } from './verifyChain.js';
+import { type SenderKeys, verifyChain } from './verifyChain.js';
 import { verifyInWorker } from './verifyOffThread.js';
 
 /**
@@ -561,6 +561,14 @@ export class MaasLedgerNode {
   }
 }
 
+/** The public keys the ledger checks partials and queries with, for its own full verify. */
+function sendersOf(key: LedgerKey): SenderKeys {
+  return {
+    gatewayPublicKey: key.gatewayPublicKey.map((row) => row.map((k) => k.raw)),
+    oemPublicKey: key.oems.map((o) => o.publicKey.raw),
+  };
+}
+
 function loadOrCreateNodeKey(path: string): Buffer {
   if (existsSync(path)) {
     // With the check master.key gets: a node key others may read signs blocks for them.
@@ -666,7 +674,12 @@ export function openEmbeddedLedger(options: EmbeddedLedgerOptions): EmbeddedLedg
       // One at a time: a call while one runs gets the running one's report.
       if (!verifying) {
         flushNow();
-        verifying = verifyInWorker(options.file, node.publicKey, node.contentKey).finally(() => {
+        verifying = verifyInWorker(
+          options.file,
+          node.publicKey,
+          node.contentKey,
+          sendersOf(options.ledgerKey),
+        ).finally(() => {
           verifying = undefined;
         });
       }

@@ -19,7 +19,11 @@ export function replayInto(
   switch (tx.kind) {
     case 'partial': {
       const res = contract.add(tx.body, tx.time);
-      return res.ok ? undefined : `recorded partial rejected on replay (${res.code})`;
+      if (!res.ok) return `recorded partial rejected on replay (${res.code})`;
+      // The labels the chain shows (and indexes by) must be the partial's own.
+      if (res.ian !== tx.ian || res.round !== tx.round || res.gateway !== tx.gateway)
+        return `recorded under IAN ${tx.ian}, round ${tx.round}, gateway ${tx.gateway}, but the partial is IAN ${res.ian}, round ${res.round}, gateway ${res.gateway}`;
+      return undefined;
     }
     case 'restore': {
       const outcome = canonicalJson(contract.restore(tx.ian ?? -1, tx.round ?? -1));

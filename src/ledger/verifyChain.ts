@@ -1,3 +1,4 @@
+import { sha256 } from '../crypto/bytes.js';
 import { ed25519PublicFromPrivate, ed25519PublicKey, ed25519Verify } from '../crypto/ed25519.js';
 import { ShamirParams } from '../crypto/shamir.js';
 import { type RandomSource, systemRandom } from '../math/random.js';
@@ -5,15 +6,16 @@ import type { LedgerKey } from '../schemes/maas/keys.js';
 import { MaasLedgerContract } from '../schemes/maas/ledgerContract.js';
 import { ReadingCodec } from '../schemes/maas/readingCodec.js';
 import { evidenceTagBytes } from '../schemes/maas/tags.js';
-import { encodeTransaction, GENESIS_PREVIOUS, headerHash } from './blockCodec.js';
-import { ChainCipher } from './chainCipher.js';
-import { decodeDeploymentConfig } from './deploymentConfig.js';
 import {
+  AnsweredQueries,
   checkQuerySignature,
   checkSenderShape,
   LiarEvidence,
   senderLedgerKey,
-} from './liarEvidence.js';
+} from './auditChecks.js';
+import { encodeTransaction, GENESIS_PREVIOUS, headerHash } from './blockCodec.js';
+import { ChainCipher } from './chainCipher.js';
+import { decodeDeploymentConfig } from './deploymentConfig.js';
 import { merkleRoot } from './merkle.js';
 import { replayInto } from './replay.js';
 import { RoundRetention } from './retention.js';
@@ -56,6 +58,12 @@ export interface VerifyOptions {
   contentKey?: Uint8Array;
   /** The gateways' ([ian][l − 1]) and queriers' public keys: check every signed message. */
   senders?: SenderKeys;
+  /**
+   * SHA-256 of the deployment configuration the TA issued (the auditor's bundle): a file
+   * holding another one — another mode, another f — is refused, so the ledger cannot pick
+   * the parameters it is checked under (e.g. the paper's mode, which signs nothing).
+   */
+  deploymentHash?: Uint8Array;
   /** A node rebuilding its state while opening: replays through its own contract and engine. */
   replayInto?: {
     replayTransaction(tx: LedgerTransaction, freshRng: RandomSource): string | undefined;
@@ -103,6 +111,11 @@ export function verifyChain(store: SqliteBlockStore, opts: VerifyOptions = {}): 
           ? undefined
           : { height: 0, reason: 'no deployment configuration in the file' },
       );
+    if (opts.deploymentHash && !sha256(configBytes).equals(Buffer.from(opts.deploymentHash)))
+      return done({
+        height: 0,
+        reason: 'the file holds another deployment configuration than the one the TA issued',
+      });
     const { params } = decodeDeploymentConfig(configBytes);
     // The paper's mode signs nothing (its tags are hashes anyone computes): nothing to check.
     const senders = params.modes.mac === 'hmac' ? opts.senders : undefined;
@@ -122,14 +135,17 @@ export function verifyChain(store: SqliteBlockStore, opts: VerifyOptions = {}): 
     const oemKeys = senders?.oemPublicKey.map((k) => ed25519PublicKey(k));
     const tagBytes = evidenceTagBytes(params.modes.mac);
     let awaitingAnswer = false;
+    const answeredQueries = new AnsweredQueries();
     const retention = new RoundRetention();
     replay = (tx) => {
       if (tx.kind === 'query') {
         if (awaitingAnswer) return 'a query without its answer';
         awaitingAnswer = true;
-        return oemKeys
+        const why = oemKeys
           ? checkQuerySignature(tx.body, oemKeys, params.modes.mac, tagBytes)
           : undefined;
+        // A query is answered (and charged) once: a recorded copy is a double charge.
+        return why ?? answeredQueries.check(tx.body, tagBytes);
       }
       if (tx.kind === 'answer') {
         if (!awaitingAnswer) return 'an answer without its query';

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { VerifyReport } from './service.js';
+import type { SenderKeys } from './verifyChain.js';
 
 /**
  * Verifies a ledger file in a worker thread, so the ledger's event loop keeps answering
@@ -21,6 +22,7 @@ export function verifyInWorker(
   file: string,
   publicKey: Uint8Array,
   contentKey: Uint8Array,
+  senders?: SenderKeys,
 ): Promise<VerifyReport> {
   const fromSource = import.meta.url.endsWith('.ts');
   // Posted to a thread of this process (structured clone in memory), never to disk or argv.
@@ -28,6 +30,7 @@ export function verifyInWorker(
     file,
     publicKey: Uint8Array.from(publicKey),
     contentKey: Uint8Array.from(contentKey),
+    senders,
   };
   const worker = fromSource
     ? new Worker(TSX_BOOT, {

@@ -6,16 +6,23 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteBlockStore } from './sqliteStore.js';
-import { verifyChain } from './verifyChain.js';
+import { type SenderKeys, verifyChain } from './verifyChain.js';
 
-const { file, publicKey, contentKey } = workerData as {
+const { file, publicKey, contentKey, senders } = workerData as {
   file: string;
   publicKey: Uint8Array;
   contentKey: Uint8Array;
+  senders?: SenderKeys;
 };
 const store = new SqliteBlockStore(file, { readonly: true });
 try {
-  parentPort!.postMessage(verifyChain(store, { publicKey: Buffer.from(publicKey), contentKey }));
+  parentPort!.postMessage(
+    verifyChain(store, {
+      publicKey: Buffer.from(publicKey),
+      contentKey,
+      ...(senders ? { senders } : {}),
+    }),
+  );
 } finally {
   store.close();
 }

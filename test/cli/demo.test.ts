@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,12 +61,19 @@ describe('privagg demo (child process)', () => {
     // The compromised device's certificate may not post partials.
     expect(summary.rejected.ACCESS_DENIED).toBeGreaterThan(0);
     expect(summary.ledger.verified).toBe(true);
+    // Verified as the auditor: sealed contents replayed, every signature checked, and the
+    // lying gateway named with its signed partial in every round it lied.
+    expect(summary.ledger.audited).toBe(true);
+    expect(summary.ledger.liarsWithEvidence).toBeGreaterThan(0);
     expect(summary.lyingGateways).toHaveLength(1);
     expect(summary.tolerated.failedGateways).toBe(1);
     expect(summary.queries.map((q: { number: number }) => q.number)).toEqual([1, 2, 3, 4]);
     expect(summary.queries[3].pearson.all).toBeCloseTo(1, 10);
     const written = JSON.parse(readFileSync(summary.outputs.json, 'utf8'));
     expect(written.rounds).toHaveLength(20);
+    // The truth and per-IAN estimates: the user's only (review of issue 10).
+    expect(statSync(summary.outputs.json).mode & 0o077).toBe(0);
+    expect(statSync(summary.outputs.html).mode & 0o077).toBe(0);
     const html = readFileSync(summary.outputs.html, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('number = 4');

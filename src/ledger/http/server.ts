@@ -392,7 +392,12 @@ export function buildLedgerApi(
     }
     const res = await service.restore(ian, round);
     if (!res.ok) return refuse(request, reply, res.code, res.reason);
-    return reply.code(200).send(res.outcome);
+    // The operator starts restores; it does not hold the chain's content key, so it gets the
+    // outcome without the noise-free estimates (sealed on the chain, chainCipher.ts).
+    const { outcome } = res;
+    return reply
+      .code(200)
+      .send(outcome.status === 'restored' ? { ...outcome, estimates: [] } : outcome);
   });
 
   app.post('/v1/epoch', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {

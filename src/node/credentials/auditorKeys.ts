@@ -3,13 +3,15 @@ import type { LedgerKey } from '../../schemes/maas/keys.js';
 import type { BundleOf } from './bundle.js';
 
 /** What a full audit of a chain needs: its content key and the senders' public keys. */
-export type AuditorKeys = Required<Pick<VerifyOptions, 'contentKey' | 'senders'>>;
+export type AuditorKeys = Required<Pick<VerifyOptions, 'contentKey' | 'senders'>> &
+  Pick<VerifyOptions, 'deploymentHash'>;
 
 /** From the auditor's bundle (`privagg ledger verify --bundle`, the demo). */
 export function auditorKeysOfBundle(bundle: BundleOf<'auditor'>): AuditorKeys {
   const hex = (h: string) => Buffer.from(h, 'hex');
   return {
     contentKey: hex(bundle.keys.contentKey),
+    deploymentHash: hex(bundle.keys.deploymentHash),
     senders: {
       gatewayPublicKey: bundle.keys.gatewayPublicKey.map((row) => row.map(hex)),
       oemPublicKey: bundle.keys.oemPublicKey.map(hex),

@@ -23,9 +23,10 @@ import type { Role } from './identities.js';
  *     ledger    { gatewayPublicKey[z][m], gatewayIdentity[z][m], oems[{ identity, publicKey }],
  *                 queryNoiseKey, contentKey, signingKey (Ed25519 seed) } — public keys of the senders
  *                 only: it checks partials and queries and cannot make them
- *     auditor   { gatewayPublicKey[z][m], oemPublicKey[o], contentKey }: to open the chain's
- *                 sealed partials and restores (ledger/chainCipher.ts) and check its signed
- *                 partials and queries itself
+ *     auditor   { gatewayPublicKey[z][m], oemPublicKey[o], contentKey, deploymentHash }: to
+ *                 open the chain's sealed partials and restores (ledger/chainCipher.ts), check
+ *                 its signed partials and queries, and refuse a file whose deployment
+ *                 configuration (modes, f, …) is not the one the TA issued itself
  *     oem       { oem, identity, signingKey (Ed25519 seed: signs its queries) }
  *     operator, broker: {} (their certificate is their credential)
  *
@@ -80,6 +81,7 @@ const AuditorKeys = z.strictObject({
   gatewayPublicKey: z.array(z.array(hex(32))),
   oemPublicKey: z.array(hex(32)),
   contentKey: hex(32),
+  deploymentHash: hex(32),
 });
 
 const Common = {

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519KeyPair, ed25519PublicFromPrivate } from '../../crypto/ed25519.js';
+import { sha256 } from '../../crypto/bytes.js';
 import { exportRawPrivate } from '../../crypto/rawKeys.js';
+import { encodeDeploymentConfig } from '../../ledger/deploymentConfig.js';
 import type { BrokerGrant } from '../../net/brokerPolicy.js';
 import { createCertificateAuthority, issueCertificate } from '../../net/pki.js';
-import type { ParsedDeploymentSpec } from '../deploymentFile.js';
+import { type ParsedDeploymentSpec, toMaasParams } from '../deploymentFile.js';
 import { loadOrCreateMasterSecret, loadRegistration, registryFor } from '../masterSecret.js';
 import { BUNDLE_FORMAT, type CredentialBundle, loadBundle, type TlsCredentials } from './bundle.js';
 import { identityOf, type Role } from './identities.js';
@@ -207,6 +209,11 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
     gatewayPublicKey: lk.gatewayPublicKey.map((row) => row.map((k) => hex(k.raw))),
     oemPublicKey: lk.oems.map((x) => hex(x.publicKey.raw)),
     contentKey: hex(lk.chainContentKey!),
+    // The configuration the ledger must hold, as it stores it: a file that says otherwise
+    // (another mode, another f) is not this deployment's chain.
+    deploymentHash: hex(
+      sha256(encodeDeploymentConfig({ params: toMaasParams(spec), oems: spec.oems })),
+    ),
   });
   grants.set(identityOf.auditor(dep), { role: 'auditor' });
   write(identityOf.broker(dep), 'broker', {}, { server: true });

@@ -1,5 +1,5 @@
 import {
-  boundedSumVariance,
+  publicSumStandardError,
   estimateSum,
   perturbSquareWave,
   type SquareWaveParameters,
@@ -94,8 +94,9 @@ export class ReadingCodec {
       const max = this.params.maxReading[j]!;
       return {
         estimate: max * estimateSum(this.ldp, raw, n),
-        // The bound, not the plug-in at the mean: it covers whatever the readings are.
-        standardError: n === 0 ? 0 : max * Math.sqrt(boundedSumVariance(this.ldp, n, raw)),
+        // From n alone: it covers whatever the readings are, and an answer's error bars
+        // (they are released with it) carry nothing of the noise-free sum.
+        standardError: max * publicSumStandardError(this.ldp, n),
         rawSum: raw,
       };
     });

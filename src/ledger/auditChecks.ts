@@ -3,11 +3,15 @@ import { isPrivaggError } from '../errors.js';
 import type { LedgerKey } from '../schemes/maas/keys.js';
 import type { MaasModes, MaasParams } from '../schemes/maas/params.js';
 import { shareBytes } from '../schemes/maas/params.js';
+import { queryReplayKey } from '../schemes/maas/query.js';
 import { verifyEvidence } from '../schemes/maas/tags.js';
 import { decodeGatewayPartial, decodeQuery } from '../wire/maas.js';
 import type { LedgerTransaction, LiarRecord } from './service.js';
 
 /**
+ * The checks an auditor runs over a chain beyond its structure and replay (verifyChain.ts):
+ * signatures of partials and queries, each query answered once, and named liars' evidence.
+ *
  * What an auditor holding the senders' public keys gets from a chain beyond its
  * structure: every partial and query checked against its sender's signature, and each
  * gateway a restore named as a liar tied to the partial it signed. The ledger holds no
@@ -88,6 +92,26 @@ function parseOutcome(body: Buffer): ParsedOutcome | undefined {
       liars: Array.isArray(o.liars) ? o.liars.filter(Number.isInteger) : [],
     };
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The queries a chain has answered, by what was asked (queryReplayKey, as the node's
+ * replay cache keys them): a second recorded copy would charge its OEM twice.
+ */
+export class AnsweredQueries {
+  private readonly seen = new Set<string>();
+
+  check(body: Buffer, tagBytes: number): string | undefined {
+    let key: string;
+    try {
+      key = queryReplayKey(decodeQuery(body, tagBytes));
+    } catch (e) {
+      return `a recorded query does not decode (${isPrivaggError(e) ? e.code : 'MALFORMED_MESSAGE'})`;
+    }
+    if (this.seen.has(key)) return 'a query recorded and answered twice';
+    this.seen.add(key);
     return undefined;
   }
 }
