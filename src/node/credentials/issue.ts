@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ed25519KeyPair, ed25519PublicFromPrivate } from '../../crypto/ed25519.js';
 import { sha256 } from '../../crypto/bytes.js';
+import { ed25519KeyPair, ed25519PublicFromPrivate } from '../../crypto/ed25519.js';
 import { exportRawPrivate } from '../../crypto/rawKeys.js';
 import { encodeDeploymentConfig } from '../../ledger/deploymentConfig.js';
 import type { BrokerGrant } from '../../net/brokerPolicy.js';

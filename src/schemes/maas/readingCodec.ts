@@ -1,7 +1,7 @@
 import {
-  publicSumStandardError,
   estimateSum,
   perturbSquareWave,
+  publicSumStandardError,
   type SquareWaveParameters,
   squareWaveParameters,
 } from '../../dp/ldpSquareWave.js';
