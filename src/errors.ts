@@ -68,6 +68,11 @@ export const ErrorCode = {
   ACCESS_DENIED: 'ACCESS_DENIED',
   /** A re-aggregated partial whose contributor set is not the one the ledger asked for. */
   CONTRIBUTOR_MISMATCH: 'CONTRIBUTOR_MISMATCH',
+  /**
+   * A report's input-validity proof does not hold: its commitments do not match the shares
+   * a gateway received, or the ledger's verdict on the proof refuses the device.
+   */
+  INVALID_PROOF: 'INVALID_PROOF',
   /** A recovery could not produce an aggregate (fewer than k usable partials, …). */
   RESTORE_FAILED: 'RESTORE_FAILED',
   /**

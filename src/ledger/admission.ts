@@ -1,5 +1,6 @@
 import { ErrorCode } from '../errors.js';
 import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
+import { reportValidityFor, verifierEntryBytes } from '../schemes/maas/reportValidity.js';
 import { evidenceTagBytes } from '../schemes/maas/tags.js';
 import {
   gatewayPartialSize,
@@ -27,13 +28,39 @@ export interface PartialHeader {
   rosterSize: number;
 }
 
-/** The exact size of every partial of this deployment. */
+/** The size of every partial of this deployment, before any verifier section (input validity). */
 export function partialBytesOf(params: MaasParams): number {
   return gatewayPartialSize(
     params.devicesPerIan,
     params.dimensions.length,
     shareBytes(params),
     evidenceTagBytes(params.modes.mac),
+  );
+}
+
+/**
+ * With input validity, a first partial (attempt 0, flag set) also carries one verifier
+ * entry per contributor: its size follows from the bitmap, read only when the bytes
+ * hold it (a shorter message fails the size check as it is).
+ */
+function verifierSectionBytes(bytes: Uint8Array, params: MaasParams): number {
+  const validity = reportValidityFor(params);
+  if (!validity || bytes[5] !== 1) return 0;
+  const bitmapBytes = Math.ceil(params.devicesPerIan / 8);
+  if (bytes.length < PARTIAL_HEADER_BYTES + bitmapBytes) return 0;
+  let contributors = 0;
+  for (let i = 0; i < bitmapBytes; i++) {
+    let b = bytes[PARTIAL_HEADER_BYTES + i]!;
+    for (; b; b &= b - 1) contributors++;
+  }
+  return contributors * verifierEntryBytes(validity);
+}
+
+/** The largest partial of this deployment: a first one over the whole roster, with validity. */
+export function maxPartialBytesOf(params: MaasParams): number {
+  const validity = reportValidityFor(params);
+  return (
+    partialBytesOf(params) + (validity ? params.devicesPerIan * verifierEntryBytes(validity) : 0)
   );
 }
 
@@ -76,7 +103,7 @@ export function admitPartial(bytes: Uint8Array, params: MaasParams): Admission {
   if (bytes[1] !== MessageType.GatewayPartial) {
     return { ok: false, code: ErrorCode.MALFORMED_MESSAGE, reason: `message type ${bytes[1]}` };
   }
-  const expected = partialBytesOf(params);
+  const expected = partialBytesOf(params) + verifierSectionBytes(bytes, params);
   if (bytes.length !== expected) {
     return {
       ok: false,

@@ -2,10 +2,10 @@ import { type Ed25519PublicKey, ed25519PublicKey } from '../crypto/ed25519.js';
 import { isPrivaggError } from '../errors.js';
 import type { LedgerKey } from '../schemes/maas/keys.js';
 import type { MaasModes, MaasParams } from '../schemes/maas/params.js';
-import { shareBytes } from '../schemes/maas/params.js';
+import { decodePartialOf } from '../schemes/maas/partialCodec.js';
 import { queryReplayKey } from '../schemes/maas/query.js';
 import { verifyEvidence } from '../schemes/maas/tags.js';
-import { decodeGatewayPartial, decodeQuery } from '../wire/maas.js';
+import { decodeQuery } from '../wire/maas.js';
 import type { LedgerTransaction, LiarRecord } from './service.js';
 
 /**
@@ -23,10 +23,10 @@ export class LiarEvidence {
   /** `${ian}/${round}` → gateway/attempt → where its partial is and its signature. */
   private readonly partials = new Map<string, Map<string, { height: number; signature: string }>>();
 
-  observe(tx: LedgerTransaction, height: number, params: MaasParams, tagBytes: number): void {
+  observe(tx: LedgerTransaction, height: number, params: MaasParams, _tagBytes: number): void {
     if (tx.kind === 'partial') {
       // The replay accepted it, so it decodes and its signature verified.
-      const p = decodeGatewayPartial(tx.body, shareBytes(params), tagBytes);
+      const p = decodePartialOf(params, tx.body);
       const key = `${p.ian}/${p.round}`;
       let byGateway = this.partials.get(key);
       if (!byGateway) {

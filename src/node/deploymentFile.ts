@@ -104,6 +104,20 @@ const LdpShape = strict(
 /** `ldp: off`, `ldp: false` and `ldp: null` switch LDP off. */
 const Ldp = z.preprocess((v) => (v === 'off' || v === false ? null : v), LdpShape.nullable());
 
+const InputValidityShape = strict(
+  'scheme.inputValidity',
+  { proofs: int(1, 8).default(3) },
+  mappingError('must be "off", null or { proofs }'),
+);
+/**
+ * `inputValidity: { proofs }` switches the range proofs on; `off` (or false, null), or
+ * absent, leaves them off (maas/params.ts says why that is the default for now).
+ */
+const InputValidity = z.preprocess(
+  (v) => (v === 'off' || v === false ? null : v),
+  InputValidityShape.nullable(),
+);
+
 const ModesShape = strict(
   'scheme.modes',
   {
@@ -135,6 +149,7 @@ const Scheme = strict('scheme', {
   /** w; only the synthetic workload may choose it (AI4I has 5). */
   dimensions: int(1, 8).optional(),
   ldp: Ldp.prefault({}),
+  inputValidity: InputValidity.optional(),
   modes: Modes.prefault('default'),
 });
 
@@ -610,6 +625,7 @@ function toSpec(f: FileContent, baseDir: string): ParsedDeploymentSpec {
       ...(s.data !== undefined ? { data: resolve(baseDir, s.data) } : {}),
       dimensions: w,
       ldp,
+      ...(s.inputValidity !== undefined ? { inputValidity: s.inputValidity } : {}),
       modes,
     },
     rounds: {
@@ -695,6 +711,9 @@ export function toMaasParams(spec: DeploymentSpec): MaasParams {
     dimensions: names,
     maxReading: names.map(() => max),
     ldp: spec.scheme.ldp ? { ...spec.scheme.ldp } : null,
+    ...(spec.scheme.inputValidity !== undefined
+      ? { validity: spec.scheme.inputValidity ? { ...spec.scheme.inputValidity } : null }
+      : {}),
     freshnessWindowMs: spec.rounds.freshnessWindowMs,
     modes: { ...spec.scheme.modes },
   });

@@ -27,6 +27,10 @@ export interface DeploymentSpec {
     data?: string;
     /** null: LDP off. */
     ldp: { epsilon: number; delta: number } | null;
+    /**
+     * Range proofs on every report (docs/VALIDITY.md); null or absent: off.
+     */
+    inputValidity?: { proofs: number } | null;
     modes: MaasModes;
   };
   rounds: {

@@ -56,7 +56,7 @@ export interface GatewayServiceOptions {
   postDeadlineMs?: number;
   /**
    * Fault injection (the demo's compromised gateway): builds the partial actually sent in
-   * place of the honest one — at close (`sums` given) and on re-aggregation (`sums` null).
+   * place of the honest one — at close (`honest` given) and on re-aggregation (`honest` null).
    */
   compromised?: CompromisedGateway;
 }
@@ -65,8 +65,8 @@ export type CompromisedGateway = (at: {
   core: MaasGateway;
   round: number;
   contributors: readonly number[];
-  /** The honest sums at close; null on re-aggregation (derive them from the core). */
-  sums: readonly bigint[] | null;
+  /** The honest partial at close; null on re-aggregation (re-sum through the core). */
+  honest: Buffer | null;
   attempt: number;
   nowMs: number;
 }) => Buffer | null;
@@ -233,7 +233,7 @@ export class GatewayService {
           core: this.core,
           round,
           contributors: res.contributors,
-          sums: res.sums,
+          honest: res.partial,
           attempt: 0,
           nowMs: this.o.clock.now(),
         })
@@ -382,7 +382,7 @@ export class GatewayService {
         core: this.core,
         round: req.round,
         contributors: req.contributors,
-        sums: null,
+        honest: null,
         attempt: req.attempt,
         nowMs,
       });

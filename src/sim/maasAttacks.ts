@@ -4,8 +4,8 @@ import { type RandomSource, uniformInt } from '../math/random.js';
 import type { MaasDeployment } from '../schemes/maas/deployment.js';
 import type { MaasGateway } from '../schemes/maas/gateway.js';
 import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
+import { proofPayloadBytes, reportValidityFor } from '../schemes/maas/reportValidity.js';
 import { paperHash } from '../schemes/maas/tags.js';
-import { encodeElements } from '../wire/fieldElements.js';
 import { encodeReportHeader } from '../wire/maas.js';
 import type { AttackKind } from './maasFaults.js';
 
@@ -17,37 +17,26 @@ import type { AttackKind } from './maasFaults.js';
  * rogue MQTT client) and posts them over HTTP — the same bytes either way.
  */
 
-/** A compromised gateway: honest sums plus a non-zero offset, tagged with its real key. */
+/**
+ * A compromised gateway's partial: its honest one (`honest`, or at re-aggregation the
+ * core's own re-sum) with a random non-zero offset added to every sum, signed with its
+ * real key — everything else, verifier shares included, as the honest partial has it.
+ */
 export function lyingPartial(
   g: MaasGateway,
+  honest: Buffer | null,
   round: number,
   contributors: readonly number[],
-  sums: readonly bigint[] | null,
   attempt: number,
   now: number,
   rng: RandomSource,
   params: MaasParams,
 ): Buffer | null {
-  let honest = sums;
-  if (!honest) {
-    const bytes = g.reaggregate(round, contributors, attempt, now);
-    if (!bytes) return null;
-    // Re-derive the honest sums by asking the gateway core; then perturb them.
-    honest = readSums(bytes, params);
-  }
+  const partial = honest ?? g.reaggregate(round, contributors, attempt, now);
+  if (!partial) return null;
   const p = params.field.p;
-  const lied = honest.map((s) => (s + 1n + BigInt(uniformInt(rng, 1_000_000))) % p);
-  return g.buildPartial(round, contributors, lied, attempt, now);
-}
-
-function readSums(partial: Buffer, params: MaasParams): bigint[] {
-  const e = shareBytes(params);
-  const w = params.dimensions.length;
-  const start = partial.length - 32 - w * e;
-  const out: bigint[] = [];
-  for (let j = 0; j < w; j++)
-    out.push(BigInt(`0x${partial.subarray(start + j * e, start + (j + 1) * e).toString('hex')}`));
-  return out;
+  const lied = g.partialSums(partial).map((s) => (s + 1n + BigInt(uniformInt(rng, 1_000_000))) % p);
+  return g.withSums(partial, lied);
 }
 
 /**
@@ -64,14 +53,24 @@ export function outOfRangeReport(
 ): Buffer {
   const params = dep.params;
   const key = dep.registry.deviceKey(v, i);
-  const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
   // All-ones elements are ≥ p for 2^61 − 1 (and any p below 2^(8E)).
   return craftReport(
     params,
     { gateway: l, ian: v, device: i, round: rd, timestamp: now },
-    Buffer.alloc(width * shareBytes(params), 0xff),
+    Buffer.alloc(plainPayloadBytes(params), 0xff),
     { aead: key.gatewayAead[l - 1]!, mac: key.gatewayMac[l - 1]!, identity: key.identity },
   );
+}
+
+/**
+ * Bytes of a report's payload before sealing: w shares, or with input validity the
+ * proof-carrying layout (a crafted one fails its checks, after the tag's).
+ */
+export function plainPayloadBytes(params: MaasParams): number {
+  const validity = reportValidityFor(params);
+  if (validity) return proofPayloadBytes(validity);
+  const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
+  return width * shareBytes(params);
 }
 
 /**
@@ -88,6 +87,7 @@ export function craftReport(
   const header = encodeReportHeader({
     sealed: params.modes.aead,
     perDimension,
+    proven: params.validity !== null,
     width: perDimension ? 1 : params.dimensions.length,
     dimension: 0,
     ...at,
@@ -168,13 +168,13 @@ export function deviceAttackMessages(
     // keys with that device (it holds no other).
     const insider = gateway === 2 ? 1 : 2;
     const gw = dep.registry.gatewayKey(v, insider);
-    const width = params.modes.layout === 'per-dimension' ? 1 : params.dimensions.length;
     push(
       'insider-forgery',
       craftReport(
         params,
         { gateway, ian: v, device: insiderTarget, round: rd, timestamp: now },
-        encodeElements(Array(width).fill(12345n), shareBytes(params)),
+        // Small elements (0x0101… < p): shares of the insider's choosing.
+        Buffer.alloc(plainPayloadBytes(params), 0x01),
         {
           aead: gw.deviceAead[insiderTarget]!,
           mac: gw.deviceMac[insiderTarget]!,

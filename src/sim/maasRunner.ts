@@ -285,7 +285,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
         for (const r of res.rejected) count(r.code);
         if (res.contributors.length === n) gatewaysWithAllDevices++;
         const sent = isLyingGw(v, l)
-          ? lyingPartial(g, res.round, res.contributors, res.sums, 0, now + 2000, srng, params)
+          ? lyingPartial(g, res.partial, res.round, res.contributors, 0, now + 2000, srng, params)
           : res.partial;
         if (sent) partials.push(sent);
       }
@@ -321,9 +321,9 @@ export function runMaas(s: MaasScenario): MaasRunResult {
           const again = isLyingGw(v, l)
             ? lyingPartial(
                 g,
+                null,
                 rd,
                 outcome.contributors,
-                null,
                 outcome.attempt,
                 now + 4000,
                 srng,

@@ -12,23 +12,28 @@ import { WireReader, WireWriter } from './reader.js';
  * DS → GW report (`MessageType.DeviceReport`):
  *   0  u8   version = 1
  *   1  u8   type = 1
- *   2  u8   flags: bit0 payload is AES-256-GCM sealed, bit1 per-dimension layout
- *   3  u8   w = number of shares carried (1 in the per-dimension layout)
+ *   2  u8   flags: bit0 payload is AES-256-GCM sealed, bit1 per-dimension layout,
+ *               bit2 proof-carrying (input validity on: the payload is the validity
+ *               layout of schemes/maas/reportValidity.ts instead of w shares)
+ *   3  u8   w = number of dimensions carried (1 in the per-dimension layout)
  *   4  u8   j = dimension index (per-dimension layout; 0 otherwise)
  *   5  u8   l = gateway index 1..m
  *   6  u16  v = IAN index
  *   8  u32  i = device index
  *  12  u32  rd = round
  *  16  u64  t_cur = timestamp, ms since the epoch
- *  24  …    payload: w shares × E bytes (E = ⌈log2 p / 8⌉), or their sealed box (+28 bytes)
+ *  24  …    payload: w shares × E bytes (E = ⌈log2 p / 8⌉), or the proof-carrying layout;
+ *           or its sealed box (+28 bytes)
  *  …   32   tag over bytes [0, 24 + |payload|)
  *
  * GW → ledger partial (`MessageType.GatewayPartial`):
  *   0  u8   version, 1 u8 type = 2, 2 u8 attempt (0 = first, 1.. = re-aggregation),
- *   3  u8   w, 4 u8 l, 5 u8 reserved = 0, 6 u16 v, 8 u32 rd, 12 u64 t_cur,
+ *   3  u8   w, 4 u8 l, 5 u8 flags (bit0: a verifier section follows the sums; other bits 0),
+ *   6  u16 v, 8 u32 rd, 12 u64 t_cur,
  *  20  u32  n = roster size, 24 ⌈n/8⌉ contributor bitmap (bit i of byte i>>3, LSB first),
- *   …  w × E aggregated shares, then the tag: the gateway's 64-byte Ed25519 signature
- *      (the paper's mode: its 32-byte hash).
+ *   …  w × E aggregated shares, then (flag bit0) one verifier share and query seed per
+ *      contributor (schemes/maas/reportValidity.ts), then the tag: the gateway's 64-byte
+ *      Ed25519 signature (the paper's mode: its 32-byte hash).
  *
  * OEM → ledger query (`MessageType.Query`), 24 bytes and the tag (88 bytes signed, 56 in
  * the paper's mode):
@@ -56,6 +61,8 @@ export const MAX_MESSAGE_BYTES = 1 << 20;
 export interface DeviceReportFields {
   sealed: boolean;
   perDimension: boolean;
+  /** The payload is proof-carrying (input validity); absent means false. */
+  proven?: boolean;
   /** Number of shares carried. */
   width: number;
   dimension: number;
@@ -67,6 +74,7 @@ export interface DeviceReportFields {
 }
 
 export interface DecodedDeviceReport extends DeviceReportFields {
+  proven: boolean;
   payload: Uint8Array;
   tag: Uint8Array;
   /** The bytes the tag covers. */
@@ -93,7 +101,7 @@ export function encodeReportHeader(f: DeviceReportFields): Buffer {
 export function writeReportHeader(f: DeviceReportFields, out: Buffer): void {
   out[0] = WIRE_VERSION;
   out[1] = MessageType.DeviceReport;
-  out[2] = (f.sealed ? 1 : 0) | (f.perDimension ? 2 : 0);
+  out[2] = (f.sealed ? 1 : 0) | (f.perDimension ? 2 : 0) | (f.proven ? 4 : 0);
   out.writeUInt8(f.width, 3);
   out.writeUInt8(f.dimension, 4);
   out.writeUInt8(f.gateway, 5);
@@ -135,7 +143,7 @@ function checkHeader(r: WireReader, type: number, bytes: Uint8Array): void {
  */
 export function decodeDeviceReport(
   bytes: Uint8Array,
-  expectedPayload: (width: number, sealed: boolean) => number,
+  expectedPayload: (width: number, sealed: boolean, proven: boolean) => number,
 ): DecodedDeviceReport {
   if (bytes.length < REPORT_HEADER_BYTES || bytes.length > MAX_MESSAGE_BYTES) {
     return decodeDeviceReportChecked(bytes, expectedPayload);
@@ -152,7 +160,7 @@ export function decodeDeviceReport(
     );
   }
   const flags = bytes[2]!;
-  if ((flags & ~3) !== 0)
+  if ((flags & ~7) !== 0)
     throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `unknown flags ${flags}`);
   const width = bytes[3]!;
   const dimension = bytes[4]!;
@@ -168,10 +176,11 @@ export function decodeDeviceReport(
   const timestamp = timestampHigh * 0x1_0000_0000 + u32At(bytes, 20);
   const sealed = (flags & 1) !== 0;
   const perDimension = (flags & 2) !== 0;
+  const proven = (flags & 4) !== 0;
   if (width === 0 || (perDimension && width !== 1)) {
     throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `bad share count ${width}`);
   }
-  const payloadLength = expectedPayload(width, sealed);
+  const payloadLength = expectedPayload(width, sealed, proven);
   const tagAt = REPORT_HEADER_BYTES + payloadLength;
   if (!(payloadLength >= 0 && bytes.length === tagAt + MAC_TAG_BYTES)) {
     // Truncated or trailing bytes: let the reader name the field, as it always has.
@@ -184,6 +193,7 @@ export function decodeDeviceReport(
   return {
     sealed,
     perDimension,
+    proven,
     width,
     dimension,
     gateway,
@@ -206,12 +216,12 @@ function u32At(bytes: Uint8Array, at: number): number {
 /** The field-by-field reader: the reference the fast path above must agree with. */
 function decodeDeviceReportChecked(
   bytes: Uint8Array,
-  expectedPayload: (width: number, sealed: boolean) => number,
+  expectedPayload: (width: number, sealed: boolean, proven: boolean) => number,
 ): DecodedDeviceReport {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.DeviceReport, bytes);
   const flags = r.u8('flags');
-  if ((flags & ~3) !== 0)
+  if ((flags & ~7) !== 0)
     throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `unknown flags ${flags}`);
   const width = r.u8('w');
   const dimension = r.u8('j');
@@ -222,15 +232,17 @@ function decodeDeviceReportChecked(
   const timestamp = r.u53('t_cur');
   const sealed = (flags & 1) !== 0;
   const perDimension = (flags & 2) !== 0;
+  const proven = (flags & 4) !== 0;
   if (width === 0 || (perDimension && width !== 1)) {
     throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, `bad share count ${width}`);
   }
-  const payload = r.bytesOf(expectedPayload(width, sealed), 'payload');
+  const payload = r.bytesOf(expectedPayload(width, sealed, proven), 'payload');
   const tag = r.bytesOf(MAC_TAG_BYTES, 'tag');
   r.finish('device report');
   return {
     sealed,
     perDimension,
+    proven,
     width,
     dimension,
     gateway,
@@ -259,6 +271,8 @@ export interface GatewayPartialFields {
 export interface DecodedGatewayPartial extends GatewayPartialFields {
   width: number;
   sums: Uint8Array;
+  /** The verifier section (input validity, attempt 0), or null when the flag is off. */
+  verifiers: Uint8Array | null;
   tag: Uint8Array;
   authenticated: Uint8Array;
 }
@@ -272,45 +286,60 @@ export function gatewayPartialSize(
   return PARTIAL_HEADER_BYTES + Math.ceil(rosterSize / 8) + width * elementBytes + tagBytes;
 }
 
-/** The partial up to (not including) its tag; the caller appends the tag. */
+/**
+ * The partial up to (not including) its tag; the caller appends the tag. `verifiers`
+ * (input validity, attempt 0) follow the sums and set flag bit 0.
+ */
 export function encodeGatewayPartialBody(
   f: GatewayPartialFields,
   sums: Uint8Array,
   width: number,
+  verifiers?: Uint8Array,
 ): Buffer {
   const bitmap = Buffer.alloc(Math.ceil(f.rosterSize / 8));
   for (const i of f.contributors) {
     if (i < 0 || i >= f.rosterSize) throw new Error(`codec bug: contributor ${i} outside roster`);
     bitmap[i >> 3]! |= 1 << (i & 7);
   }
-  return new WireWriter(PARTIAL_HEADER_BYTES + bitmap.length + sums.length)
+  const extra = verifiers?.length ?? 0;
+  const w = new WireWriter(PARTIAL_HEADER_BYTES + bitmap.length + sums.length + extra)
     .u8(WIRE_VERSION)
     .u8(MessageType.GatewayPartial)
     .u8(f.attempt)
     .u8(width)
     .u8(f.gateway)
-    .u8(0)
+    .u8(verifiers ? 1 : 0)
     .u16(f.ian)
     .u32(f.round)
     .u64(f.timestamp)
     .u32(f.rosterSize)
     .raw(bitmap)
-    .raw(sums)
-    .done();
+    .raw(sums);
+  return (verifiers ? w.raw(verifiers) : w).done();
 }
 
+/**
+ * `verifierEntryBytes`: bytes per contributor of the verifier section where the
+ * deployment uses input validity (0: it does not, and the flag must be off).
+ */
 export function decodeGatewayPartial(
   bytes: Uint8Array,
   elementBytes: number,
   tagBytes: number,
+  verifierEntryBytes = 0,
 ): DecodedGatewayPartial {
   const r = new WireReader(bytes);
   checkHeader(r, MessageType.GatewayPartial, bytes);
   const attempt = r.u8('attempt');
   const width = r.u8('w');
   const gateway = r.u8('l');
-  if (r.u8('reserved') !== 0)
-    throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'reserved byte is not 0');
+  const flags = r.u8('flags');
+  if (flags & ~1) throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'unknown partial flags');
+  if (flags === 1 && verifierEntryBytes === 0)
+    throw new PrivaggError(
+      ErrorCode.MALFORMED_MESSAGE,
+      'verifier section in a deployment without input validity',
+    );
   const ian = r.u16('v');
   const round = r.u32('rd');
   const timestamp = r.u53('t_cur');
@@ -328,6 +357,8 @@ export function decodeGatewayPartial(
       throw new PrivaggError(ErrorCode.MALFORMED_MESSAGE, 'bitmap bit past n');
   }
   const sums = r.bytesOf(width * elementBytes, 'sums');
+  const verifiers =
+    flags === 1 ? r.bytesOf(contributors.length * verifierEntryBytes, 'verifier section') : null;
   const tag = r.bytesOf(tagBytes, 'tag');
   r.finish('gateway partial');
   return {
@@ -340,6 +371,7 @@ export function decodeGatewayPartial(
     contributors,
     width,
     sums,
+    verifiers,
     tag,
     authenticated: bytes.subarray(0, bytes.length - tagBytes),
   };

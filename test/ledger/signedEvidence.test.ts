@@ -9,9 +9,9 @@ import { SqliteBlockStore } from '../../src/ledger/sqliteStore.js';
 import { type SenderKeys, verifyChain } from '../../src/ledger/verifyChain.js';
 import { seededRandom, systemRandom } from '../../src/math/random.js';
 import { createMaasDeployment, type MaasDeployment } from '../../src/schemes/maas/deployment.js';
-import { defaultMaasParams, shareBytes } from '../../src/schemes/maas/params.js';
-import { decodeElements } from '../../src/wire/fieldElements.js';
-import { decodeGatewayPartial, encodeQueryBody } from '../../src/wire/maas.js';
+import { defaultMaasParams } from '../../src/schemes/maas/params.js';
+import { decodePartialOf } from '../../src/schemes/maas/partialCodec.js';
+import { encodeQueryBody } from '../../src/wire/maas.js';
 import { editStoredBody, GRANT, ledgerFixture, rechainFrom, T0 } from './helpers.js';
 
 /**
@@ -164,14 +164,9 @@ describe('signed partials and queries: the ledger checks what it cannot make', (
         gws[m.gateway - 1]!.ingest(m.bytes, T0);
     const partials = gws.map((g) => g.closeRound(T0).partial);
     // Gateway 5 signs a lie: every sum + 1.
-    const E = shareBytes(params);
-    const msg = decodeGatewayPartial(partials[4]!, E, 64);
-    const lie = gws[4]!.buildPartial(
-      0,
-      msg.contributors,
-      decodeElements(msg.sums, msg.width, E, params.field.p).map((s) => params.field.add(s, 1n)),
-      0,
-      T0,
+    const lie = gws[4]!.withSums(
+      partials[4]!,
+      gws[4]!.partialSums(partials[4]!).map((s) => params.field.add(s, 1n)),
     );
     for (const p of [...partials.slice(0, 4), lie]) expect(node.add(p, T0).ok).toBe(true);
     const out = node.restore(0, 0, T0);
@@ -187,7 +182,7 @@ describe('signed partials and queries: the ledger checks what it cannot make', (
     expect(liar).toMatchObject({ ian: 0, round: 0, gateway: 5, attempt: 0 });
     // The evidence: the partial in that block, its signature under gateway 5's public key.
     const tx = new ChainCipher(contentKey).open(store.block(liar.partialHeight)!.transactions[0]!);
-    const stored = decodeGatewayPartial(tx.body, E, 64);
+    const stored = decodePartialOf(params, tx.body);
     expect(stored.gateway).toBe(5);
     expect(Buffer.from(stored.tag).toString('hex')).toBe(liar.signature);
     const gw5 = dep.registry.ledgerKey().gatewayPublicKey[0]![4]!.raw;

@@ -200,7 +200,7 @@ describe('GatewayService: reconcile requests are verified before anything is re-
       // The honest request: answered with a partial over exactly the target, attempt 1.
       reconcile(request());
       await waitFor(() => posted.length === base + 1, 'the re-aggregated partial');
-      const p = decodeGatewayPartial(posted[base]!, 8, 64);
+      const p = decodeGatewayPartial(posted[base]!, 8, 64, 560);
       expect([p.attempt, p.gateway, p.ian, p.round, p.contributors]).toEqual([
         1,
         1,
@@ -229,7 +229,7 @@ describe('GatewayService: reconcile requests are verified before anything is re-
     const crashes = crashWatch();
     try {
       const { svc, request, reconcile } = await closedGateway((at) => {
-        if (at.sums) return at.core.buildPartial(at.round, at.contributors, at.sums, 0, at.nowMs);
+        if (at.honest) return at.honest;
         throw new Error('hook bug');
       });
       expect(() => reconcile(request())).not.toThrow();

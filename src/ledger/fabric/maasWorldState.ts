@@ -11,6 +11,7 @@ import {
   type RestoreOutcome,
 } from '../../schemes/maas/ledgerContract.js';
 import { type MaasParams, shareBytes } from '../../schemes/maas/params.js';
+import { decodePartialOf } from '../../schemes/maas/partialCodec.js';
 import {
   MaasQueryEngine,
   type QueryAnswer,
@@ -19,7 +20,7 @@ import {
 } from '../../schemes/maas/query.js';
 import { ReadingCodec } from '../../schemes/maas/readingCodec.js';
 import { evidenceTagBytes } from '../../schemes/maas/tags.js';
-import { decodeGatewayPartial, decodeQuery, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
+import { type decodeGatewayPartial, decodeQuery, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
 import { canonicalJson } from '../canonicalJson.js';
 import { type DeploymentConfig, decodeDeploymentConfig } from '../deploymentConfig.js';
 import {
@@ -403,12 +404,7 @@ export async function addPartial(stub: StateStub, partialBase64: string): Promis
   // the core rejects the bytes the same way without touching any state.
   let header: ReturnType<typeof decodeGatewayPartial> | undefined;
   try {
-    if (bytes.length <= MAX_MESSAGE_BYTES)
-      header = decodeGatewayPartial(
-        bytes,
-        dep.elementBytes,
-        evidenceTagBytes(dep.params.modes.mac),
-      );
+    if (bytes.length <= MAX_MESSAGE_BYTES) header = decodePartialOf(dep.params, bytes);
   } catch {
     header = undefined;
   }

@@ -64,6 +64,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.BUDGET_EXCEEDED]: 403,
   [ErrorCode.REPLAY]: 409,
   [ErrorCode.CONTRIBUTOR_MISMATCH]: 409,
+  [ErrorCode.INVALID_PROOF]: 422,
   [ErrorCode.OVERSIZED_MESSAGE]: 413,
   [ErrorCode.STALE_TIMESTAMP]: 422,
   [ErrorCode.WRONG_ROUND]: 422,

@@ -10,7 +10,7 @@ import Fastify, {
 import { type Logger, pino } from 'pino';
 import type { z } from 'zod';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
-import { partialBytesOf, peekPartialHeader, queryBytesOf } from '../admission.js';
+import { maxPartialBytesOf, peekPartialHeader, queryBytesOf } from '../admission.js';
 import { chainHeadToJson } from '../chainHead.js';
 import { MAX_NOTE_BYTES, noteProblem } from '../operatorNotes.js';
 import type { LedgerBlock, LedgerService } from '../service.js';
@@ -145,7 +145,7 @@ export function buildLedgerApi(
       `the ledger API was given deployment ${JSON.stringify(opts.deployment)} for a ledger of ${JSON.stringify(deployment)}`,
     );
   }
-  const partialLimit = bodyLimitFor(partialBytesOf(params));
+  const partialLimit = bodyLimitFor(maxPartialBytesOf(params));
   const queryLimit = bodyLimitFor(queryBytesOf(params));
   const metrics = new HttpMetrics();
   const openapi = buildOpenApiDocument();

@@ -16,7 +16,7 @@ import type { CompromisedGateway } from '../gatewayService.js';
 /** A compromised gateway: honest sums plus a non-zero offset, tagged with its real key. */
 export function lyingGateway(params: MaasParams, rng: RandomSource): CompromisedGateway {
   return (at) =>
-    lyingPartial(at.core, at.round, at.contributors, at.sums, at.attempt, at.nowMs, rng, params);
+    lyingPartial(at.core, at.honest, at.round, at.contributors, at.attempt, at.nowMs, rng, params);
 }
 
 /**

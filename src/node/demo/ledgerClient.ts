@@ -7,11 +7,9 @@ import {
 } from '../../net/httpPost.js';
 import type { MaasDeployment } from '../../schemes/maas/deployment.js';
 import type { MaasParams } from '../../schemes/maas/params.js';
-import { shareBytes } from '../../schemes/maas/params.js';
+import { decodePartialOf } from '../../schemes/maas/partialCodec.js';
 import { buildQuery, dimensionMask, type QueryAnswer } from '../../schemes/maas/query.js';
-import { evidenceTagBytes } from '../../schemes/maas/tags.js';
 import type { AttackKind } from '../../sim/maasFaults.js';
-import { decodeGatewayPartial } from '../../wire/maas.js';
 
 /**
  * What the demo does to and asks of the ledger over its HTTP(S) API, each as the role
@@ -107,7 +105,7 @@ export async function partialAttacks(
   const url = `${ledgerUrl}/v1/partials`;
   for (const tx of chain) {
     if (tx.kind !== 'partial') continue;
-    const p = decodeGatewayPartial(tx.body, shareBytes(params), evidenceTagBytes(params.modes.mac));
+    const p = decodePartialOf(params, tx.body);
     const key = `${p.ian}/${p.round}`;
     if (p.attempt !== 0 || seen.has(key)) continue;
     const tls = gatewayTls(p.ian, p.gateway);

@@ -1,10 +1,9 @@
 import type { RoundStatusRecord } from '../../ledger/embeddedLedger.js';
 import type { RestoreOutcome } from '../../schemes/maas/ledgerContract.js';
-import { type MaasParams, shareBytes } from '../../schemes/maas/params.js';
-import { evidenceTagBytes } from '../../schemes/maas/tags.js';
+import type { MaasParams } from '../../schemes/maas/params.js';
+import { decodePartialOf } from '../../schemes/maas/partialCodec.js';
 import type { IanRoundReport, RoundReport } from '../../sim/maasRunner.js';
 import type { Workload } from '../../sim/workload.js';
-import { decodeGatewayPartial } from '../../wire/maas.js';
 import type { ChainTransaction } from './ledgerClient.js';
 
 /**
@@ -43,11 +42,7 @@ export function roundsFromChain(
     } else if (tx.kind === 'round') {
       statuses.set(k, JSON.parse(tx.body.toString('utf8')) as RoundStatusRecord);
     } else if (tx.kind === 'partial') {
-      const p = decodeGatewayPartial(
-        tx.body,
-        shareBytes(params),
-        evidenceTagBytes(params.modes.mac),
-      );
+      const p = decodePartialOf(params, tx.body);
       if (p.attempt === 0 && p.contributors.length === n)
         fullPartials.set(k, (fullPartials.get(k) ?? 0) + 1);
     }

@@ -1,7 +1,7 @@
 import { AEAD_OVERHEAD_BYTES, aeadOpen } from '../../crypto/aead.js';
 import { constantTimeEqual } from '../../crypto/bytes.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
-import { ElementLimbDecoder, encodeElements } from '../../wire/fieldElements.js';
+import { decodeElements, ElementLimbDecoder, encodeElements } from '../../wire/fieldElements.js';
 import {
   type DecodedDeviceReport,
   decodeDeviceReport,
@@ -13,8 +13,17 @@ import { checkFreshness, ReplayCache } from '../common/freshness.js';
 import { findBadTagsAt } from './batchVerify.js';
 import type { GatewayKey } from './keys.js';
 import { type MaasParams, shareBytes } from './params.js';
+import { decodePartialOf } from './partialCodec.js';
+import {
+  decodeProofPayload,
+  encodeVerifierSection,
+  proofPayloadBytes,
+  reportValidityContext,
+  reportValidityFor,
+} from './reportValidity.js';
 import { decideResum, type ResumHistory, recordResum, startHistory } from './resumRule.js';
 import { computeTag, signEvidence } from './tags.js';
+import type { ValidityScheme, VerifierShare } from './validity/shares.js';
 
 /**
  * GW_l of one IAN (paper §V.D), sans-I/O: bytes and the clock come in, a verdict per
@@ -74,6 +83,8 @@ interface OpenedRound {
   failedDevices: Set<number>;
   /** Rejections found while opening (and, in batch mode, verifying) the round's messages. */
   rejected: Rejection[];
+  /** Input validity on: each opened device's verifier share, for the attempt-0 partial. */
+  verifiers: Map<number, VerifierShare>;
 }
 
 /**
@@ -104,7 +115,9 @@ export class MaasGateway {
   private readonly accepted = new Map<number, RoundShares>();
   private readonly decoder: ElementLimbDecoder;
   /** Payload length implied by (width, sealed); throws on a width the deployment does not use. */
-  private readonly expectedPayload: (width: number, sealed: boolean) => number;
+  private readonly expectedPayload: (width: number, sealed: boolean, proven: boolean) => number;
+  /** Input validity (docs/VALIDITY.md), or null when the deployment runs without it. */
+  private readonly validity: ValidityScheme | null;
 
   constructor(
     readonly key: GatewayKey,
@@ -114,14 +127,27 @@ export class MaasGateway {
     this.decoder = new ElementLimbDecoder(this.elementBytes, params.field.p);
     const expectedWidth = params.modes.layout === 'vector' ? params.dimensions.length : 1;
     const elementBytes = this.elementBytes;
-    this.expectedPayload = (width, sealed) => {
+    const validity = reportValidityFor(params);
+    this.validity = validity;
+    const provenBytes = validity ? proofPayloadBytes(validity) : 0;
+    this.expectedPayload = (width, sealed, proven) => {
       if (width !== expectedWidth) {
         throw new PrivaggError(
           ErrorCode.MALFORMED_MESSAGE,
           `carries ${width} shares, expected ${expectedWidth}`,
         );
       }
-      return width * elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0);
+      if (proven !== (validity !== null)) {
+        // A report without its proof where proofs are required is refused outright: a
+        // keyed device must not be able to opt out of the range check.
+        throw new PrivaggError(
+          validity ? ErrorCode.INVALID_PROOF : ErrorCode.MALFORMED_MESSAGE,
+          validity
+            ? 'report carries no validity proof'
+            : 'proof-carrying report in a deployment without input validity',
+        );
+      }
+      return (proven ? provenBytes : width * elementBytes) + (sealed ? AEAD_OVERHEAD_BYTES : 0);
     };
   }
 
@@ -138,6 +164,7 @@ export class MaasGateway {
         present: new Uint8Array(n),
         failedDevices: new Set(),
         rejected: [],
+        verifiers: new Map(),
       };
     }
   }
@@ -301,7 +328,8 @@ export class MaasGateway {
           live.limbs.subarray(at + msg.dimension * L, at + (msg.dimension + 1) * L),
         );
       } else {
-        this.openShares(msg, live.limbs.subarray(at, at + stride));
+        const verifier = this.openShares(msg, live.limbs.subarray(at, at + stride));
+        if (verifier) live.verifiers.set(msg.device, verifier);
       }
       if (row === undefined) {
         row = live.rows.size;
@@ -328,7 +356,8 @@ export class MaasGateway {
     this.pendingCopies.clear();
     const live = this.live;
     this.live = undefined;
-    const { rows, limbs, present, failedDevices, rejected } = live ?? this.openBatch(round);
+    const { rows, limbs, present, failedDevices, rejected, verifiers } =
+      live ?? this.openBatch(round);
     const w = this.params.dimensions.length;
     const stride = w * this.decoder.limbs;
     const allDimensions = (1 << w) - 1;
@@ -351,11 +380,13 @@ export class MaasGateway {
     for (const r of this.accepted.keys()) if (r < round - HELD_ROUNDS) this.accepted.delete(r);
     this.pending = [];
     const sums = this.sumOver(shares, contributors);
+    // Input validity: the ledger decides each contributor from these before it restores.
+    const verifierShares = this.validity ? contributors.map((d) => verifiers.get(d)!) : undefined;
     return {
       round,
       contributors,
       sums,
-      partial: this.buildPartial(round, contributors, sums, 0, nowMs),
+      partial: this.buildPartial(round, contributors, sums, 0, nowMs, verifierShares),
       rejected,
       incomplete: incomplete.sort((a, b) => a - b),
     };
@@ -396,6 +427,7 @@ export class MaasGateway {
     const present = new Uint8Array(batch.length);
     const opened = new Uint32Array(stride);
     const failedDevices = new Set<number>();
+    const verifiers = new Map<number, VerifierShare>();
     for (let b = 0; b < batch.length; b++) {
       const msg = batch[b]!;
       if (isBad[b] === 1) {
@@ -411,7 +443,8 @@ export class MaasGateway {
       try {
         // A second authentic copy of the same (device[, dimension]) in one round.
         this.replay.check(round, key);
-        this.openShares(msg, opened);
+        const verifier = this.openShares(msg, opened);
+        if (verifier) verifiers.set(msg.device, verifier);
         let row = rows.get(msg.device);
         if (row === undefined) {
           row = rows.size;
@@ -434,7 +467,7 @@ export class MaasGateway {
         if (rejection.code !== ErrorCode.REPLAY) failedDevices.add(msg.device);
       }
     }
-    return { rows, limbs, present, failedDevices, rejected };
+    return { rows, limbs, present, failedDevices, rejected, verifiers };
   }
 
   /** Whether `round` was closed here and its shares are still held (for re-sums). */
@@ -494,13 +527,17 @@ export class MaasGateway {
     return res.ok ? res.partial : null;
   }
 
-  /** Encodes and signs a partial (exposed so a simulated compromised gateway can sign a lie). */
+  /**
+   * Encodes and signs a partial (exposed so a simulated compromised gateway can sign a
+   * lie). `verifiers`: one per contributor, in order (input validity, attempt 0 only).
+   */
   buildPartial(
     round: number,
     contributors: readonly number[],
     sums: readonly bigint[],
     attempt: number,
     nowMs: number,
+    verifiers?: readonly VerifierShare[],
   ): Buffer {
     const body = encodeGatewayPartialBody(
       {
@@ -514,6 +551,7 @@ export class MaasGateway {
       },
       encodeElements(sums, this.elementBytes),
       sums.length,
+      verifiers && this.validity ? encodeVerifierSection(this.validity, verifiers) : undefined,
     );
     const tag = signEvidence(
       this.params.modes.mac,
@@ -521,6 +559,36 @@ export class MaasGateway {
       body,
     );
     return Buffer.concat([body, tag]);
+  }
+
+  /** The sums a partial of this deployment carries (decoded, checked). */
+  partialSums(partial: Uint8Array): bigint[] {
+    const msg = this.decodeOwnPartial(partial);
+    return decodeElements(msg.sums, msg.width, this.elementBytes, this.params.field.p);
+  }
+
+  /**
+   * `partial` re-signed with other sums, everything else (contributors, attempt, time,
+   * verifier shares) kept: what a compromised gateway that lies about its sum sends.
+   */
+  withSums(partial: Uint8Array, sums: readonly bigint[]): Buffer {
+    const msg = this.decodeOwnPartial(partial);
+    const body = encodeGatewayPartialBody(
+      msg,
+      encodeElements(sums, this.elementBytes),
+      sums.length,
+      msg.verifiers ?? undefined,
+    );
+    const tag = signEvidence(
+      this.params.modes.mac,
+      { signer: this.key.signingKey, identity: this.key.identity },
+      body,
+    );
+    return Buffer.concat([body, tag]);
+  }
+
+  private decodeOwnPartial(partial: Uint8Array) {
+    return decodePartialOf(this.params, partial);
   }
 
   /** Σ over `contributors` of each dimension's shares, mod p. */
@@ -544,8 +612,14 @@ export class MaasGateway {
     return sums;
   }
 
-  /** Opens (if sealed) and range-checks a message's shares into `out` as limbs. */
-  private openShares(msg: DecodedDeviceReport, out: Uint32Array): void {
+  /**
+   * Opens (if sealed) and range-checks a message's shares into `out` as limbs. With input
+   * validity, the payload is the proof-carrying layout: the gateway checks its own parts,
+   * runs the proof's linear queries on its share (INVALID_PROOF when the parts do not
+   * match what it received), writes its share of each dimension's value (`truncate`, so
+   * the sums are what they were without validity) and returns its verifier share.
+   */
+  private openShares(msg: DecodedDeviceReport, out: Uint32Array): VerifierShare | undefined {
     let plain = msg.payload;
     if (msg.sealed) {
       // The header is the AAD, so a sealed payload cannot be moved to another header.
@@ -555,7 +629,25 @@ export class MaasGateway {
         msg.authenticated.subarray(0, REPORT_HEADER_BYTES),
       );
     }
-    this.decoder.decodeInto(plain, msg.width, out, 0);
+    const validity = this.validity;
+    if (!validity) {
+      this.decoder.decodeInto(plain, msg.width, out, 0);
+      return undefined;
+    }
+    const { share, parts } = decodeProofPayload(validity, this.key.gateway, plain);
+    const check = validity.query(
+      share,
+      parts,
+      reportValidityContext(this.params, msg.ian, msg.device, msg.round),
+    );
+    if (!check.ok) {
+      throw new PrivaggError(ErrorCode.INVALID_PROOF, `validity ${check.reason}`, {
+        device: msg.device,
+      });
+    }
+    const values = validity.truncate(share.measurement);
+    this.decoder.decodeInto(encodeElements(values, this.elementBytes), msg.width, out, 0);
+    return check.share;
   }
 }
 

@@ -2,13 +2,16 @@ import { decodeShareVectors } from '../../crypto/berlekampWelch.js';
 import { type ShamirParams, ShamirReconstructor } from '../../crypto/shamir.js';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
 import { decodeElements } from '../../wire/fieldElements.js';
-import { decodeGatewayPartial, MAX_MESSAGE_BYTES } from '../../wire/maas.js';
+import { MAX_MESSAGE_BYTES } from '../../wire/maas.js';
 import { checkFreshness, ReplayCache } from '../common/freshness.js';
 import type { LedgerKey } from './keys.js';
 import { decodingRadius, type MaasParams, shareBytes } from './params.js';
+import { decodePartialOf } from './partialCodec.js';
 import type { DimensionEstimate, ReadingCodec } from './readingCodec.js';
+import { decodeVerifierSection, reportValidityFor } from './reportValidity.js';
 import { privateTarget } from './resumRule.js';
-import { evidenceTagBytes, verifyEvidence } from './tags.js';
+import { verifyEvidence } from './tags.js';
+import type { ValidityDecision, ValidityScheme, VerifierShare } from './validity/shares.js';
 
 /**
  * The ledger's contract (paper §V.E–F, Algorithms 3–4): Add, Verify, Restore. Query and
@@ -48,6 +51,12 @@ import { evidenceTagBytes, verifyEvidence } from './tags.js';
  *     The number of re-aggregations is bounded by `params.reconcile.maxReaggregations`.
  *  5. The restored elements are decoded strictly: a value that cannot be the sum of n
  *     in-range readings fails the restore rather than enter a total.
+ *  6. Input validity (`params.validity`, docs/VALIDITY.md): attempt-0 partials carry each
+ *     contributor's verifier share. Before a group is interpolated, and before any
+ *     re-aggregation is asked for, every device of the set is decided from the verifier
+ *     shares of exactly the gateways that will (re-)sum it; a refused device is named in
+ *     `refused` with the reason and left out through a re-aggregation (2's shrinking
+ *     applies), so no sum that includes it is ever interpolated.
  * The paper's mode interpolates the first k partials that arrived, whatever they summed.
  */
 export interface StoredPartial {
@@ -56,6 +65,14 @@ export interface StoredPartial {
   contributors: readonly number[];
   sums: readonly bigint[];
   timestamp: number;
+  /** Input validity, attempt 0: each contributor's verifier share from this gateway. */
+  verifiers?: ReadonlyMap<number, VerifierShare>;
+}
+
+/** A device whose input-validity proof the ledger refused, and why. */
+export interface RefusedDevice {
+  device: number;
+  reason: string;
 }
 
 export type RestoreOutcome =
@@ -74,6 +91,8 @@ export type RestoreOutcome =
       /** False when exactly k partials were used: a lie could not have been detected. */
       crossChecked: boolean;
       estimates: readonly DimensionEstimate[];
+      /** Devices whose validity proofs were refused (left out). Present only when non-empty. */
+      refused?: readonly RefusedDevice[];
     }
   | {
       status: 'reconcile';
@@ -92,6 +111,8 @@ export type RestoreOutcome =
        * no-differencing rule, resumRule.ts). Also in `dropped`. Present only when non-empty.
        */
       withheld?: readonly number[];
+      /** Devices whose validity proofs were refused (also in `dropped`). Present only when non-empty. */
+      refused?: readonly RefusedDevice[];
     }
   | { status: 'failed'; ian: number; round: number; reason: string };
 
@@ -123,6 +144,9 @@ export class MaasLedgerContract {
   ) => void)[] = [];
   private readonly restored = new Map<number, Extract<RestoreOutcome, { status: 'restored' }>>();
   readonly rejections = new Map<ErrorCode, number>();
+  private readonly validity: ValidityScheme | null;
+  /** (ian, round) → device → why its validity proof was refused. */
+  private readonly refusedDevices = new Map<number, Map<number, string>>();
 
   constructor(
     readonly key: LedgerKey,
@@ -136,6 +160,7 @@ export class MaasLedgerContract {
     readonly options: { trustRecordedTags?: boolean } = {},
   ) {
     this.elementBytes = shareBytes(params);
+    this.validity = reportValidityFor(params);
   }
 
   /** Add(j, l, v, rd, t, Sh_l, mac) with Verify: stores a partial or rejects it with a code. Never throws. */
@@ -168,7 +193,8 @@ export class MaasLedgerContract {
     if (bytes.length > MAX_MESSAGE_BYTES)
       throw new PrivaggError(ErrorCode.OVERSIZED_MESSAGE, 'partial too large');
     const { params } = this;
-    const msg = decodeGatewayPartial(bytes, this.elementBytes, evidenceTagBytes(params.modes.mac));
+    const validity = this.validity;
+    const msg = decodePartialOf(params, bytes);
     if (msg.ian >= params.ians || msg.gateway < 1 || msg.gateway > params.gateways) {
       throw new PrivaggError(
         ErrorCode.UNKNOWN_SENDER,
@@ -196,6 +222,26 @@ export class MaasLedgerContract {
     // replay; only a message its gateway really sent can be replayed.
     this.replay.check(msg.round, `${msg.ian}/${msg.gateway}/${msg.attempt}`);
     const sums = decodeElements(msg.sums, msg.width, this.elementBytes, params.field.p);
+    // Input validity: a first partial carries its contributors' verifier shares (the
+    // ledger decides them before restoring), a re-sum none (its devices were decided).
+    if (validity && (msg.attempt === 0) !== (msg.verifiers !== null)) {
+      throw new PrivaggError(
+        ErrorCode.INVALID_PROOF,
+        msg.attempt === 0
+          ? 'first partial without verifier shares'
+          : 're-aggregated partial with verifier shares',
+      );
+    }
+    let verifiers: Map<number, VerifierShare> | undefined;
+    if (validity && msg.verifiers) {
+      const shares = decodeVerifierSection(
+        validity,
+        msg.gateway,
+        msg.contributors.length,
+        msg.verifiers,
+      );
+      verifiers = new Map(msg.contributors.map((d, i) => [d, shares[i]!]));
+    }
     if (msg.attempt > 0) {
       const asked = this.requested.get(keyOf(msg.ian, msg.round));
       if (
@@ -221,6 +267,7 @@ export class MaasLedgerContract {
         contributors: msg.contributors,
         sums,
         timestamp: msg.timestamp,
+        ...(verifiers ? { verifiers } : {}),
       } satisfies StoredPartial,
     };
   }
@@ -319,6 +366,8 @@ export class MaasLedgerContract {
         target = target.filter((d) => d !== worst);
         covering = partials.filter((p) => target.every((d) => p.contributors.includes(d)));
       }
+      const refused = this.refuseInvalid(ian, round, target, covering);
+      target = target.filter((d) => !refused.has(d));
       return this.requestPrivateReaggregation(ian, round, attempt + 1, partials, target, covering);
     }
     const everyone = [...partials];
@@ -340,10 +389,25 @@ export class MaasLedgerContract {
         attempt + 1 <= this.params.reconcile.maxReaggregations &&
         union.size - common.length <= Math.max(1, Math.floor(union.size / 4))
       ) {
-        return this.requestPrivateReaggregation(ian, round, attempt + 1, all, common, all);
+        const refused = this.refuseInvalid(ian, round, common, all);
+        const valid = common.filter((d) => !refused.has(d));
+        return this.requestPrivateReaggregation(ian, round, attempt + 1, all, valid, all);
       }
       return fail(reason);
     };
+    // 6. No sum that includes a refused device is interpolated: re-sum without it.
+    const refused = this.refuseInvalid(ian, round, contributors, partials);
+    const refusedHere = contributors.filter((d) => refused.has(d));
+    if (refusedHere.length > 0) {
+      if (attempt + 1 < MAX_ATTEMPTS && attempt + 1 <= this.params.reconcile.maxReaggregations) {
+        const valid = contributors.filter((d) => !refused.has(d));
+        return this.requestPrivateReaggregation(ian, round, attempt + 1, everyone, valid, best);
+      }
+      return fail(
+        `${ErrorCode.INVALID_PROOF}: device(s) ${refusedHere.join(', ')} refused ` +
+          `and no re-aggregation left to leave them out`,
+      );
+    }
     const decoded = this.decodeGroup(partials);
     if ('refused' in decoded) return cannotVouch(decoded.refused);
     const { secrets, liars } = decoded;
@@ -366,7 +430,59 @@ export class MaasLedgerContract {
       excluded: outside,
       crossChecked: partials.length > threshold,
       estimates,
+      ...this.refusedField(ian, round),
     });
+  }
+
+  /**
+   * Input validity (class comment, 6): decides every device of `devices` not refused yet
+   * from the verifier shares the attempt-0 partials of exactly `group`'s gateways carry,
+   * records the refused ones with the reason, and returns all refused devices of the
+   * IAN-round. Without input validity, nothing is refused.
+   */
+  private refuseInvalid(
+    ian: number,
+    round: number,
+    devices: readonly number[],
+    group: readonly StoredPartial[],
+  ): ReadonlyMap<number, string> {
+    const validity = this.validity;
+    const k = keyOf(ian, round);
+    let refused = this.refusedDevices.get(k);
+    if (!validity) return refused ?? new Map();
+    const first = this.partials.get(k)?.get(0);
+    const gateways = group.map((p) => p.gateway);
+    const radius =
+      decodingRadius(gateways.length, this.params.threshold, this.params.maxLyingGateways) ?? 0;
+    for (const device of devices) {
+      if (refused?.has(device)) continue;
+      const shares = gateways.map((g) => first?.get(g)?.verifiers?.get(device));
+      let reason: string | undefined;
+      if (shares.some((s) => s === undefined)) {
+        reason = 'verifier share missing from a first partial';
+      } else {
+        const decision = validity.decide(shares as VerifierShare[], { maxErrors: radius });
+        if (!decision.valid) reason = describeRefusal(decision);
+      }
+      if (reason === undefined) continue;
+      if (!refused) {
+        refused = new Map();
+        this.refusedDevices.set(k, refused);
+      }
+      refused.set(device, reason);
+    }
+    return refused ?? new Map();
+  }
+
+  /** `{ refused }` for an outcome when the IAN-round refused any device, else nothing. */
+  private refusedField(ian: number, round: number): { refused?: RefusedDevice[] } {
+    const refused = this.refusedDevices.get(keyOf(ian, round));
+    if (!refused || refused.size === 0) return {};
+    return {
+      refused: [...refused]
+        .sort(([a], [b]) => a - b)
+        .map(([device, reason]) => ({ device, reason })),
+    };
   }
 
   /**
@@ -472,6 +588,7 @@ export class MaasLedgerContract {
           missingAt: partials.filter((p) => !p.contributors.includes(device)).map((p) => p.gateway),
         })),
       ...(withheld.length > 0 ? { withheld: [...withheld] } : {}),
+      ...this.refusedField(ian, round),
     };
   }
 
@@ -532,7 +649,13 @@ export class MaasLedgerContract {
    */
   pruneBefore(round: number): void {
     const old = (k: number) => Math.floor(k / 65_536) < round;
-    for (const map of [this.partials, this.requested, this.restored, this.failed]) {
+    for (const map of [
+      this.partials,
+      this.requested,
+      this.restored,
+      this.failed,
+      this.refusedDevices,
+    ]) {
       for (const k of map.keys()) if (old(k)) map.delete(k);
     }
     // The replay cache holds exactly one key per stored partial: rebuild it from those kept.
@@ -566,5 +689,25 @@ export class MaasLedgerContract {
       failed: this.failed.size,
       replayKeys: this.replay.size,
     };
+  }
+}
+
+/** A refusal as one line: the verdict and what it rests on. */
+function describeRefusal(decision: Exclude<ValidityDecision, { valid: true }>): string {
+  switch (decision.reason) {
+    case 'proof-refused':
+      return `proof-refused: the proof does not hold (${decision.failures.length} check(s) failed)`;
+    case 'randomness-mismatch':
+      return `randomness-mismatch: gateways derived different query seeds (${decision.groups
+        .map((g) => g.join('+'))
+        .join(' / ')})`;
+    case 'inconsistent-verifier':
+      return (
+        `inconsistent-verifier: verifier shares of gateways ${decision.gateways.join(', ')} ` +
+        `are not on one polynomial` +
+        (decision.suspects && decision.suspects.length > 0
+          ? ` (off it: ${decision.suspects.join(', ')}; a device can make an honest gateway look so)`
+          : '')
+      );
   }
 }

@@ -114,7 +114,21 @@ export interface MaasParams {
    * nothing and ignores f.
    */
   maxLyingGateways: number;
+  /**
+   * Input validity (docs/VALIDITY.md): each report carries a fully linear proof that every
+   * dimension lies in its range (the LDP output's fixed-point range, or [0, maxReading]
+   * with LDP off), checked on the shares by the gateways and decided by the ledger before
+   * any sum including the device is interpolated. `proofs` independent proofs (3: about
+   * 2^-114 of a grinding attacker's success over 2^61 − 1). null (for now the default of
+   * `defaultMaasParams`) switches it off: a device with valid keys can then move its IAN's
+   * total by up to the whole IAN's range (the paper has no such check). Needs the 'vector'
+   * layout and the 'reconcile' restore; the paper's modes run without it.
+   */
+  validity: { proofs: number } | null;
 }
+
+/** The default input validity: three proofs (docs/VALIDITY.md, Soundness). */
+export const DEFAULT_VALIDITY: { proofs: number } = Object.freeze({ proofs: 3 });
 
 /**
  * The default f = min(k − 1, m − k). Shamir's threshold already assumes that up to k − 1
@@ -161,13 +175,17 @@ export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasPara
     modes: DEFAULT_MODES,
     reconcile: DEFAULT_RECONCILE,
     ...overrides,
+    // Off unless asked for (`validity: DEFAULT_VALIDITY`): the roles carry it end to end
+    // in process, but the networked paths (HTTP limits, sizes, Fabric) are not finished.
+    validity: overrides.validity !== undefined ? overrides.validity : null,
   });
 }
 
-/** MaasParams as stored before `reconcile` and `maxLyingGateways` existed may lack them. */
-export type StoredMaasParams = Omit<MaasParams, 'reconcile' | 'maxLyingGateways'> & {
+/** MaasParams as stored before `reconcile`, `maxLyingGateways` and `validity` existed may lack them. */
+export type StoredMaasParams = Omit<MaasParams, 'reconcile' | 'maxLyingGateways' | 'validity'> & {
   reconcile?: ReconcileParams | undefined;
   maxLyingGateways?: number | undefined;
+  validity?: { proofs: number } | null | undefined;
 };
 
 /**
@@ -178,14 +196,22 @@ export type StoredMaasParams = Omit<MaasParams, 'reconcile' | 'maxLyingGateways'
  */
 export function validateMaasParams(given: StoredMaasParams): MaasParams {
   // Complete parameters are returned as given (callers may keep their own reference).
+  // The paper's layout and restore cannot carry the proofs: parameters spread from the
+  // defaults into them run without (the paper's modes announce themselves as insecure).
+  const validityFits = given.modes.layout === 'vector' && given.modes.restore === 'reconcile';
   const p: MaasParams =
-    given.reconcile !== undefined && given.maxLyingGateways !== undefined
+    given.reconcile !== undefined &&
+    given.maxLyingGateways !== undefined &&
+    given.validity !== undefined &&
+    (validityFits || given.validity === null)
       ? (given as MaasParams)
       : {
           ...given,
           reconcile: given.reconcile ?? DEFAULT_RECONCILE,
           maxLyingGateways:
             given.maxLyingGateways ?? defaultMaxLyingGateways(given.gateways, given.threshold),
+          // A configuration stored before validity existed ran without it.
+          validity: validityFits ? (given.validity ?? null) : null,
         };
   const int = (x: number, lo: number, hi: number, name: string) =>
     ensure(
@@ -230,6 +256,21 @@ export function validateMaasParams(given: StoredMaasParams): MaasParams {
       epsilon: p.ldp.epsilon,
     });
     ensure(p.ldp.delta >= 0 && p.ldp.delta < 1, 'δ must be in [0, 1)', { delta: p.ldp.delta });
+  }
+  if (p.validity !== null) {
+    ensure(
+      typeof p.validity === 'object' &&
+        Number.isInteger(p.validity.proofs) &&
+        p.validity.proofs >= 1 &&
+        p.validity.proofs <= 8,
+      'validity must be null or { proofs: 1..8 }',
+      { validity: p.validity },
+    );
+    ensure(
+      p.modes.layout === 'vector' && p.modes.restore === 'reconcile',
+      "input validity needs the 'vector' layout and the 'reconcile' restore",
+      { layout: p.modes.layout, restore: p.modes.restore },
+    );
   }
   return p;
 }

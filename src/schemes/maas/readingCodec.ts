@@ -52,6 +52,20 @@ export class ReadingCodec {
     );
   }
 
+  /**
+   * Each dimension's encoded range as signed integers: what input validity proves a
+   * report lies in. LDP on: the fixed-point range of the perturbed output [−b, 1 + b]
+   * (rounding is monotone, so no encoded output falls outside); LDP off: [0, ⌊maxReading⌋].
+   */
+  validityRanges(): { min: bigint; max: bigint }[] {
+    const ldp = this.ldp;
+    return this.params.maxReading.map((max) =>
+      ldp
+        ? { min: this.fixed.toInteger(-ldp.b), max: this.fixed.toInteger(1 + ldp.b) }
+        : { min: 0n, max: BigInt(Math.floor(max)) },
+    );
+  }
+
   /** The w field elements a device shares for one reading. */
   encode(reading: readonly number[], rng: RandomSource): bigint[] {
     const { maxReading, dimensions } = this.params;

@@ -15,9 +15,8 @@ import {
   shareBytes,
   validateMaasParams,
 } from '../../../src/schemes/maas/params.js';
-import { evidenceTagBytes } from '../../../src/schemes/maas/tags.js';
+import { decodePartialOf } from '../../../src/schemes/maas/partialCodec.js';
 import { decodeElements } from '../../../src/wire/fieldElements.js';
-import { decodeGatewayPartial } from '../../../src/wire/maas.js';
 
 /**
  * Malicious gateways as a parameter (issue 10, finding 5). f = `maxLyingGateways` lying
@@ -73,31 +72,25 @@ function shiftPolynomial(field: PrimeField, agreeAt: readonly number[], shift: b
 }
 
 /** The sums a partial carries (to re-tag them with a lie added). */
-function sumsOf(dep: MaasDeployment, partial: Buffer): bigint[] {
-  const msg = decodeGatewayPartial(
-    partial,
-    shareBytes(dep.params),
-    evidenceTagBytes(dep.params.modes.mac),
-  );
+function _sumsOf(dep: MaasDeployment, partial: Buffer): bigint[] {
+  const msg = decodePartialOf(dep.params, partial);
   return decodeElements(msg.sums, msg.width, shareBytes(dep.params), dep.params.field.p);
 }
 
 /** A validly tagged partial of gateway `g` with `delta(dimension)` added to each honest sum. */
 function lyingPartial(
-  dep: MaasDeployment,
+  _dep: MaasDeployment,
   g: MaasGateway,
   honest: Buffer,
-  round: number,
-  attempt: number,
+  _round: number,
+  _attempt: number,
   delta: (dimension: number) => bigint,
 ): Buffer {
-  const msg = decodeGatewayPartial(
+  const field = g.params.field;
+  return g.withSums(
     honest,
-    shareBytes(dep.params),
-    evidenceTagBytes(dep.params.modes.mac),
+    g.partialSums(honest).map((s, j) => field.add(s, delta(j))),
   );
-  const lied = sumsOf(dep, honest).map((s, j) => dep.params.field.add(s, delta(j)));
-  return g.buildPartial(round, msg.contributors, lied, attempt, T0);
 }
 
 /** Closes round `rd` at every gateway; `missing(l, i)`: gateway l never got device i's report. */
