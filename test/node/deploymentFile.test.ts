@@ -348,6 +348,20 @@ describe('errors name the file and the field', () => {
     );
   });
 
+  it('scheme.inputValidity: off when absent or "off", { proofs } reaches the MaaS parameters, out-of-range proofs refused', () => {
+    expect(toMaasParams(parse('name: x\n')).validity).toBeNull();
+    expect(toMaasParams(parse('name: x\nscheme: { inputValidity: off }\n')).validity).toBeNull();
+    expect(toMaasParams(parse('name: x\nscheme: { inputValidity: {} }\n')).validity).toEqual({
+      proofs: 3,
+    });
+    expect(
+      toMaasParams(parse('name: x\nscheme: { inputValidity: { proofs: 2 } }\n')).validity,
+    ).toEqual({ proofs: 2 });
+    expect(refused('name: x\nscheme: { inputValidity: { proofs: 0 } }\n').message).toContain(
+      'scheme.inputValidity.proofs',
+    );
+  });
+
   it('collects every problem, one line each', () => {
     const e = refused(
       'name: "a b"\nscheme: { ians: 0, gateways: 1.5, typo: 1 }\nbroker: { url: 7 }\n',
@@ -355,7 +369,7 @@ describe('errors name the file and the field', () => {
     expect(linesOf(e)).toEqual([
       'deployment.yaml: scheme.ians: must be ≥ 1, got 0',
       'deployment.yaml: scheme.gateways: expected an integer, got 1.5',
-      'deployment.yaml: scheme.typo: unknown key (known: ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, modes)',
+      'deployment.yaml: scheme.typo: unknown key (known: ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, inputValidity, modes)',
       'deployment.yaml: broker.url: expected a string, got 7',
     ]);
   });
