@@ -461,8 +461,14 @@ export class MaasLedgerContract {
       if (shares.some((s) => s === undefined)) {
         reason = 'verifier share missing from a first partial';
       } else {
-        const decision = validity.decide(shares as VerifierShare[], { maxErrors: radius });
-        if (!decision.valid) reason = describeRefusal(decision);
+        try {
+          const decision = validity.decide(shares as VerifierShare[], { maxErrors: radius });
+          if (!decision.valid) reason = describeRefusal(decision);
+        } catch (e) {
+          // Signed partials were decoded and checked on add; refuse rather than throw anyway.
+          if (!isPrivaggError(e)) throw e;
+          reason = `verifier shares unusable (${e.code})`;
+        }
       }
       if (reason === undefined) continue;
       if (!refused) {
