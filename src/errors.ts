@@ -47,6 +47,10 @@ export const ErrorCode = {
   DATA_CHECKSUM_MISMATCH: 'DATA_CHECKSUM_MISMATCH',
   /** A data file could not be found or read. */
   DATA_UNAVAILABLE: 'DATA_UNAVAILABLE',
+  /** No MQTT broker answers at the URL (refused, host not found, timed out). */
+  BROKER_UNREACHABLE: 'BROKER_UNREACHABLE',
+  /** The MQTT broker refused this client (TLS certificate, CONNACK). */
+  BROKER_REFUSED: 'BROKER_REFUSED',
   // ── Untrusted messages (stable codes counted by gateways and the ledger) ──
   /** Bytes that do not decode: truncated, wrong lengths, trailing bytes, bad enum. */
   MALFORMED_MESSAGE: 'MALFORMED_MESSAGE',

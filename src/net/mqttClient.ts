@@ -251,7 +251,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
   let closed = false;
   let lastError: Error | undefined;
   /** Set until the first connection is made or given up: fails it with a reason. */
-  let failFirstConnection: ((reason: string) => void) | undefined;
+  let failFirstConnection: ((reason: string, code?: ErrorCode) => void) | undefined;
   const pending = new Set<Pending>();
   const subscriptions: Subscription[] = [];
 
@@ -296,6 +296,7 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
       if (problem.permanent || !opts.waitForBroker) {
         failFirstConnection(
           `MQTT broker at ${url} ${problem.permanent ? 'refused this client' : 'unreachable'}: ${problem.reason}`,
+          problem.permanent ? ErrorCode.BROKER_REFUSED : ErrorCode.BROKER_UNREACHABLE,
         );
         return;
       }
@@ -439,8 +440,10 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
         const timer = setTimeout(() => {
           client.removeListener('connect', onConnect);
           reject(
-            new Error(
+            new PrivaggError(
+              ErrorCode.BROKER_UNREACHABLE,
               `MQTT broker at ${url} unreachable for ${timeoutMs} ms: ${lastError?.message ?? 'no CONNACK'}`,
+              { url },
             ),
           );
         }, timeoutMs);
@@ -468,14 +471,14 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
 
   return new Promise((resolve, reject) => {
     const signal = opts.signal;
-    const giveUp = (message: string) => {
+    const giveUp = (message: string, code: ErrorCode = ErrorCode.BROKER_UNREACHABLE) => {
       failFirstConnection = undefined;
       clearTimeout(timer);
       client.removeListener('connect', onConnect);
       signal?.removeEventListener('abort', onAbort);
       closed = true;
       void endClient(client, false, DEFAULTS.closeTimeoutMs).finally(() =>
-        reject(new Error(message)),
+        reject(new PrivaggError(code, message, { url })),
       );
     };
     const timer = opts.waitForBroker

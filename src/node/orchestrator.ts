@@ -10,6 +10,7 @@ import {
   startEmbeddedBroker,
 } from '../net/embeddedBroker.js';
 import { httpPostJson } from '../net/httpPost.js';
+import { probeBroker } from './brokerProbe.js';
 import { loadBundle } from './credentials/bundle.js';
 import { identityOf } from './credentials/identities.js';
 import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
@@ -105,6 +106,11 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   const operator = loadBundle(credentials.bundles.get(identityOf.operator(spec.name))!, 'operator');
   const brokerBundle = loadBundle(credentials.bundles.get(identityOf.broker(spec.name))!, 'broker');
   const policy = new BrokerPolicy(spec.name, spec.scheme.gateways, credentials.grants);
+  // An external broker is tried once before anything moves: a wrong URL fails in seconds.
+  if (spec.broker.url !== 'embedded' && spec.broker.url !== 'mosquitto') {
+    const ledger = loadBundle(credentials.bundles.get(identityOf.ledger(spec.name))!, 'ledger');
+    await probeBroker(spec.broker.url, ledger);
+  }
   // A new run starts a new chain: rounds are numbered from this run's epoch. The previous
   // chain is kept beside it, renamed, never overwritten.
   if (existsSync(spec.ledger.file)) {

@@ -78,6 +78,9 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RESTORE_FAILED]: 422,
   [ErrorCode.DATA_CHECKSUM_MISMATCH]: 422,
   [ErrorCode.DATA_UNAVAILABLE]: 422,
+  // Never an answer to a request (a role's connection to its broker); listed for completeness.
+  [ErrorCode.BROKER_UNREACHABLE]: 503,
+  [ErrorCode.BROKER_REFUSED]: 503,
   // Never an answer to a request (the ledger refuses to start instead); listed for completeness.
   [ErrorCode.ROLLBACK_DETECTED]: 409,
 };
