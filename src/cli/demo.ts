@@ -14,7 +14,12 @@ import {
   runNetworkedMaas,
 } from '../node/demo/networkedMaas.js';
 import { renderMaasReport } from '../report/maasReport.js';
-import { DEFAULT_MODES, defaultMaasParams, PAPER_MODES } from '../schemes/maas/params.js';
+import {
+  DEFAULT_MODES,
+  defaultMaasParams,
+  type MaasParams,
+  PAPER_MODES,
+} from '../schemes/maas/params.js';
 import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
 import { ATTACK_KINDS, type AttackKind, NO_FAULTS, parsePlacement } from '../sim/maasFaults.js';
 import { type MaasRunResult, runMaas } from '../sim/maasRunner.js';
@@ -39,6 +44,8 @@ export interface DemoOptions {
   workload: string;
   data?: string;
   paperMode?: boolean;
+  /** Proofs per report, or 'off'; absent: the default (3, none under the paper's modes). */
+  inputValidity?: string;
   out: string;
   ledger?: string;
   json?: boolean;
@@ -52,6 +59,39 @@ export interface DemoOptions {
   roundMs?: string;
   /** No TLS, ACLs or role checks (networked runtime only); the paper's modes and mqtt:// imply it. */
   insecure?: boolean;
+}
+
+/**
+ * --input-validity: a number of proofs (1..8) or "off"; undefined when not given. The
+ * paper's modes cannot carry the proofs, so asking for both is an error rather than a run
+ * that silently goes without.
+ */
+function parseInputValidity(o: Pick<DemoOptions, 'inputValidity' | 'paperMode'>) {
+  if (o.inputValidity === undefined) return undefined;
+  if (o.inputValidity === 'off') return null;
+  const proofs = Number(o.inputValidity);
+  if (!Number.isInteger(proofs) || proofs < 1 || proofs > 8)
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      `--input-validity must be a number of proofs 1..8 or "off", got "${o.inputValidity}"`,
+    );
+  if (o.paperMode)
+    throw new PrivaggError(
+      'INVALID_ARGUMENT',
+      "--input-validity needs privagg's modes: the paper's per-dimension layout and restore cannot carry the proofs (use --input-validity off, or drop --paper-mode)",
+    );
+  return { proofs };
+}
+
+/**
+ * The networked demo's round length unless --round-ms says: 600 ms, or 1000 ms when a
+ * round carries more work — one process holding every role (and its TLS), the paper's
+ * per-dimension messages and close-time batch checks, or range proofs on every report
+ * (~1.7 ms per report to prove on one core; 100 devices, 7 gateway processes, the ledger
+ * and the broker on two cores came out late at 600 ms, on time at 1000 ms).
+ */
+function defaultRoundMs(o: Pick<DemoOptions, 'paperMode' | 'oneProcess'>, params: MaasParams) {
+  return o.paperMode || o.oneProcess || params.validity !== null ? '1000' : '600';
 }
 
 /**
@@ -153,6 +193,7 @@ export async function runDemo(
       `--workload must be ai4i or synthetic, got "${o.workload}"`,
     );
   }
+  const validity = parseInputValidity(o);
   const params = defaultMaasParams({
     ians,
     devicesPerIan: devices,
@@ -162,6 +203,7 @@ export async function runDemo(
     dimensions: workload.dimensionNames,
     maxReading: workload.maxReading,
     ldp,
+    ...(validity !== undefined ? { validity } : {}),
     modes: o.paperMode ? PAPER_MODES : DEFAULT_MODES,
   });
   const failedGateways = parsePlacement(o.failGateways, ians, gateways, srng, {
@@ -249,6 +291,7 @@ export async function runDemo(
       maxLyingGateways: params.maxLyingGateways,
       rounds,
       ldp,
+      ...(validity !== undefined ? { inputValidity: validity } : {}),
       paperMode: o.paperMode ?? false,
       workload: o.workload as 'ai4i' | 'synthetic',
       ...(o.data ? { data: o.data } : {}),
@@ -267,13 +310,7 @@ export async function runDemo(
       logFile: resolve(outDir, 'privagg-demo.log'),
       ...(o.broker ? { broker: o.broker } : {}),
       ...(insecureReason(o) ? { insecure: insecureReason(o) } : {}),
-      // One process carrying every role (and its TLS) or the paper's heavier checks get
-      // longer rounds: a round's work must fit in a quarter of it on a busy machine.
-      roundDurationMs: int(
-        'round-ms',
-        o.roundMs ?? (o.paperMode || o.oneProcess ? '1000' : '600'),
-        50,
-      ),
+      roundDurationMs: int('round-ms', o.roundMs ?? defaultRoundMs(o, params), 50),
       ...(onRound
         ? { onRound: (_rd: number, done: number, total: number) => onRound(done, total) }
         : {}),

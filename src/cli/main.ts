@@ -62,6 +62,10 @@ program
     "use the paper's constructions (hash MAC, sum batch check, no AEAD, …) instead of privagg's",
   )
   .option(
+    '--input-validity <proofs|off>',
+    'range proofs on every report (docs/VALIDITY.md): the number of proofs, 1..8 (default 3), or "off"; the paper mode runs without',
+  )
+  .option(
     '--out <dir>',
     'where to write privagg-demo.json, privagg-demo.html and the ledger',
     'out',
@@ -81,7 +85,7 @@ program
   )
   .option(
     '--round-ms <ms>',
-    'round length of the networked run, wall clock (default 600; 1000 with --paper-mode, whose per-dimension messages and close-time batch checks take longer, and with --one-process, where every role shares one event loop)',
+    'round length of the networked run, wall clock (default 1000 with range proofs on, as by default, with --paper-mode, whose per-dimension messages and close-time batch checks take longer, and with --one-process, where every role shares one event loop; 600 otherwise)',
   )
   .option(
     '--one-process',

@@ -6,8 +6,15 @@ import { ErrorCode, PrivaggError } from '../errors.js';
 import { bitLength, field61, field127 } from '../math/field.js';
 import { defaultMaasParams, type MaasParams, shareBytes } from '../schemes/maas/params.js';
 import {
+  proofPayloadBytes,
+  reportValidityFor,
+  verifierEntryBytes,
+} from '../schemes/maas/reportValidity.js';
+import {
   deviceReportSize,
+  deviceReportSizeFor,
   gatewayPartialSize,
+  MAX_MESSAGE_BYTES,
   querySize,
   REPORT_HEADER_BYTES,
 } from '../wire/maas.js';
@@ -31,14 +38,20 @@ export interface SizesOptions {
   /** n, the roster size a partial's bitmap covers */
   devices: number;
   prime: 61 | 127;
+  /** Range proofs per report (input validity), or null for none. Default 3. */
+  proofs?: number | null;
+  /** Device LDP ε (it sets the proven range: the LDP output's), or null for exact readings in 0..1. Default 1. */
+  epsilon?: number | null;
 }
 
 export type MessageId =
   | 'report-vector-sealed'
   | 'report-vector-clear'
+  | 'report-vector-sealed-unproven'
   | 'report-per-dimension-clear'
   | 'report-per-dimension-sealed'
   | 'gateway-partial'
+  | 'gateway-partial-reaggregation'
   | 'query';
 
 export interface MessageSize {
@@ -66,7 +79,20 @@ export interface FieldSize {
 }
 
 export interface SizesReport {
-  params: SizesOptions & { fieldBits: number; elementBytes: number };
+  params: SizesOptions & {
+    fieldBits: number;
+    elementBytes: number;
+    /** Input validity's sizes, or null when off. */
+    validity: {
+      proofs: number;
+      /** Bits proven per report (each dimension's range as bits, both ends). */
+      provenBits: number;
+      /** Bytes a proof adds to a report's payload, over the w plain shares. */
+      reportExtraBytes: number;
+      /** Bytes one contributor adds to a first partial (its verifier share and query seed). */
+      verifierEntryBytes: number;
+    } | null;
+  };
   paper: { messageBits: number; formula: string };
   messages: MessageSize[];
   /** The paper's message and privagg's per-dimension report in clear, field by field. */
@@ -84,6 +110,8 @@ export function sizesParams(o: SizesOptions): MaasParams {
     dimensions,
     maxReading: dimensions.map(() => 1),
     field: o.prime === 127 ? field127 : field61,
+    ldp: o.epsilon === null ? null : { epsilon: o.epsilon ?? 1, delta: 1e-3 },
+    validity: o.proofs === null ? null : { proofs: o.proofs ?? 3 },
   });
 }
 
@@ -93,13 +121,18 @@ export function computeSizes(o: SizesOptions): SizesReport {
   const fieldBits = bitLength(params.field.p);
   const { gateways: m, dimensions: w, devices: n } = o;
   const paper = PAPER_MESSAGE_BITS;
+  const validity = reportValidityFor(params);
   const report = (
     id: MessageId,
     message: string,
     perDimension: boolean,
     sealed: boolean,
+    proven: boolean,
   ): MessageSize => {
-    const bytes = deviceReportSize(perDimension ? 1 : w, E, sealed);
+    const bytes =
+      proven && validity
+        ? deviceReportSizeFor(proofPayloadBytes(validity), sealed)
+        : deviceReportSize(perDimension ? 1 : w, E, sealed);
     const count = perDimension ? w * m : m;
     return {
       id,
@@ -120,28 +153,48 @@ export function computeSizes(o: SizesOptions): SizesReport {
   };
   const sig = ED25519_SIGNATURE_BYTES;
   const partial = gatewayPartialSize(n, w, E, sig);
+  const entry = validity ? verifierEntryBytes(validity) : 0;
+  const firstPartial = partial + n * entry;
   const query = querySize(sig);
+  const partialRow = (id: MessageId, message: string, bytes: number): MessageSize => ({
+    id,
+    message,
+    link: 'GW → ledger',
+    bytes,
+    bits: 8 * bytes,
+    paperBits: paper,
+    // One partial with all w sums; the paper's gateway sends one message per dimension.
+    perRound: { count: 1, per: 'gateway', bytes, bits: 8 * bytes, paperBits: w * paper },
+  });
+  const proofs = validity ? ', range proofs' : '';
   const messages: MessageSize[] = [
-    report('report-vector-sealed', 'report: vector, sealed (default)', false, true),
-    report('report-vector-clear', 'report: vector, in clear', false, false),
-    report('report-per-dimension-clear', 'report: per dimension, in clear (paper)', true, false),
-    report('report-per-dimension-sealed', 'report: per dimension, sealed', true, true),
-    {
-      id: 'gateway-partial',
-      message: `partial (n = ${n} devices)`,
-      link: 'GW → ledger',
-      bytes: partial,
-      bits: 8 * partial,
-      paperBits: paper,
-      // One partial with all w sums; the paper's gateway sends one message per dimension.
-      perRound: {
-        count: 1,
-        per: 'gateway',
-        bytes: partial,
-        bits: 8 * partial,
-        paperBits: w * paper,
-      },
-    },
+    report('report-vector-sealed', `report: vector, sealed${proofs} (default)`, false, true, true),
+    report('report-vector-clear', `report: vector, in clear${proofs}`, false, false, true),
+    ...(validity
+      ? [
+          report(
+            'report-vector-sealed-unproven',
+            'report: vector, sealed, no range proofs',
+            false,
+            true,
+            false,
+          ),
+        ]
+      : []),
+    report(
+      'report-per-dimension-clear',
+      'report: per dimension, in clear (paper)',
+      true,
+      false,
+      false,
+    ),
+    report('report-per-dimension-sealed', 'report: per dimension, sealed', true, true, false),
+    validity
+      ? partialRow('gateway-partial', `partial, first (n = ${n} devices, verifiers)`, firstPartial)
+      : partialRow('gateway-partial', `partial (n = ${n} devices)`, partial),
+    ...(validity
+      ? [partialRow('gateway-partial-reaggregation', `partial, re-aggregation (n = ${n})`, partial)]
+      : []),
     {
       id: 'query',
       message: 'query',
@@ -171,9 +224,25 @@ export function computeSizes(o: SizesOptions): SizesReport {
     { field: `share (mod 2^${o.prime} − 1)`, bits: 8 * E, paperBits: 16 },
     { field: 'tag (HMAC-SHA256)', bits: 8 * MAC_TAG_BYTES, paperBits: 256 },
   ];
-  const def = messages[0]!.perRound;
+  // The header-and-tag saving of the vector layout, without the proofs' payload.
+  const def = (messages.find((x) => x.id === 'report-vector-sealed-unproven') ?? messages[0]!)
+    .perRound;
   return {
-    params: { ...o, fieldBits, elementBytes: E },
+    params: {
+      ...o,
+      proofs: validity ? validity.flp.proofs : null,
+      epsilon: params.ldp ? params.ldp.epsilon : null,
+      fieldBits,
+      elementBytes: E,
+      validity: validity
+        ? {
+            proofs: validity.flp.proofs,
+            provenBits: validity.circuit.inputLength,
+            reportExtraBytes: proofPayloadBytes(validity) - w * E,
+            verifierEntryBytes: entry,
+          }
+        : null,
+    },
     paper: { messageBits: paper, formula: '4·|ind| + |d| + |t| + |H| = 4·8 + 16 + 32 + 256' },
     messages,
     reportFields,
@@ -182,8 +251,18 @@ export function computeSizes(o: SizesOptions): SizesReport {
       `Sealing (AES-256-GCM on each DS→GW link) adds ${AEAD_OVERHEAD_BYTES} bytes: a ${AEAD_NONCE_BYTES}-byte nonce and a ${AEAD_TAG_BYTES}-byte tag. The paper sends shares in clear.`,
       `A report's tag is HMAC-SHA256: ${8 * MAC_TAG_BYTES} bits, as the paper's |H|. Partials and queries carry their sender's Ed25519 signature instead (${8 * sig} bits): the ledger checks them with public keys and cannot forge them (the paper's mode keeps its ${8 * MAC_TAG_BYTES}-bit hash).`,
       `Header fields are wider than the paper's 8-bit indices so real deployments fit: device index u32 (up to 10^6 devices, not 256), round u32, timestamp u64 in ms, IAN u16, plus version, type and flags bytes so a receiver rejects what it does not understand (${REPORT_HEADER_BYTES}-byte header).`,
-      `The vector layout (default) sends one message per gateway with all w shares, so header and tag are paid m = ${m} times per device per round, not w·m = ${w * m}: ${def.bits} bits against the paper's w·m·336 = ${def.paperBits} bits, with sealing.`,
+      `The vector layout (default) sends one message per gateway with all w shares, so header and tag are paid m = ${m} times per device per round, not w·m = ${w * m}: ${def.bits} bits against the paper's w·m·336 = ${def.paperBits} bits, with sealing${validity ? ', without range proofs' : ''}.`,
       `A partial carries a contributor bitmap of ⌈n/8⌉ = ${Math.ceil(n / 8)} bytes so the ledger only interpolates partials over the same devices, and all w sums in one message.`,
+      ...(validity
+        ? [
+            `Range proofs (input validity, docs/VALIDITY.md): each report proves ${validity.circuit.inputLength} bits (every dimension's ${params.ldp ? 'LDP output' : 'reading'} range as bits, both ends) with ${validity.flp.proofs} proofs: its payload carries the shares of those bits, a proof share, a blind and 2·m commitment parts instead of w shares, ${proofPayloadBytes(validity) - w * E} bytes more. A first partial carries ${entry} bytes per contributor (a verifier share and a query seed); re-aggregations carry none. --proofs off gives the sizes without.`,
+            ...(firstPartial > MAX_MESSAGE_BYTES
+              ? [
+                  `A first partial at n = ${n} is over the ${MAX_MESSAGE_BYTES}-byte message limit: such a deployment is refused at setup (fewer devices per IAN, or --proofs off).`,
+                ]
+              : []),
+          ]
+        : []),
       'Not counted: MQTT framing (about 4 bytes + the topic per PUBLISH, and a 4-byte PUBACK at QoS 1), TCP/IP headers.',
     ],
   };
@@ -272,6 +351,12 @@ export function registerSizesCommand(program: Command): void {
       '25',
     )
     .option('--prime <61|127>', 'the field: 2^61 − 1 or 2^127 − 1', '61')
+    .option('--proofs <n|off>', 'range proofs per report (input validity), 1..8, or off', '3')
+    .option(
+      '--epsilon <ε|off>',
+      'device LDP ε: the proofs cover the LDP output range (off: readings in 0..1)',
+      '1',
+    )
     .option('--json', 'print the sizes as JSON')
     .action(
       (opts: {
@@ -279,8 +364,17 @@ export function registerSizesCommand(program: Command): void {
         dimensions: string;
         devices: string;
         prime: string;
+        proofs: string;
+        epsilon: string;
         json?: boolean;
       }) => {
+        const epsilon = opts.epsilon === 'off' ? null : Number(opts.epsilon);
+        if (epsilon !== null && !(Number.isFinite(epsilon) && epsilon > 0)) {
+          throw new PrivaggError(
+            ErrorCode.INVALID_ARGUMENT,
+            `--epsilon must be > 0 or "off", got "${opts.epsilon}"`,
+          );
+        }
         if (opts.prime !== '61' && opts.prime !== '127') {
           throw new PrivaggError(
             ErrorCode.INVALID_ARGUMENT,
@@ -292,6 +386,8 @@ export function registerSizesCommand(program: Command): void {
           dimensions: intOption(opts.dimensions, '--dimensions', 1, 8),
           devices: intOption(opts.devices, '--devices', 1, 1_000_000),
           prime: opts.prime === '127' ? 127 : 61,
+          proofs: opts.proofs === 'off' ? null : intOption(opts.proofs, '--proofs', 1, 8),
+          epsilon,
         });
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatSizes(report));
       },

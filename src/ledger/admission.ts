@@ -1,14 +1,9 @@
 import { ErrorCode } from '../errors.js';
-import { type MaasParams, shareBytes } from '../schemes/maas/params.js';
+import type { MaasParams } from '../schemes/maas/params.js';
+import { partialBytesOf } from '../schemes/maas/partialCodec.js';
 import { reportValidityFor, verifierEntryBytes } from '../schemes/maas/reportValidity.js';
 import { evidenceTagBytes } from '../schemes/maas/tags.js';
-import {
-  gatewayPartialSize,
-  MessageType,
-  PARTIAL_HEADER_BYTES,
-  querySize,
-  WIRE_VERSION,
-} from '../wire/maas.js';
+import { MessageType, PARTIAL_HEADER_BYTES, querySize, WIRE_VERSION } from '../wire/maas.js';
 
 /**
  * What a submission must look like before the ledger spends anything on it. A gateway
@@ -28,16 +23,6 @@ export interface PartialHeader {
   rosterSize: number;
 }
 
-/** The size of every partial of this deployment, before any verifier section (input validity). */
-export function partialBytesOf(params: MaasParams): number {
-  return gatewayPartialSize(
-    params.devicesPerIan,
-    params.dimensions.length,
-    shareBytes(params),
-    evidenceTagBytes(params.modes.mac),
-  );
-}
-
 /**
  * With input validity, a first partial (attempt 0, flag set) also carries one verifier
  * entry per contributor: its size follows from the bitmap, read only when the bytes
@@ -54,14 +39,6 @@ function verifierSectionBytes(bytes: Uint8Array, params: MaasParams): number {
     for (; b; b &= b - 1) contributors++;
   }
   return contributors * verifierEntryBytes(validity);
-}
-
-/** The largest partial of this deployment: a first one over the whole roster, with validity. */
-export function maxPartialBytesOf(params: MaasParams): number {
-  const validity = reportValidityFor(params);
-  return (
-    partialBytesOf(params) + (validity ? params.devicesPerIan * verifierEntryBytes(validity) : 0)
-  );
 }
 
 /** The exact size of every query of this deployment. */

@@ -13,6 +13,7 @@ import {
   type MaasParams,
   PAPER_MODES,
 } from '../schemes/maas/params.js';
+import { ensurePartialsFit } from '../schemes/maas/partialCodec.js';
 import { AI4I_FAILURE_TYPES } from '../sim/ai4i.js';
 import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
 import { SyntheticWorkload } from '../sim/syntheticWorkload.js';
@@ -110,8 +111,9 @@ const InputValidityShape = strict(
   mappingError('must be "off", null or { proofs }'),
 );
 /**
- * `inputValidity: { proofs }` switches the range proofs on; `off` (or false, null), or
- * absent, leaves them off (maas/params.ts says why that is the default for now).
+ * `inputValidity: { proofs }` sets the number of range proofs per report; absent, the
+ * default (3) runs under privagg's modes, none under the paper's; `off` (or false, null)
+ * switches them off (a device with valid keys can then move its IAN's total at will).
  */
 const InputValidity = z.preprocess(
   (v) => (v === 'off' || v === false ? null : v),
@@ -262,9 +264,10 @@ export function parseDeployment(
   const issues = crossCheck(file);
   if (issues.length > 0) fail(source, issues);
   const spec = toSpec(file, baseDir);
-  // Safety net: whatever validateMaasParams still refuses is reported against the file.
+  // Safety net: whatever validateMaasParams still refuses is reported against the file,
+  // and so is a partial that could never be delivered (ensurePartialsFit says why).
   try {
-    toMaasParams(spec);
+    ensurePartialsFit(toMaasParams(spec));
   } catch (e) {
     if (!isPrivaggError(e)) throw e;
     fail(source, [{ path: ['scheme'], message: e.message.replace(/^[A-Z_]+: /, '') }]);
@@ -505,6 +508,17 @@ function crossCheck(f: FileContent): Issue[] {
     add(
       ['rounds', 'freshnessWindowMs'],
       `must be ≥ rounds.durationMs (${r.durationMs}), got ${r.freshnessWindowMs}`,
+    );
+  }
+
+  // The range proofs ride on the vector layout and are decided by the reconcile restore;
+  // asked for with the paper's layout or restore they would silently not run.
+  const layout = s.modes.layout ?? DEFAULT_MODES.layout;
+  const restore = s.modes.restore ?? DEFAULT_MODES.restore;
+  if (s.inputValidity && (layout !== 'vector' || restore !== 'reconcile')) {
+    add(
+      ['scheme', 'inputValidity'],
+      `needs scheme.modes.layout: vector and scheme.modes.restore: reconcile (got ${layout}, ${restore}): the paper's layout and restore cannot carry the proofs; set inputValidity: off to run without`,
     );
   }
 

@@ -8,6 +8,7 @@ import { connectMqtt } from '../net/mqttClient.js';
 import type { MqttLink } from '../net/mqttLink.js';
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
+import { warmUpValidity } from '../schemes/maas/validityWarmUp.js';
 import { watchEpoch } from './controlPlane.js';
 import { type BundleOf, type CredentialBundle, loadBundle } from './credentials/bundle.js';
 import { registryFromBundles } from './credentials/bundleRegistry.js';
@@ -146,6 +147,9 @@ export async function runLedger(
   warnIfInsecure(rt.spec, logger);
   const bundle = bundleOf(rt, identityOf.ledger(rt.spec.name), 'ledger');
   const dep = roleDeployment(rt.spec, [bundle]);
+  const warm = warmUpValidity(dep.params, 'ledger');
+  if (warm.reports > 0)
+    logger.info({ reports: warm.reports, ms: Math.round(warm.ms) }, 'validity checks warmed up');
   const l = await link(rt, bundle, logger);
   const signingKey = Buffer.from(bundle.keys.signingKey, 'hex');
   const server = await startLedgerServer({
@@ -221,6 +225,10 @@ export async function runGateways(
   const bundles = gateways.map((g) =>
     bundleOf(rt, identityOf.gateway(rt.spec.name, g.ian, g.gateway), 'gateway'),
   );
+  // Once per process: the hosted gateways share the code the warm-up compiles.
+  const warm = warmUpValidity(roleDeployment(rt.spec, [bundles[0]!]).params, 'gateway');
+  if (warm.reports > 0)
+    logger.info({ reports: warm.reports, ms: Math.round(warm.ms) }, 'validity checks warmed up');
   const links = await Promise.all(
     gateways.map((g, at) =>
       link(rt, bundles[at]!, logger.child({ ian: g.ian, gateway: g.gateway })),

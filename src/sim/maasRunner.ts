@@ -113,6 +113,8 @@ export interface MaasRunResult {
     rounds: number;
     dimensions: readonly string[];
     ldp: MaasParams['ldp'];
+    /** Input validity: proofs per report, or null when off. */
+    validity: MaasParams['validity'];
     modes: MaasParams['modes'];
     faults: MaasFaults;
     attacks: readonly AttackKind[];
@@ -482,6 +484,7 @@ export function runMaas(s: MaasScenario): MaasRunResult {
       rounds: s.rounds,
       dimensions: params.dimensions,
       ldp: params.ldp,
+      validity: params.validity,
       modes: params.modes,
       faults,
       attacks: [...attacks],

@@ -82,9 +82,12 @@ export interface DecodedDeviceReport extends DeviceReportFields {
 }
 
 export function deviceReportSize(width: number, elementBytes: number, sealed: boolean): number {
-  return (
-    REPORT_HEADER_BYTES + width * elementBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0) + MAC_TAG_BYTES
-  );
+  return deviceReportSizeFor(width * elementBytes, sealed);
+}
+
+/** A report around a payload of `payloadBytes` (w shares, or a proof-carrying payload). */
+export function deviceReportSizeFor(payloadBytes: number, sealed: boolean): number {
+  return REPORT_HEADER_BYTES + payloadBytes + (sealed ? AEAD_OVERHEAD_BYTES : 0) + MAC_TAG_BYTES;
 }
 
 /** The header alone: it is also the AAD of the sealed payload. */

@@ -21,7 +21,8 @@ const T0 = 1_700_000_000_000;
 /** Real messages from the MaaS core for the options, in the given modes. */
 function encodeRound(o: SizesOptions, modes: Partial<MaasModes>) {
   const base = sizesParams(o);
-  const params: MaasParams = { ...base, ldp: null, modes: { ...DEFAULT_MODES, ...modes } };
+  // The paper's layout and restore drop the proofs (validateMaasParams), as in a deployment.
+  const params: MaasParams = { ...base, modes: { ...DEFAULT_MODES, ...modes } };
   const dep = createMaasDeployment(params, {
     oems: [
       {
@@ -54,14 +55,19 @@ function encodeRound(o: SizesOptions, modes: Partial<MaasModes>) {
     dimensionMask: 1,
     timestamp: T0,
   });
-  return { report: reports[0]!, partial: closed.partial, query };
+  return { report: reports[0]!, partial: closed.partial, query, contributors: senders.length };
 }
 
-const VARIANTS: [MessageId, Partial<MaasModes>][] = [
-  ['report-vector-sealed', { layout: 'vector', aead: true }],
-  ['report-vector-clear', { layout: 'vector', aead: false }],
-  ['report-per-dimension-clear', { layout: 'per-dimension', aead: false, mac: 'paper-hash' }],
-  ['report-per-dimension-sealed', { layout: 'per-dimension', aead: true }],
+/** Each report row, the modes that send it, and whether its reports carry range proofs. */
+const VARIANTS: [MessageId, Partial<MaasModes>, boolean][] = [
+  ['report-vector-sealed', { layout: 'vector', aead: true }, true],
+  ['report-vector-clear', { layout: 'vector', aead: false }, true],
+  [
+    'report-per-dimension-clear',
+    { layout: 'per-dimension', aead: false, mac: 'paper-hash', restore: 'paper' },
+    false,
+  ],
+  ['report-per-dimension-sealed', { layout: 'per-dimension', aead: true }, false],
 ];
 
 describe('privagg sizes: the table agrees with messages the MaaS core encodes', () => {
@@ -70,29 +76,51 @@ describe('privagg sizes: the table agrees with messages the MaaS core encodes', 
     { gateways: 3, dimensions: 2, devices: 9, prime: 127 },
     { gateways: 7, dimensions: 8, devices: 1000, prime: 61 },
     { gateways: 1, dimensions: 1, devices: 1, prime: 127 },
-  ])('m = $gateways, w = $dimensions, n = $devices, p = 2^$prime − 1', (o) => {
-    const sizes = computeSizes(o);
-    const byId = new Map(sizes.messages.map((m) => [m.id, m]));
-    for (const [id, modes] of VARIANTS) {
-      const row = byId.get(id)!;
-      const { report, partial, query } = encodeRound(o, modes);
-      // Every message a device sends in a round has the table's size, and as many as it says.
-      expect(report.map((m) => m.bytes.length)).toEqual(report.map(() => row.bytes));
-      expect(report).toHaveLength(row.perRound.count);
-      expect(report.reduce((s, m) => s + m.bytes.length, 0)).toBe(row.perRound.bytes);
-      expect(row.bits).toBe(8 * row.bytes);
-      // The table gives the default (signed) partial and query; the paper's mode carries a
-      // 32-byte hash where the default carries a 64-byte Ed25519 signature.
-      const shorter = modes.mac === 'paper-hash' ? 32 : 0;
-      expect(partial.length).toBe(byId.get('gateway-partial')!.bytes - shorter);
-      expect(query.length).toBe(byId.get('query')!.bytes - shorter);
-    }
-    // The paper's per-device total: w·m messages of 336 bits.
-    expect(byId.get('report-vector-sealed')!.perRound.paperBits).toBe(
-      o.dimensions * o.gateways * 336,
-    );
-    expect(byId.get('gateway-partial')!.perRound.paperBits).toBe(o.dimensions * 336);
-  });
+    { gateways: 5, dimensions: 5, devices: 25, prime: 61, proofs: null },
+    { gateways: 4, dimensions: 3, devices: 40, prime: 61, proofs: 2, epsilon: null },
+  ])(
+    'm = $gateways, w = $dimensions, n = $devices, p = 2^$prime − 1, proofs $proofs, ε $epsilon',
+    (o) => {
+      const sizes = computeSizes(o);
+      const byId = new Map(sizes.messages.map((m) => [m.id, m]));
+      const validity = sizes.params.validity;
+      expect(validity === null).toBe(o.proofs === null);
+      for (const [id, modes, provable] of VARIANTS) {
+        const row = byId.get(id)!;
+        const { report, partial, query, contributors } = encodeRound(o, modes);
+        // Every message a device sends in a round has the table's size, and as many as it says.
+        expect(report.map((m) => m.bytes.length)).toEqual(report.map(() => row.bytes));
+        expect(report).toHaveLength(row.perRound.count);
+        expect(report.reduce((s, m) => s + m.bytes.length, 0)).toBe(row.perRound.bytes);
+        expect(row.bits).toBe(8 * row.bytes);
+        // The table gives the default (signed) partial and query; the paper's mode carries a
+        // 32-byte hash where the default carries a 64-byte Ed25519 signature. A first partial
+        // carries one verifier entry per contributor where the reports are proven.
+        const shorter = modes.mac === 'paper-hash' ? 32 : 0;
+        const proven = provable && validity !== null;
+        const bare = (byId.get('gateway-partial-reaggregation') ?? byId.get('gateway-partial'))!;
+        expect(partial.length).toBe(
+          bare.bytes + (proven ? contributors * validity.verifierEntryBytes : 0) - shorter,
+        );
+        expect(query.length).toBe(byId.get('query')!.bytes - shorter);
+      }
+      if (validity) {
+        // The first partial as the table counts it: every one of the n devices contributed.
+        expect(byId.get('gateway-partial')!.bytes).toBe(
+          byId.get('gateway-partial-reaggregation')!.bytes +
+            o.devices * validity.verifierEntryBytes,
+        );
+        expect(byId.get('report-vector-sealed')!.bytes).toBe(
+          byId.get('report-vector-sealed-unproven')!.bytes + validity.reportExtraBytes,
+        );
+      }
+      // The paper's per-device total: w·m messages of 336 bits.
+      expect(byId.get('report-vector-sealed')!.perRound.paperBits).toBe(
+        o.dimensions * o.gateways * 336,
+      );
+      expect(byId.get('gateway-partial')!.perRound.paperBits).toBe(o.dimensions * 336);
+    },
+  );
 
   it("the field breakdown adds up to the real header and to the paper's 336 bits", () => {
     const sizes = computeSizes({ gateways: 5, dimensions: 5, devices: 25, prime: 61 });
@@ -109,9 +137,21 @@ describe('privagg sizes: the table agrees with messages the MaaS core encodes', 
   it('prints the table with the paper column and honest notes', () => {
     const text = formatSizes(computeSizes({ gateways: 5, dimensions: 5, devices: 25, prime: 61 }));
     expect(text).toContain('= 336 bits');
-    expect(text).toMatch(/report: vector, sealed \(default\)\s+DS → GW\s+124\s+992\s+336/);
+    expect(text).toMatch(
+      /report: vector, sealed, range proofs \(default\)\s+DS → GW\s+3628\s+29024\s+336/,
+    );
+    expect(text).toMatch(/report: vector, sealed, no range proofs\s+DS → GW\s+124\s+992\s+336/);
     expect(text).toMatch(/report: per dimension, in clear \(paper\)\s+DS → GW\s+64\s+512\s+336/);
-    expect(text).toMatch(/partial \(n = 25 devices\)\s+GW → ledger\s+132\s+1056\s+336/);
+    expect(text).toMatch(/partial, first \(n = 25 devices, verifiers\)\s+GW → ledger\s+14132\s+/);
+    expect(text).toMatch(/partial, re-aggregation \(n = 25\)\s+GW → ledger\s+132\s+1056\s+336/);
+    expect(text).toContain('each report proves 210 bits');
+    expect(text).toContain('560 bytes per contributor');
+    const plain = formatSizes(
+      computeSizes({ gateways: 5, dimensions: 5, devices: 25, prime: 61, proofs: null }),
+    );
+    expect(plain).toMatch(/report: vector, sealed \(default\)\s+DS → GW\s+124\s+992\s+336/);
+    expect(plain).toMatch(/partial \(n = 25 devices\)\s+GW → ledger\s+132\s+1056\s+336/);
+    expect(plain).not.toContain('range proofs');
     expect(text).toMatch(/query\s+OEM → ledger\s+88\s+704\s+—/);
     expect(text).toContain('Ed25519 signature instead (512 bits)');
     expect(text).toContain('61 bits, carried in 8 bytes');
@@ -151,6 +191,8 @@ describe('privagg sizes (command)', () => {
     ['--dimensions', '9'],
     ['--gateways', '0'],
     ['--devices', '2.5'],
+    ['--proofs', '9'],
+    ['--epsilon', '-1'],
   ])('rejects %s %s with a typed error', async (flag, value) => {
     const e = await run(flag, value).catch((x: unknown) => x);
     expect(isPrivaggError(e)).toBe(true);

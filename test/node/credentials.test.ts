@@ -131,15 +131,16 @@ describe('credential bundles', () => {
     const res = ledger.add(forged, 1000);
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.code).toBe(ErrorCode.BAD_MAC);
-    // The same partial under gateway 1's own name is accepted: the refusal is about the key.
-    const own = core.buildPartial(
-      0,
-      [0],
-      mine.params.dimensions.map(() => 1n),
-      0,
-      1000,
-    );
-    expect(ledger.add(own, 1000).ok).toBe(true);
+    // Gateway 1's own partial (device 0's report to it, range proof and all) is accepted:
+    // the refusal is about the key.
+    const toOne = ta
+      .device(0, 0)
+      .report(0, [1, 0, 1, 0, 1], 1000, seededRandom('creds'))
+      .find((m) => m.gateway === 1)!;
+    const own = new MaasGateway(g1, mine.params);
+    own.beginRound(0);
+    expect(own.ingest(toOne.bytes, 1000)).toEqual({ ok: true });
+    expect(ledger.add(own.closeRound(1000).partial, 1000).ok).toBe(true);
   });
 
   it('a device fleet holds its devices’ keys only, and an OEM only its own', () => {

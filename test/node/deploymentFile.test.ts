@@ -348,8 +348,20 @@ describe('errors name the file and the field', () => {
     );
   });
 
-  it('scheme.inputValidity: off when absent or "off", { proofs } reaches the MaaS parameters, out-of-range proofs refused', () => {
-    expect(toMaasParams(parse('name: x\n')).validity).toBeNull();
+  it('scheme.inputValidity: 3 proofs when absent, none under the paper modes, "off" off, { proofs } reaches the MaaS parameters; out-of-range proofs, paper modes with proofs, and partials over 1 MiB refused', () => {
+    expect(toMaasParams(parse('name: x\n')).validity).toEqual({ proofs: 3 });
+    const paper = 'name: x\nsecurity: { insecure: true }\nscheme: { modes: paper';
+    expect(toMaasParams(parse(`${paper} }\n`)).validity).toBeNull();
+    expect(refused(`${paper}, inputValidity: { proofs: 3 } }\n`).message).toContain(
+      'deployment.yaml: scheme.inputValidity: needs scheme.modes.layout: vector and scheme.modes.restore: reconcile (got per-dimension, paper)',
+    );
+    expect(toMaasParams(parse(`${paper}, inputValidity: off }\n`)).validity).toBeNull();
+    // 560 bytes per contributor in a first partial: 2,000 devices would be 1.1 MB.
+    const big = 'name: x\nrounds: { count: 1 }\nscheme: { ians: 1, devicesPerIan: 2000';
+    expect(refused(`${big} }\n`).message).toMatch(
+      /scheme: a partial of this deployment would be \d+ bytes, over the 1048576-byte message limit: .* at most 18\d\d devices per IAN fit/,
+    );
+    expect(toMaasParams(parse(`${big}, inputValidity: off }\n`)).validity).toBeNull();
     expect(toMaasParams(parse('name: x\nscheme: { inputValidity: off }\n')).validity).toBeNull();
     expect(toMaasParams(parse('name: x\nscheme: { inputValidity: {} }\n')).validity).toEqual({
       proofs: 3,

@@ -10,7 +10,8 @@ import Fastify, {
 import { type Logger, pino } from 'pino';
 import type { z } from 'zod';
 import { ErrorCode, isPrivaggError, PrivaggError } from '../../errors.js';
-import { maxPartialBytesOf, peekPartialHeader, queryBytesOf } from '../admission.js';
+import { maxPartialBytesOf } from '../../schemes/maas/partialCodec.js';
+import { peekPartialHeader, queryBytesOf } from '../admission.js';
 import { chainHeadToJson } from '../chainHead.js';
 import { MAX_NOTE_BYTES, noteProblem } from '../operatorNotes.js';
 import type { LedgerBlock, LedgerService } from '../service.js';

@@ -52,6 +52,8 @@ export interface NetworkedMaasOptions {
   maxLyingGateways?: number;
   rounds: number;
   ldp: MaasParams['ldp'];
+  /** Input validity (range proofs); absent: the default (on, except under the paper's modes). */
+  inputValidity?: MaasParams['validity'];
   paperMode: boolean;
   workload: 'ai4i' | 'synthetic';
   data?: string;
@@ -165,6 +167,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
           workload: o.workload,
           ...(o.data ? { data: resolve(o.data) } : {}),
           ldp: o.ldp ?? 'off',
+          ...(o.inputValidity !== undefined ? { inputValidity: o.inputValidity ?? 'off' } : {}),
           modes: o.paperMode ? 'paper' : 'default',
         },
         // The ledger gives stragglers up to three restore delays; a round is short, so is that.
@@ -378,6 +381,7 @@ export async function runNetworkedMaas(o: NetworkedMaasOptions): Promise<Network
         rounds: o.rounds,
         dimensions: params.dimensions,
         ldp: params.ldp,
+        validity: params.validity,
         modes: params.modes,
         faults,
         attacks: [...attacks],

@@ -6,6 +6,7 @@ import { MaasGateway } from './gateway.js';
 import { type MaasRegistry, type OemGrant, registerDeployment } from './keys.js';
 import { MaasLedgerContract } from './ledgerContract.js';
 import { type MaasParams, validateMaasParams } from './params.js';
+import { ensurePartialsFit } from './partialCodec.js';
 import { MaasQueryEngine } from './query.js';
 import { ReadingCodec } from './readingCodec.js';
 
@@ -55,6 +56,7 @@ export function createMaasDeployment(
   },
 ): MaasDeployment {
   validateMaasParams(params);
+  ensurePartialsFit(params);
   const registry = opts.registry ?? registerDeployment(params, opts);
   const shamir = new ShamirParams(params.threshold, params.gateways, params.field);
   const codec = new ReadingCodec(params);

@@ -119,10 +119,10 @@ export interface MaasParams {
    * dimension lies in its range (the LDP output's fixed-point range, or [0, maxReading]
    * with LDP off), checked on the shares by the gateways and decided by the ledger before
    * any sum including the device is interpolated. `proofs` independent proofs (3: about
-   * 2^-114 of a grinding attacker's success over 2^61 − 1). null (for now the default of
-   * `defaultMaasParams`) switches it off: a device with valid keys can then move its IAN's
-   * total by up to the whole IAN's range (the paper has no such check). Needs the 'vector'
-   * layout and the 'reconcile' restore; the paper's modes run without it.
+   * 2^-114 of a grinding attacker's success over 2^61 − 1). `defaultMaasParams` gives
+   * DEFAULT_VALIDITY. null switches it off: a device with valid keys can then move its
+   * IAN's total by up to the whole IAN's range (the paper has no such check). Needs the
+   * 'vector' layout and the 'reconcile' restore; the paper's modes run without it.
    */
   validity: { proofs: number } | null;
 }
@@ -175,9 +175,8 @@ export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasPara
     modes: DEFAULT_MODES,
     reconcile: DEFAULT_RECONCILE,
     ...overrides,
-    // Off unless asked for (`validity: DEFAULT_VALIDITY`): the roles carry it end to end
-    // in process, but the networked paths (HTTP limits, sizes, Fabric) are not finished.
-    validity: overrides.validity !== undefined ? overrides.validity : null,
+    // On by default; validateMaasParams drops it for the paper's layout or restore.
+    validity: overrides.validity !== undefined ? overrides.validity : DEFAULT_VALIDITY,
   });
 }
 

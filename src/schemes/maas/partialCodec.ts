@@ -1,4 +1,10 @@
-import { type DecodedGatewayPartial, decodeGatewayPartial } from '../../wire/maas.js';
+import { ErrorCode, PrivaggError } from '../../errors.js';
+import {
+  type DecodedGatewayPartial,
+  decodeGatewayPartial,
+  gatewayPartialSize,
+  MAX_MESSAGE_BYTES,
+} from '../../wire/maas.js';
 import { type MaasParams, shareBytes } from './params.js';
 import { reportValidityFor, verifierEntryBytes } from './reportValidity.js';
 import { evidenceTagBytes } from './tags.js';
@@ -16,5 +22,52 @@ export function decodePartialOf(params: MaasParams, bytes: Uint8Array): DecodedG
     shareBytes(params),
     evidenceTagBytes(params.modes.mac),
     validity ? verifierEntryBytes(validity) : 0,
+  );
+}
+
+/** The size of every partial of this deployment, before any verifier section (input validity). */
+export function partialBytesOf(params: MaasParams): number {
+  return gatewayPartialSize(
+    params.devicesPerIan,
+    params.dimensions.length,
+    shareBytes(params),
+    evidenceTagBytes(params.modes.mac),
+  );
+}
+
+/** The largest partial of this deployment: a first one over the whole roster, with validity. */
+export function maxPartialBytesOf(params: MaasParams): number {
+  const validity = reportValidityFor(params);
+  return (
+    partialBytesOf(params) + (validity ? params.devicesPerIan * verifierEntryBytes(validity) : 0)
+  );
+}
+
+/**
+ * Refuses a deployment whose largest partial exceeds MAX_MESSAGE_BYTES, the limit every
+ * reader of partials applies (ledger contract, gateway, Fabric): with input validity a
+ * first partial carries one verifier entry per contributor (560 bytes at the default LDP
+ * range), so above ~1,870 devices per IAN every honest first partial would be refused
+ * and no round would ever restore. Failing at setup says so instead.
+ */
+export function ensurePartialsFit(params: MaasParams): void {
+  const bytes = maxPartialBytesOf(params);
+  if (bytes <= MAX_MESSAGE_BYTES) return;
+  const validity = reportValidityFor(params);
+  const perDevice = validity ? verifierEntryBytes(validity) : 0;
+  let fits: number | undefined;
+  if (perDevice > 0) {
+    // The largest roster whose first partial fits: the bitmap grows by a byte every 8.
+    const sizeAt = (n: number) => maxPartialBytesOf({ ...params, devicesPerIan: n });
+    fits = Math.floor(MAX_MESSAGE_BYTES / perDevice);
+    while (fits > 0 && sizeAt(fits) > MAX_MESSAGE_BYTES) fits--;
+  }
+  throw new PrivaggError(
+    ErrorCode.INVALID_ARGUMENT,
+    `a partial of this deployment would be ${bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte message limit` +
+      (fits !== undefined
+        ? `: with input validity each contributor adds ${perDevice} bytes to a first partial, so at most ${fits} devices per IAN fit (split the IANs, or turn input validity off)`
+        : ''),
+    { bytes, limit: MAX_MESSAGE_BYTES, devicesPerIan: params.devicesPerIan },
   );
 }

@@ -185,12 +185,10 @@ async function lifeOfADeployment(ldp: { epsilon: number; delta: number } | null)
     if (ian === 0) {
       const g2 = gateways[1]!;
       const honest = g2.closeRound(nowMs + 500);
-      const lie = g2.buildPartial(
-        2,
-        honest.contributors,
+      // Re-signed with other sums, its devices' verifier shares kept (input validity).
+      const lie = g2.withSums(
+        honest.partial,
         honest.sums.map((s) => s + 1n),
-        0,
-        nowMs + 500,
       );
       partials.set(2, lie);
     }

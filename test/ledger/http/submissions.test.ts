@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partialBytesOf } from '../../../src/ledger/admission.js';
 import { chainHeadFromJson, verifyChainHead } from '../../../src/ledger/chainHead.js';
 import {
   PartialAccepted,
@@ -8,6 +7,7 @@ import {
 } from '../../../src/ledger/http/schemas.js';
 import { bodyLimitFor } from '../../../src/ledger/http/server.js';
 import { systemRandom } from '../../../src/math/random.js';
+import { maxPartialBytesOf, partialBytesOf } from '../../../src/schemes/maas/partialCodec.js';
 import {
   asJson,
   binary,
@@ -119,7 +119,8 @@ describe('POST /v1/partials', () => {
     // Refused by HTTP before the service sees anything: over the body limit.
     await expectRefused(
       h,
-      post('/v1/partials', binary(Buffer.alloc(bodyLimitFor(size) + 1))),
+      // The largest partial: a first one with every device's verifier entry (input validity).
+      post('/v1/partials', binary(Buffer.alloc(bodyLimitFor(maxPartialBytesOf(h.dep.params)) + 1))),
       413,
       'OVERSIZED_MESSAGE',
       'http',
@@ -211,9 +212,12 @@ describe('POST /v1/partials', () => {
       'OVERSIZED_MESSAGE',
       'http',
     );
-    // The limits are the exact message sizes, base64 JSON included.
+    // The limits are the exact message sizes, base64 JSON included: a first partial from
+    // every device of the roster is the largest (one verifier entry each), re-aggregations
+    // carry none.
     const partial = roundPartials(h.dep, 0, 0)[0]!;
-    expect(partial.length).toBe(partialBytesOf(h.dep.params));
+    expect(partial.length).toBe(maxPartialBytesOf(h.dep.params));
+    expect(partialBytesOf(h.dep.params)).toBeLessThan(partial.length);
     const json = JSON.stringify({ partial: partial.toString('base64') });
     expect(json.length).toBeLessThanOrEqual(bodyLimitFor(partial.length));
     expect((await h.app.inject(post('/v1/partials', asJson(JSON.parse(json))))).statusCode).toBe(
