@@ -1,6 +1,7 @@
 /**
  * `npm run bench:e2e [-- --scenario small|large|all] [-- --json] [-- --keep]
- *   [-- --profile[=role,…]] [-- --layout per-index|per-gateway] [-- --compare-plaintext]`
+ *   [-- --profile[=role,…]] [-- --layout per-index|per-gateway] [-- --compare-plaintext]
+ *   [-- --no-proofs]`
  *
  * The whole system under load, as `privagg up` runs it — one process for the ledger, the
  * gateways in their own processes, one for the device fleet — secure, as `up` runs by
@@ -106,6 +107,12 @@ interface Scenario {
   durationMs: number;
   restoreDelayMs: number;
   /**
+   * Range proofs on every report (the default of a deployment). Off for 'large': at 2,500
+   * devices per IAN a first partial would exceed the 1 MiB message limit, and such a
+   * deployment is refused at setup (ensurePartialsFit).
+   */
+  inputValidity: boolean;
+  /**
    * From "every process ready" to round 0. The fleet derives its devices' keys only once
    * it knows the epoch, and skips a round it would join more than a quarter late.
    */
@@ -123,6 +130,7 @@ const SCENARIOS: Scenario[] = [
     rounds: 10,
     durationMs: 3000,
     restoreDelayMs: 1000,
+    inputValidity: true,
     startupMs: 3000,
   },
   {
@@ -135,6 +143,7 @@ const SCENARIOS: Scenario[] = [
     rounds: 10,
     durationMs: 8000,
     restoreDelayMs: 1000,
+    inputValidity: false,
     startupMs: 6000,
   },
 ];
@@ -202,6 +211,8 @@ interface Result {
   warmUpRounds: number;
   messagesPerRound: number;
   reportBytes: number;
+  /** Whether the reports carried range proofs. */
+  inputValidity: boolean;
   pipeline: PipelineFigures;
   /** The bare transport over TLS through the deployment's broker: the ratio's baseline. */
   bare: BareFigures;
@@ -266,6 +277,8 @@ if (layout !== 'per-index' && layout !== 'per-gateway') {
   console.error(`--layout must be per-index or per-gateway, got ${layout}`);
   process.exit(2);
 }
+// --no-proofs: the same scenarios without range proofs (the undefended pipeline).
+const noProofs = args.includes('--no-proofs');
 const at = args.indexOf('--scenario');
 const which = at >= 0 ? args[at + 1] : 'all';
 if (!['small', 'large', 'all'].includes(which ?? '')) {
@@ -485,6 +498,7 @@ async function scenarioSteps(run: Run, machineBefore: Result['machineBefore']): 
     warmUpRounds: 1,
     messagesPerRound,
     reportBytes,
+    inputValidity: sc.inputValidity && !noProofs,
     pipeline: secure.figures,
     bare: bare.tls.figures,
     barePlaintext: bare.plain.figures,
@@ -537,6 +551,7 @@ function deploymentOf(
       workload: 'synthetic',
       dimensions: sc.dimensions,
       ldp: 'off',
+      inputValidity: sc.inputValidity && !noProofs ? { proofs: 3 } : 'off',
       modes: 'default',
     },
     rounds: {
@@ -973,7 +988,7 @@ function printTable(rs: Result[]): void {
     `${r.shape.devices} dev (${r.shape.ians}×${r.shape.devicesPerIan}) ×${r.shape.dimensions}d ×${r.shape.gateways}gw`,
     `${r.broker}, ${r.layout}`,
     `${r.rounds} + warm-up`,
-    `${r.messagesPerRound} × ${r.reportBytes} B`,
+    `${r.messagesPerRound} × ${r.reportBytes} B${r.inputValidity ? ' (proofs)' : ''}`,
     fmtRate(r.pipeline.messagesPerSec),
     fmtMs(r.pipeline.p50Ms),
     fmtMs(r.pipeline.p95Ms),
