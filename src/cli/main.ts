@@ -109,7 +109,7 @@ program
 
 program
   .command('ldp-params')
-  .description('Print the (ε, δ)-LDP square-wave parameters b, r, t, A, B of SCHEMES.md §11')
+  .description('Print the (ε, δ)-LDP square-wave parameters b, r, t, A, B of docs/SCHEMES.md §11')
   .requiredOption('--epsilon <ε>', 'privacy budget ε > 0')
   .option('--delta <δ>', 'slack δ', '0')
   .action((opts) => {

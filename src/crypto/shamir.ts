@@ -4,7 +4,7 @@ import { LagrangeAtZero, lagrangeCoefficients } from '../math/lagrange.js';
 import type { RandomSource } from '../math/random.js';
 
 /**
- * Shamir secret sharing over a prime field (SCHEMES.md §0): f(x) = s + a1·x + … +
+ * Shamir secret sharing over a prime field (docs/SCHEMES.md §0): f(x) = s + a1·x + … +
  * a_{k−1}·x^{k−1} mod p with uniform a_i, share l is f(l) at the public x_l = l for
  * l = 1..m. Any k shares give s by Lagrange at 0; fewer reveal nothing about it.
  * Shares add: the sum of devices' l-th shares is the l-th share of the sum.

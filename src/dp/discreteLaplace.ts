@@ -17,7 +17,7 @@ import { fairBit } from './uniformBelow.js';
  * exactly by CKS 2020 Alg. 2: a geometric magnitude Y, a fair sign, and the draw "−0"
  * rejected so that 0 is not counted twice.
  *
- * With α = e^{ε/Δ} (SCHEMES.md §0) this is Geom(α): Pr[k] = (α−1)/(α+1) · α^{−|k|}, the
+ * With α = e^{ε/Δ} (docs/SCHEMES.md §0) this is Geom(α): Pr[k] = (α−1)/(α+1) · α^{−|k|}, the
  * ε-DP noise for an integer query of sensitivity Δ; γ = ε/Δ, scale = Δ/ε.
  */
 

@@ -2,7 +2,7 @@ import { ErrorCode, ensure, PrivaggError } from '../errors.js';
 import { type RandomSource, uniformUnit } from '../math/random.js';
 
 /**
- * The (ε, δ)-LDP mechanism of the MaaS scheme (SCHEMES.md §11): a square wave on [0, 1].
+ * The (ε, δ)-LDP mechanism of the MaaS scheme (docs/SCHEMES.md §11): a square wave on [0, 1].
  * A reading x ∈ [0, 1] is reported as y ∈ [−b, 1+b] with density r on [x−b, x+b] and t
  * elsewhere (2b·r + t = 1); at δ = 0 this is the Square Wave mechanism. It is (ε, 2bδ)-LDP.
  *
@@ -24,14 +24,14 @@ export interface SquareWaveParameters {
   readonly B: number;
   /** E[y² | x] = C + B·x² (used to estimate Σx² from Σy²). */
   readonly C: number;
-  /** The δ the mechanism actually guarantees: 2b·δ (SCHEMES.md §11). */
+  /** The δ the mechanism actually guarantees: 2b·δ (docs/SCHEMES.md §11). */
   readonly guaranteedDelta: number;
 }
 
 /**
  * The supremum of the valid δ at this ε (exclusive).
  *
- * SCHEMES.md §11 states validity as b > 0, i.e. δ < e^ε(e^ε − 1 − ε)/ε. That is necessary
+ * docs/SCHEMES.md §11 states validity as b > 0, i.e. δ < e^ε(e^ε − 1 − ε)/ε. That is necessary
  * but not sufficient: b → ∞ as δ approaches that bound, and once 2b·δ ≥ 1 the density t
  * outside the window is ≤ 0 (e.g. ε = 1, δ = 0.9 gives b > 0 but t < 0), so no mechanism
  * exists and the "(ε, 2bδ)" guarantee is void. t > 0 ⇔ 2bδ < 1 ⇔ εδ² − c₁δ + c₀ < 0 with
@@ -48,7 +48,7 @@ export function squareWaveMaxDelta(epsilon: number): number {
 }
 
 /**
- * b, r, t, A, B of SCHEMES.md §11. Throws INVALID_PRIVACY_PARAMETERS unless b > 0 (the
+ * b, r, t, A, B of docs/SCHEMES.md §11. Throws INVALID_PRIVACY_PARAMETERS unless b > 0 (the
  * condition of §11, δ < e^ε(e^ε − 1 − ε)/ε) and t > 0 (2bδ < 1; see squareWaveMaxDelta).
  */
 export function squareWaveParameters(epsilon: number, delta = 0): SquareWaveParameters {
@@ -106,7 +106,7 @@ export function perturbSquareWave(
     return Math.min(x + b, Math.max(x - b, y)); // rounding must not leave the window
   }
   // Uniform on [−b, 1+b] minus the window, a set of length 1: shift z ∈ [0,1) past it.
-  // (SCHEMES.md: y = −b + z if z < x, else x + b + (z − x) = z + b.)
+  // (docs/SCHEMES.md: y = −b + z if z < x, else x + b + (z − x) = z + b.)
   const z = uniformUnit(rng);
   return z < x ? z - b : z + b;
 }

@@ -20,7 +20,7 @@ import {
  * c_y = r(r+1)…(r+y−1)/y!, here for rational r > 0 and ρ = e^{−γ}, γ rational > 0.
  * NB is infinitely divisible: NB(r₁, ρ) + NB(r₂, ρ) = NB(r₁ + r₂, ρ) and NB(1, ρ) is the
  * geometric, so n devices each adding Pólya(1/n, ρ) − Pólya(1/n, ρ) give in total exactly
- * a two-sided geometric with α = 1/ρ (SCHEMES.md §0, distributed noise).
+ * a two-sided geometric with α = 1/ρ (docs/SCHEMES.md §0, distributed noise).
  *
  * EXACT sampler (integer uniforms and exact coins only; no Gamma or Poisson in floating point):
  * - ⌊r⌋ of the shape: a sum of ⌊r⌋ geometrics (CKS Alg. 2 inner part).

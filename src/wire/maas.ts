@@ -4,7 +4,7 @@ import { ErrorCode, PrivaggError } from '../errors.js';
 import { WireReader, WireWriter } from './reader.js';
 
 /**
- * Binary codecs of the MaaS messages (SCHEMES.md §1), version 1, big-endian.
+ * Binary codecs of the MaaS messages (docs/SCHEMES.md §1), version 1, big-endian.
  * Sizes are exact and documented here and in docs/WIRE.md; decoders check every
  * length, index and range before any cryptography runs, and return the bytes the tag
  * covers so the verifier never re-encodes.

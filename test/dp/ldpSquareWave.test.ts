@@ -17,7 +17,7 @@ import { seededRandom } from '../../src/math/random.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
-describe('square-wave (ε, δ)-LDP parameters (SCHEMES.md §11)', () => {
+describe('square-wave (ε, δ)-LDP parameters (docs/SCHEMES.md §11)', () => {
   it('matches the known answers to 1e−9', () => {
     const near = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThan(1e-9);
     const p0 = squareWaveParameters(1, 0);

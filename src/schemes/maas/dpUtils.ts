@@ -24,7 +24,7 @@ import type { ReadingCodec } from './readingCodec.js';
  * privagg's default ('derived'). One cell per (IAN, round) holds one integer η per
  * dimension, in the fixed-point units of the restored sums (the integers Restore
  * interpolates, before de-biasing): the noise lives in the same integer domain as the
- * value, so no fractional part can strip it (DESIGN.md, first review). A cell is derived,
+ * value, so no fractional part can strip it (issue 10, finding 1). A cell is derived,
  * not drawn: a PRG (AES-256-CTR) keyed by HMAC(ledger noise key, IAN ‖ round) yields its w
  * values. Every query, of every OEM, that touches a cell sees the same η — there is one
  * cell per (IAN, round, dimension) whatever the OEM, so neither repeating a query nor

@@ -20,7 +20,7 @@ import type { ValidityDecision, ValidityScheme, VerifierShare } from './validity
  *
  * Restore, in privagg's default mode:
  *  1. Partials of one (IAN, round) are grouped by contributor set: partials over
- *     different sets cannot be interpolated together (DESIGN.md). If k or more share a
+ *     different sets cannot be interpolated together (docs/SCHEMES.md §1). If k or more share a
  *     set, the largest such group is used and the others are left out (named in
  *     `excluded`): a gateway that missed a device, or lies about its set, is out-voted
  *     and costs its redundancy (when the group left is too small to vouch, see 4).

@@ -2,7 +2,7 @@ import { ensure } from '../../errors.js';
 import { bitLength, defaultField, type PrimeField } from '../../math/field.js';
 
 /**
- * Parameters of one MaaS deployment (SCHEMES.md §1), fixed by the TA at setup.
+ * Parameters of one MaaS deployment (docs/SCHEMES.md §1), fixed by the TA at setup.
  *
  * `modes` selects between the paper's constructions and privagg's sound defaults;
  * every paper mode is kept so a test can show what goes wrong with it.
@@ -91,7 +91,7 @@ export interface MaasParams {
   dimensions: readonly string[];
   /** Upper bound of each dimension's raw reading; readings are normalised to [0,1] by it. */
   maxReading: readonly number[];
-  /** (ε, δ) of the device's LDP mechanism (SCHEMES.md §11), or null to switch LDP off. */
+  /** (ε, δ) of the device's LDP mechanism (docs/SCHEMES.md §11), or null to switch LDP off. */
   ldp: { epsilon: number; delta: number } | null;
   /** Fixed-point scale for perturbed readings (LDP on). With LDP off, raw integer counts are shared. */
   scale: number;

@@ -14,7 +14,7 @@ import type { MaasParams } from './params.js';
  * How a device reading becomes field elements, and how an aggregate comes back.
  *
  * LDP on: each dimension is normalised to x = reading / maxReading ∈ [0, 1], perturbed
- * to y ∈ [−b, 1+b] (SCHEMES.md §11), and fixed-point encoded at `scale`. The restored
+ * to y ∈ [−b, 1+b] (docs/SCHEMES.md §11), and fixed-point encoded at `scale`. The restored
  * sum Σy is de-biased to Σx̂ = (Σy − nA)/B and scaled back by maxReading, with a
  * plug-in standard error.
  * LDP off: the integer reading is shared as it is, and the restored sum is exact.

@@ -8,7 +8,7 @@ import { runMaas } from '../../../src/sim/maasRunner.js';
 import { smallSetup } from './helpers.js';
 
 /**
- * The four weak points of the paper's construction (SCHEMES.md §1). Each test runs the
+ * The four weak points of the paper's construction (docs/SCHEMES.md §1). Each test runs the
  * same scenario in the paper's mode, where it goes wrong, and in privagg's default
  * mode, where it does not.
  */
