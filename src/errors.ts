@@ -51,6 +51,8 @@ export const ErrorCode = {
   BROKER_UNREACHABLE: 'BROKER_UNREACHABLE',
   /** The MQTT broker refused this client (TLS certificate, CONNACK). */
   BROKER_REFUSED: 'BROKER_REFUSED',
+  /** A state directory, ledger file or output directory another live privagg process holds. */
+  STATE_LOCKED: 'STATE_LOCKED',
   // ── Untrusted messages (stable codes counted by gateways and the ledger) ──
   /** Bytes that do not decode: truncated, wrong lengths, trailing bytes, bad enum. */
   MALFORMED_MESSAGE: 'MALFORMED_MESSAGE',

@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { composedLdpBudget, type LdpBudget } from '../dp/ldpBudget.js';
 import { PrivaggError } from '../errors.js';
 import { MaasLedgerNode } from '../ledger/embeddedLedger.js';
@@ -13,6 +13,7 @@ import {
   type NetworkedMaasResult,
   runNetworkedMaas,
 } from '../node/demo/networkedMaas.js';
+import { acquireStateLock } from '../node/stateLock.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import {
   DEFAULT_MODES,
@@ -151,7 +152,29 @@ export interface DemoSummary {
   [key: string]: unknown;
 }
 
+/**
+ * The demo, holding its output directory: two demos into one `out/` would overwrite each
+ * other's ledger, state and reports, so the second is refused (STATE_LOCKED) with who
+ * holds it.
+ */
 export async function runDemo(
+  o: DemoOptions,
+  command: string,
+): Promise<{ result: MaasRunResult; summary: DemoSummary }> {
+  const outDir = resolve(o.out);
+  mkdirSync(outDir, { recursive: true });
+  const lock = acquireStateLock(
+    join(outDir, '.privagg-demo.lock'),
+    `demo output directory ${outDir}`,
+  );
+  try {
+    return await runDemoLocked(o, command);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runDemoLocked(
   o: DemoOptions,
   command: string,
 ): Promise<{ result: MaasRunResult; summary: DemoSummary }> {

@@ -28,7 +28,9 @@ export function registerUpCommand(program: Command): void {
         spec,
         entry,
         onEvent: (role, ev) => {
-          if (ev.event === 'previous-ledger') {
+          if (ev.event === 'stale-lock') {
+            say(`  the state directory's lock was stale (${ev.owner} is gone): taken over`);
+          } else if (ev.event === 'previous-ledger') {
             say(`  the previous run's ledger was moved to ${ev.movedTo}`);
           } else if (ev.event === 'round') {
             const reasons = (ev.reasons as string[]).join('; ');

@@ -14,6 +14,7 @@ import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
 import { boundedReasons, type ControlSigningKey } from '../wire/control.js';
 import { signControl, watchEpoch } from './controlPlane.js';
 import { RoundClock, sleep } from './roundClock.js';
+import { acquireStateLock } from './stateLock.js';
 
 /**
  * The ledger as a process: the embedded ledger (SQLite block store) behind the HTTP API,
@@ -75,7 +76,34 @@ export interface LedgerServer {
   close(): Promise<void>;
 }
 
+/**
+ * The ledger node behind its API, holding its file for the process's life: a second
+ * ledger on the same file (two `privagg ledger serve`, or an `up` beside a live one) is
+ * refused with STATE_LOCKED instead of writing a second chain into it.
+ */
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
+  const lock = acquireStateLock(`${o.file}.lock`, `ledger file ${o.file}`);
+  if (lock.tookOverFrom)
+    o.logger.warn({ lock: lock.path, owner: lock.tookOverFrom }, 'stale ledger lock taken over');
+  try {
+    const server = await startLocked(o);
+    return {
+      ...server,
+      async close() {
+        try {
+          await server.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(o: LedgerServerOptions): Promise<LedgerServer> {
   const ledger = openEmbeddedLedger({ ...o, clock: Date.now });
   const node = ledger.node;
   const params = o.config.params;

@@ -16,6 +16,7 @@ import { identityOf } from './credentials/identities.js';
 import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { startManagedMosquitto } from './managedMosquitto.js';
+import { acquireStateLock } from './stateLock.js';
 
 /**
  * `privagg up`: a whole deployment on this machine, as separate processes — the
@@ -94,7 +95,42 @@ export interface RunningDeployment {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the deployment, holding its state directory for the run: a second `up` (or a
+ * demo) on the same directory is refused with STATE_LOCKED before it issues credentials
+ * or moves the ledger aside. The lock is released by `stop()`, or found stale by the next
+ * run when this process is gone.
+ */
 export async function up(o: UpOptions): Promise<RunningDeployment> {
+  mkdirSync(o.spec.stateDir, { recursive: true });
+  const lock = acquireStateLock(
+    join(o.spec.stateDir, STATE_LOCK_FILE),
+    `state directory ${o.spec.stateDir}`,
+  );
+  if (lock.tookOverFrom)
+    o.onEvent?.('up', { event: 'stale-lock', lock: lock.path, owner: lock.tookOverFrom });
+  try {
+    const running = await startLocked(o);
+    return {
+      ...running,
+      async stop() {
+        try {
+          await running.stop();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/** The lock file `up` keeps in a state directory while it runs. */
+export const STATE_LOCK_FILE = '.privagg.lock';
+
+async function startLocked(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
   const secure = !spec.security.insecure;
   // The TA: master secret and registration (created once), then this run's credentials —

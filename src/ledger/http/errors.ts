@@ -81,6 +81,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   // Never an answer to a request (a role's connection to its broker); listed for completeness.
   [ErrorCode.BROKER_UNREACHABLE]: 503,
   [ErrorCode.BROKER_REFUSED]: 503,
+  // Never an answer to a request (a second process on one state directory).
+  [ErrorCode.STATE_LOCKED]: 409,
   // Never an answer to a request (the ledger refuses to start instead); listed for completeness.
   [ErrorCode.ROLLBACK_DETECTED]: 409,
 };
