@@ -422,6 +422,30 @@ async function runDemoLocked(
 }
 
 /** A bar redrawn in place on a terminal; a line per quarter of the run otherwise (CI logs). */
+/**
+ * Which gateways were down, and why IAN-rounds were degraded or failed: each distinct
+ * reason the ledger gave with how many IAN-rounds gave it (the JSON and HTML have them
+ * per round).
+ */
+function faultLines(result: MaasRunResult): string[] {
+  const down = result.scenario.faults.failedGateways;
+  const lines = [
+    `Gateways down for the run (--fail-gateways): ${down.map((g) => `IAN ${g.ian} GW ${g.gateway}`).join('; ') || 'none'}`,
+  ];
+  for (const status of ['degraded', 'failed'] as const) {
+    const reasons = new Map<string, number>();
+    for (const r of result.rounds)
+      for (const v of r.ians)
+        if (v.status === status)
+          for (const reason of v.reasons) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    if (reasons.size === 0) continue;
+    lines.push(`Why IAN-rounds were ${status} (IAN-rounds giving each reason):`);
+    for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]))
+      lines.push(`  ${String(n).padStart(4)}  ${reason}`);
+  }
+  return lines;
+}
+
 function progressPrinter(): (done: number, total: number) => void {
   const tty = process.stderr.isTTY;
   let lastQuarter = -1;
@@ -511,8 +535,8 @@ export function printDemo(result: MaasRunResult, summary: DemoSummary): void {
       Object.entries(result.tolerated).map(([k, v]) => [k, v]),
     ),
   );
+  out.push('', ...faultLines(result));
   out.push(
-    '',
     `Lying gateways found: ${result.lyingGatewaysFound.map((g) => `IAN ${g.ian} GW ${g.gateway} (${g.rounds.length} rounds)`).join('; ') || 'none'}`,
     '',
     ...networkLines(summary),

@@ -228,7 +228,18 @@ export function registerLedgerCommands(program: Command): Command {
 function openExisting(file: string): SqliteBlockStore {
   if (!existsSync(file)) throw new PrivaggError('DATA_UNAVAILABLE', `no ledger file at ${file}`);
   // Read-only: checking a file must not change it (not even create its tables).
-  return new SqliteBlockStore(file, { readonly: true });
+  try {
+    return new SqliteBlockStore(file, { readonly: true });
+  } catch (e) {
+    // better-sqlite3's own error ("file is not a database", a locked or unreadable file).
+    if (e instanceof Error && e.name === 'SqliteError') {
+      throw new PrivaggError(
+        'MALFORMED_DATA',
+        `${file} is not a privagg ledger file (SQLite: ${e.message})`,
+      );
+    }
+    throw e;
+  }
 }
 
 function countKinds(kinds: string[]): string {

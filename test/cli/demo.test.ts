@@ -270,6 +270,11 @@ describe('privagg demo (child process)', () => {
     ]);
     expect(stdout).toMatch(/Totals over all rounds/);
     expect(stdout).toMatch(/Rejected messages by code/);
+    // Which gateway is down and why IAN-rounds were degraded, on the terminal too.
+    expect(stdout).toMatch(/Gateways down for the run \(--fail-gateways\): IAN \d+ GW \d+/);
+    expect(stdout).toMatch(
+      /Why IAN-rounds were degraded[^\n]*\n( +\d+ {2}[^\n]+\n)* +\d+ {2}1 gateway\(s\) sent no partial\n/,
+    );
     expect(stdout).toMatch(/TWF\s+\d+/);
     await expect(run(process.execPath, [...CLI, 'demo', '--threshold', '8'])).rejects.toMatchObject(
       {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -86,4 +86,19 @@ describe('privagg ledger verify --head (child process)', () => {
       run(process.execPath, [...CLI, 'ledger', 'verify', f.file, '--head', head]),
     ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/ROLLED BACK/) });
   }, 60_000);
+
+  it('a file that is not a ledger: one line naming it, exit 2, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privagg-cli-ledger-'));
+    const file = join(dir, 'notes.sqlite');
+    writeFileSync(file, 'not a database at all');
+    for (const command of ['verify', 'show']) {
+      const e = await run(process.execPath, [...CLI, 'ledger', command, file]).catch(
+        (x: { code: number; stderr: string }) => x,
+      );
+      expect(e).toMatchObject({ code: 2 });
+      expect((e as { stderr: string }).stderr.trim()).toBe(
+        `privagg: MALFORMED_DATA: ${file} is not a privagg ledger file (SQLite: file is not a database)`,
+      );
+    }
+  });
 });
