@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadDeploymentFile } from '../node/deploymentFile.js';
+import { loadDeploymentFile, workloadFor } from '../node/deploymentFile.js';
 import { up } from '../node/orchestrator.js';
 import { runQuery } from '../node/runtime.js';
 import { formatTable } from './table.js';
@@ -85,8 +85,18 @@ export function registerUpCommand(program: Command): void {
       say(
         `\nIAN-rounds: ${counts.complete} complete, ${counts.degraded} degraded, ${counts.failed} failed`,
       );
+      // The readings' truth for the IANs an answer covers, over all rounds (every device):
+      // exactly what the answer estimates when every IAN-round is complete.
+      const workload = workloadFor(spec);
+      const truthOf = (ians: number[], j: number) => {
+        let sum = 0;
+        for (const v of ians)
+          for (let r = 0; r < spec.rounds.count; r++)
+            sum += workload.groundTruth(v, r % workload.rounds)[j]!;
+        return sum;
+      };
       const rows = queries.flatMap((q) => {
-        if (!q.ok) return [[q.number, `refused: ${JSON.stringify(q.body)}`, '']];
+        if (!q.ok) return [[q.number, `refused: ${JSON.stringify(q.body)}`, '', '']];
         const a = (
           q.body as {
             answer: {
@@ -95,13 +105,22 @@ export function registerUpCommand(program: Command): void {
             };
           }
         ).answer;
-        return a.dimensions.map((dim) => [
+        return a.dimensions.map((dim, j) => [
           q.number,
           a.ians.join(','),
           `${dim.name} ${dim.total.toFixed(1)} ± ${dim.totalStandardError.toFixed(1)}`,
+          truthOf(a.ians, j),
         ]);
       });
-      say(formatTable(['number', 'IANs', 'total over all rounds'], rows));
+      say(formatTable(['number', 'IANs', 'total over all rounds ± SE', 'truth'], rows));
+      const incomplete = counts.degraded + counts.failed;
+      say(
+        "  ± is one standard error: the devices' LDP noise and, for fewer than all IANs, the ledger's query noise; " +
+          '± 0.0 means exact (LDP off, every IAN summed, so the query noise cancels).' +
+          (incomplete > 0
+            ? `\n  truth is over every device of every round; ${incomplete} IAN-round(s) were degraded or failed, so the answers cover fewer devices than it does.`
+            : ''),
+      );
       say(
         `\nLedger file ${spec.ledger.file} (check it: privagg ledger verify ${spec.ledger.file})`,
       );
