@@ -8,6 +8,10 @@ import { SqliteBlockStore } from '../ledger/sqliteStore.js';
 import { verifyChain } from '../ledger/verifyChain.js';
 import { auditorKeysOfBundle } from '../node/credentials/auditorKeys.js';
 import { loadBundle } from '../node/credentials/bundle.js';
+import type { MaasParams } from '../schemes/maas/params.js';
+import { decodePartialOf } from '../schemes/maas/partialCodec.js';
+import { evidenceTagBytes } from '../schemes/maas/tags.js';
+import { decodeQuery } from '../wire/maas.js';
 import { formatTable } from './table.js';
 
 /** `privagg ledger verify|show <file>`: check and inspect an embedded ledger file. */
@@ -169,6 +173,7 @@ export function registerLedgerCommands(program: Command): Command {
         : undefined;
       const store = openExisting(file);
       const config = store.getMeta('deployment');
+      const params = config ? decodeDeploymentConfig(config).params : undefined;
       if (config) {
         const { params, oems } = decodeDeploymentConfig(config);
         console.log(
@@ -198,7 +203,7 @@ export function registerLedgerCommands(program: Command): Command {
               t.body.length,
               SEALED_KINDS.has(t.kind) && !cipher
                 ? `sealed (${t.body.length} bytes)`
-                : summarise(t.kind, (cipher ? cipher.open(t) : t).body),
+                : summarise(t.kind, (cipher ? cipher.open(t) : t).body, params),
             ]),
           ),
         );
@@ -248,7 +253,7 @@ function countKinds(kinds: string[]): string {
   return [...m].map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
-function summarise(kind: string, body: Buffer): string {
+function summarise(kind: string, body: Buffer, params?: MaasParams): string {
   if (kind === 'restore') {
     const o = JSON.parse(body.toString('utf8')) as {
       status: string;
@@ -277,5 +282,25 @@ function summarise(kind: string, body: Buffer): string {
     };
     return `${a.oem}: number = ${a.number}, rounds ${a.startRound}..${a.endRound}`;
   }
-  return body.subarray(0, 8).toString('hex');
+  if (kind === 'partial' && params) {
+    // A partial's header and contributor set; its sums are Shamir shares, not values.
+    try {
+      const p = decodePartialOf(params, body);
+      return (
+        `attempt ${p.attempt}, ${p.contributors.length} of ${p.rosterSize} devices, ${p.width} sum shares` +
+        `${p.verifiers ? ', verifier shares' : ''}, sent ${new Date(p.timestamp).toISOString()}`
+      );
+    } catch {
+      // Not decodable under this deployment: fall through to the raw bytes.
+    }
+  }
+  if (kind === 'query' && params) {
+    try {
+      const q = decodeQuery(body, evidenceTagBytes(params.modes.mac));
+      return `OEM ${q.oem}: number = ${q.number}, rounds ${q.startRound}..${q.endRound}`;
+    } catch {
+      // fall through
+    }
+  }
+  return `${body.subarray(0, 8).toString('hex')}… (${body.length} bytes)`;
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,37 @@ describe('privagg ledger verify (child process)', () => {
     const ok = await run(process.execPath, [...CLI, 'ledger', 'verify', file]);
     expect(ok.stdout).toContain(`OK — ${summary.ledger.blocks} blocks`);
 
+    // `ledger show` reads each block's transactions: partials sealed without the auditor's
+    // bundle, their header and contributor set with it; queries decoded.
+    const auditor = readdirSync(join(dir, 'privagg-demo.state', 'credentials')).find((f) =>
+      f.endsWith('.auditor.json'),
+    )!;
+    const bundle = join(dir, 'privagg-demo.state', 'credentials', auditor);
+    // Partials come first, the OEM's queries last.
+    const n = summary.ledger.blocks;
+    const heights = [1, n - 3, n - 2, n - 1].map(String);
+    const shown = [];
+    for (const h of heights)
+      shown.push(
+        await run(process.execPath, [
+          ...CLI,
+          'ledger',
+          'show',
+          file,
+          '--height',
+          h,
+          '--bundle',
+          bundle,
+        ]),
+      );
+    const all = shown.map((r) => r.stdout).join('\n');
+    expect(all).toMatch(
+      /partial .* attempt 0, \d+ of 10 devices, 5 sum shares, verifier shares, sent /,
+    );
+    expect(all).toMatch(/query .* OEM 0: number = \d, rounds 0\.\.3/);
+    const sealed = await run(process.execPath, [...CLI, 'ledger', 'show', file, '--height', '1']);
+    expect(sealed.stdout).toMatch(/partial .* sealed \(\d+ bytes\)/);
+
     const db = new Database(file);
     db.prepare(
       'UPDATE transactions SET body = zeroblob(length(body)) WHERE height = 2 AND idx = 0',
@@ -55,7 +86,7 @@ describe('privagg ledger verify (child process)', () => {
       code: 1,
       stderr: expect.stringMatching(/block 0: Ed25519 signature/),
     });
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('privagg ledger verify --head (child process)', () => {
