@@ -2,8 +2,10 @@ import { Command, Option } from 'commander';
 import { squareWaveParameters } from '../dp/ldpSquareWave.js';
 import { isPrivaggError } from '../errors.js';
 import { ATTACK_KINDS } from '../sim/maasFaults.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerCredentialsCommands } from './credentials.js';
 import { printDemo, runDemo } from './demo.js';
+import { registerInitCommand } from './init.js';
 import { registerLedgerCommands } from './ledger.js';
 import { registerRuntimeCommands } from './runtime.js';
 import { registerSizesCommand } from './sizes.js';
@@ -137,6 +139,8 @@ registerRuntimeCommands(program, registerLedgerCommands(program));
 registerUpCommand(program);
 registerCredentialsCommands(program);
 registerSizesCommand(program);
+registerInitCommand(program);
+registerCompletionCommand(program);
 
 try {
   await program.parseAsync(process.argv);
