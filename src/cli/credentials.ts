@@ -26,6 +26,10 @@ export function registerCredentialsCommands(program: Command): void {
     .option('--keep-ledger-key', 'keep the ledger signing key of an earlier issue (same chain)')
     .option('--mosquitto-port <n>', 'listener port written into mosquitto.conf', '8883')
     .option('--mosquitto-host <host>', 'listener address written into mosquitto.conf', '127.0.0.1')
+    .option(
+      '--mosquitto-user <name>',
+      "the user Mosquitto runs as when started as root (its `user`; default: Mosquitto's own, which must be able to read <stateDir>/mosquitto)",
+    )
     .action(
       (
         file: string,
@@ -34,6 +38,7 @@ export function registerCredentialsCommands(program: Command): void {
           keepLedgerKey?: boolean;
           mosquittoPort: string;
           mosquittoHost: string;
+          mosquittoUser?: string;
         },
       ) => {
         const spec = loadDeploymentFile(file);
@@ -51,6 +56,7 @@ export function registerCredentialsCommands(program: Command): void {
               policy: new BrokerPolicy(spec.name, spec.scheme.gateways, issued.grants),
               tls: broker.tls,
               devicesPerIan: spec.scheme.devicesPerIan,
+              ...(o.mosquittoUser !== undefined ? { user: o.mosquittoUser } : {}),
             }).confFile
           : undefined;
         const rows = [...issued.bundles].map(([identity, path]) => [

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,5 +220,30 @@ describe('credential bundles', () => {
     }).ledgerPublicKey;
     expect(a.equals(b)).toBe(false);
     expect(c.equals(b)).toBe(true);
+  });
+
+  it('server certificates name the hosts clients reach: broker.url and ledger.host beside localhost', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privagg-creds-'));
+    const spec = parseDeployment(
+      JSON.stringify({
+        name: 'hosts',
+        stateDir: dir,
+        scheme: { ians: 1, devicesPerIan: 2, gateways: 3, threshold: 2, workload: 'synthetic' },
+        broker: { url: 'mqtts://broker.plant.example:8883' },
+        ledger: { host: '10.1.2.3', port: 8443 },
+      }),
+      join(dir, 'deployment.json'),
+      dir,
+    );
+    issueCredentials(spec, { tls: true, nowMs: Date.now() });
+    const san = (identity: string, role: 'broker' | 'ledger') =>
+      new X509Certificate(bundleOf({ spec }, identity, role).tls!.cert).subjectAltName ?? '';
+    const broker = san(identityOf.broker('hosts'), 'broker');
+    expect(broker).toContain('DNS:broker.plant.example');
+    expect(broker).toContain('DNS:localhost');
+    const ledger = san(identityOf.ledger('hosts'), 'ledger');
+    expect(ledger).toContain('IP Address:10.1.2.3');
+    expect(ledger).toContain('IP Address:127.0.0.1');
+    expect(ledger).not.toContain('broker.plant.example');
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { sha256 } from '../../crypto/bytes.js';
 import { ed25519KeyPair, ed25519PublicFromPrivate } from '../../crypto/ed25519.js';
@@ -90,7 +91,7 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
     identity: string,
     role: Role,
     keys: CredentialBundle['keys'],
-    tlsFor?: { server?: boolean },
+    tlsFor?: { server?: boolean; host?: string | undefined },
   ) => {
     let tls: TlsCredentials | undefined;
     if (ca) {
@@ -98,7 +99,7 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
         commonName: identity,
         role,
         client: true,
-        ...(tlsFor?.server ? { server: { dns: ['localhost'], ips: ['127.0.0.1', '::1'] } } : {}),
+        ...(tlsFor?.server ? { server: serverNames(tlsFor.host) } : {}),
       });
       tls = { ca: ca.certPem, cert: leaf.certPem, key: leaf.keyPem };
     }
@@ -130,7 +131,8 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
       contentKey: hex(lk.chainContentKey!),
       signingKey: hex(signingKey),
     },
-    { server: true },
+    // Clients reach the ledger at ledger.host (and on this machine at localhost).
+    { server: true, host: spec.ledger.host },
   );
   grants.set(identityOf.ledger(dep), { role: 'ledger' });
   signingKey.fill(0);
@@ -216,7 +218,14 @@ export function issueCredentials(spec: ParsedDeploymentSpec, o: IssueOptions): I
     ),
   });
   grants.set(identityOf.auditor(dep), { role: 'auditor' });
-  write(identityOf.broker(dep), 'broker', {}, { server: true });
+  // An external broker is reached at broker.url's host; the embedded and managed ones on
+  // this machine.
+  write(
+    identityOf.broker(dep),
+    'broker',
+    {},
+    { server: true, host: brokerHostOf(spec.broker.url) },
+  );
 
   writeFileSync(join(dir, 'ledger.pub'), `${hex(ledgerPublicKey)}\n`, { mode: 0o644 });
   return {
@@ -249,4 +258,31 @@ function writePrivate(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, path);
+}
+
+/**
+ * The names a server certificate is valid for: this machine (localhost, 127.0.0.1, ::1),
+ * and the host other machines reach it at, when one is configured. Unspecified addresses
+ * (0.0.0.0, ::) are bind addresses, not names, and are left out.
+ */
+function serverNames(host: string | undefined): { dns: string[]; ips: string[] } {
+  const dns = ['localhost'];
+  const ips = ['127.0.0.1', '::1'];
+  if (host && host !== '0.0.0.0' && host !== '::') {
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(bare)) {
+      if (!ips.includes(bare)) ips.push(bare);
+    } else if (!dns.includes(bare.toLowerCase())) dns.push(bare.toLowerCase());
+  }
+  return { dns, ips };
+}
+
+/** The host of an external broker URL; undefined for 'embedded' and 'mosquitto'. */
+function brokerHostOf(url: string): string | undefined {
+  if (url === 'embedded' || url === 'mosquitto') return undefined;
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }
