@@ -37,6 +37,8 @@ describe('privagg demo (child process)', () => {
     );
     const summary = JSON.parse(stdout);
     expect(summary.tolerated.failedIanRounds).toBe(0);
+    // Already exact: no companion run.
+    expect(summary.exactRun).toBeNull();
     for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF']) {
       expect(summary.totals[name].estimate).toBe(summary.truth[name]);
       expect(summary.totals[name].standardError).toBe(0);
@@ -270,6 +272,12 @@ describe('privagg demo (child process)', () => {
     ]);
     expect(stdout).toMatch(/Totals over all rounds/);
     expect(stdout).toMatch(/Rejected messages by code/);
+    // LDP on: the exact companion run beside the private one, and what ± means.
+    expect(stdout).toMatch(
+      /type +truth +exact run \(ε off\) +private run \(ε = 1\) +± SE +deviation/,
+    );
+    expect(stdout.match(/\(= its truth\)/g)).toHaveLength(5);
+    expect(stdout).toContain('± SE is one standard error of the private total');
     // Which gateway is down and why IAN-rounds were degraded, on the terminal too.
     expect(stdout).toMatch(/Gateways down for the run \(--fail-gateways\): IAN \d+ GW \d+/);
     expect(stdout).toMatch(
