@@ -424,14 +424,24 @@ async function runDemoLocked(
       title: `privagg demo — MaaS trend query on ${result.scenario.workload}`,
       command,
       generatedAt: new Date().toISOString(),
-      notes:
-        'network' in result
+      notes: [
+        ...(exactRun
+          ? [
+              `Exact run (${exactRun.how}): totals ${Object.entries(exactRun.totals)
+                .map(([d, t]) => `${d} ${t.estimate} (truth ${t.truth})`)
+                .join(
+                  ', ',
+                )}; all-IAN trend r = ${exactRun.pearsonAll ?? '—'}. The plots below are the private run's: its LDP noise is the price of each device's privacy.`,
+            ]
+          : []),
+        ...('network' in result
           ? [
               `Networked runtime: broker ${result.network.broker}, ledger API ${result.network.ledgerUrl}, rounds of ${result.network.roundDurationMs} ms; ${result.network.processes}.`,
               `${result.network.deviceMessages} device reports over MQTT; ${result.network.attackSubmissions.posted} forged or replayed partials and queries posted to the ledger, ${result.network.attackSubmissions.accepted} accepted.`,
               ...securityLines(result.network.security).map((l) => l.trim()),
             ]
-          : ['In-process runner: every role in one process, a simulated clock, no sockets.'],
+          : ['In-process runner: every role in one process, a simulated clock, no sockets.']),
+      ],
     }),
   );
   chmodSync(htmlPath, 0o600);
