@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BrokerPolicy } from '../net/brokerPolicy.js';
@@ -6,6 +7,8 @@ import { loadBundle } from '../node/credentials/bundle.js';
 import { identityOf } from '../node/credentials/identities.js';
 import { issueCredentials } from '../node/credentials/issue.js';
 import { loadDeploymentFile } from '../node/deploymentFile.js';
+import { STATE_LOCK_FILE } from '../node/orchestrator.js';
+import { acquireStateLock, assertUnlocked } from '../node/stateLock.js';
 import { formatTable } from './table.js';
 
 /**
@@ -42,36 +45,59 @@ export function registerCredentialsCommands(program: Command): void {
         },
       ) => {
         const spec = loadDeploymentFile(file);
-        const issued = issueCredentials(spec, {
-          tls: !spec.security.insecure,
-          rotateLedgerKey: !o.keepLedgerKey,
-          ...(o.fleetSize !== undefined ? { fleetSize: Number(o.fleetSize) } : {}),
-        });
-        const broker = loadBundle(issued.bundles.get(identityOf.broker(spec.name))!, 'broker');
-        const dir = join(spec.stateDir, 'mosquitto');
-        const confFile = broker.tls
-          ? writeMosquittoFiles(dir, {
-              host: o.mosquittoHost,
-              port: Number(o.mosquittoPort),
-              policy: new BrokerPolicy(spec.name, spec.scheme.gateways, issued.grants),
-              tls: broker.tls,
-              devicesPerIan: spec.scheme.devicesPerIan,
-              ...(o.mosquittoUser !== undefined ? { user: o.mosquittoUser } : {}),
-            }).confFile
-          : undefined;
-        const rows = [...issued.bundles].map(([identity, path]) => [
-          identity,
-          issued.grants.get(identity)?.role ?? (identity.endsWith('.broker') ? 'broker' : ''),
-          path,
-        ]);
-        console.log(
-          formatTable(['identity', 'role', 'bundle (copy to its host, keep 0600)'], rows),
+        // Not under a running deployment: re-issuing replaces every identity's certificate
+        // (and, without --keep-ledger-key, the ledger's key) under live processes.
+        mkdirSync(spec.stateDir, { recursive: true });
+        const lock = acquireStateLock(
+          join(spec.stateDir, STATE_LOCK_FILE),
+          `state directory ${spec.stateDir}`,
         );
-        console.log(`\nledger public key: ${issued.ledgerPublicKey.toString('hex')}`);
-        if (confFile)
-          console.log(`Mosquitto configuration: ${confFile} (run: mosquitto -c ${confFile})`);
-        if (spec.security.insecure)
-          console.log('INSECURE: security.insecure is set — bundles carry no TLS credentials');
+        try {
+          if (spec.ledger.file !== ':memory:')
+            assertUnlocked(`${spec.ledger.file}.lock`, `ledger file ${spec.ledger.file}`);
+          issueAndReport(spec, o);
+        } finally {
+          lock.release();
+        }
       },
     );
+}
+
+function issueAndReport(
+  spec: ReturnType<typeof loadDeploymentFile>,
+  o: {
+    fleetSize?: string;
+    keepLedgerKey?: boolean;
+    mosquittoPort: string;
+    mosquittoHost: string;
+    mosquittoUser?: string;
+  },
+): void {
+  const issued = issueCredentials(spec, {
+    tls: !spec.security.insecure,
+    rotateLedgerKey: !o.keepLedgerKey,
+    ...(o.fleetSize !== undefined ? { fleetSize: Number(o.fleetSize) } : {}),
+  });
+  const broker = loadBundle(issued.bundles.get(identityOf.broker(spec.name))!, 'broker');
+  const dir = join(spec.stateDir, 'mosquitto');
+  const confFile = broker.tls
+    ? writeMosquittoFiles(dir, {
+        host: o.mosquittoHost,
+        port: Number(o.mosquittoPort),
+        policy: new BrokerPolicy(spec.name, spec.scheme.gateways, issued.grants),
+        tls: broker.tls,
+        devicesPerIan: spec.scheme.devicesPerIan,
+        ...(o.mosquittoUser !== undefined ? { user: o.mosquittoUser } : {}),
+      }).confFile
+    : undefined;
+  const rows = [...issued.bundles].map(([identity, path]) => [
+    identity,
+    issued.grants.get(identity)?.role ?? (identity.endsWith('.broker') ? 'broker' : ''),
+    path,
+  ]);
+  console.log(formatTable(['identity', 'role', 'bundle (copy to its host, keep 0600)'], rows));
+  console.log(`\nledger public key: ${issued.ledgerPublicKey.toString('hex')}`);
+  if (confFile) console.log(`Mosquitto configuration: ${confFile} (run: mosquitto -c ${confFile})`);
+  if (spec.security.insecure)
+    console.log('INSECURE: security.insecure is set — bundles carry no TLS credentials');
 }

@@ -13,7 +13,7 @@ import {
   type NetworkedMaasResult,
   runNetworkedMaas,
 } from '../node/demo/networkedMaas.js';
-import { acquireStateLock } from '../node/stateLock.js';
+import { acquireStateLock, assertUnlocked, type StateLock } from '../node/stateLock.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import {
   DEFAULT_MODES,
@@ -167,9 +167,15 @@ export async function runDemo(
     join(outDir, '.privagg-demo.lock'),
     `demo output directory ${outDir}`,
   );
+  if (lock.tookOverFrom && !o.json && !o.quiet)
+    console.error(
+      `privagg: the output directory's lock was stale (${lock.tookOverFrom} is gone): taken over`,
+    );
+  const held: { ledger?: StateLock } = {};
   try {
-    return await runDemoLocked(o, command);
+    return await runDemoLocked(o, command, held);
   } finally {
+    held.ledger?.release();
     lock.release();
   }
 }
@@ -177,6 +183,7 @@ export async function runDemo(
 async function runDemoLocked(
   o: DemoOptions,
   command: string,
+  held: { ledger?: StateLock },
 ): Promise<{ result: MaasRunResult; summary: DemoSummary }> {
   const ians = int('ians', o.ians, 1);
   const devices = int('devices', o.devices, 1);
@@ -262,6 +269,12 @@ async function runDemoLocked(
   mkdirSync(outDir, { recursive: true });
   // The ledger file is made anew each run: its chain is bound to this run's keys.
   const ledgerPath = resolve(o.ledger ?? resolve(outDir, 'privagg-demo.ledger.sqlite'));
+  // Never a ledger another process serves (--ledger may name any file). In process the
+  // demo holds the file's lock itself (released with the out directory's); networked, its
+  // ledger child takes it.
+  if (o.inProcess)
+    held.ledger = acquireStateLock(`${ledgerPath}.lock`, `ledger file ${ledgerPath}`);
+  else assertUnlocked(`${ledgerPath}.lock`, `ledger file ${ledgerPath}`);
   removeLedgerFiles(ledgerPath);
   const faults = {
     failedGateways,

@@ -56,7 +56,22 @@ export function registerInitCommand(program: Command): void {
       const text = deploymentTemplate(o.name);
       // The file as written must be one `up` accepts.
       parseDeployment(text, path, resolve(path, '..'));
-      writeFileSync(path, text);
+      try {
+        // 'wx': created only if absent, so a file made since the check is not overwritten.
+        writeFileSync(path, text, { flag: o.force ? 'w' : 'wx' });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new PrivaggError(
+          ErrorCode.INVALID_ARGUMENT,
+          code === 'EEXIST'
+            ? `${path} exists; give another file, or --force to overwrite it`
+            : code === 'ENOENT'
+              ? `cannot write ${path}: its directory does not exist`
+              : code === 'EISDIR'
+                ? `${path} is a directory; give a file name`
+                : `cannot write ${path}: ${(e as Error).message}`,
+        );
+      }
       console.log(
         `Wrote ${path} (deployment "${o.name}"). Edit it, then:\n  privagg up ${file ?? 'deployment.yaml'}`,
       );

@@ -167,13 +167,24 @@ export function registerLedgerCommands(program: Command): Command {
       "the auditor's credential bundle: open the sealed partials and restores (shown as sealed otherwise)",
     )
     .action((file: string, opts: { height?: string; limit: string; bundle?: string }) => {
+      for (const [flag, value] of [
+        ['--height', opts.height],
+        ['--limit', opts.limit],
+      ] as const) {
+        if (value !== undefined && !/^\d{1,9}$/.test(value))
+          throw new PrivaggError(
+            'INVALID_ARGUMENT',
+            `${flag} must be a non-negative integer, got "${value}"`,
+          );
+      }
       const auditor = opts.bundle ? loadBundle(opts.bundle, 'auditor') : undefined;
       const cipher = auditor
         ? new ChainCipher(Buffer.from(auditor.keys.contentKey, 'hex'))
         : undefined;
       const store = openExisting(file);
       const config = store.getMeta('deployment');
-      const params = config ? decodeDeploymentConfig(config).params : undefined;
+      const decoded = config ? decodeDeploymentConfig(config) : undefined;
+      const params = decoded?.params;
       if (config) {
         const { params, oems } = decodeDeploymentConfig(config);
         console.log(
@@ -203,7 +214,7 @@ export function registerLedgerCommands(program: Command): Command {
               t.body.length,
               SEALED_KINDS.has(t.kind) && !cipher
                 ? `sealed (${t.body.length} bytes)`
-                : summarise(t.kind, (cipher ? cipher.open(t) : t).body, params),
+                : summarise(t.kind, (cipher ? cipher.open(t) : t).body, params, decoded?.oems),
             ]),
           ),
         );
@@ -234,7 +245,17 @@ function openExisting(file: string): SqliteBlockStore {
   if (!existsSync(file)) throw new PrivaggError('DATA_UNAVAILABLE', `no ledger file at ${file}`);
   // Read-only: checking a file must not change it (not even create its tables).
   try {
-    return new SqliteBlockStore(file, { readonly: true });
+    const store = new SqliteBlockStore(file, { readonly: true });
+    // An empty file, or another SQLite database, opens as an empty chain: say what it is
+    // rather than "OK — 0 blocks".
+    if (store.count() === 0 && store.getMeta('deployment') === undefined) {
+      store.close();
+      throw new PrivaggError(
+        'MALFORMED_DATA',
+        `${file} holds no privagg ledger (no blocks, no deployment): not a ledger file, or a copy made without its -wal file`,
+      );
+    }
+    return store;
   } catch (e) {
     // better-sqlite3's own error ("file is not a database", a locked or unreadable file).
     if (e instanceof Error && e.name === 'SqliteError') {
@@ -253,7 +274,12 @@ function countKinds(kinds: string[]): string {
   return [...m].map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
-function summarise(kind: string, body: Buffer, params?: MaasParams): string {
+function summarise(
+  kind: string,
+  body: Buffer,
+  params?: MaasParams,
+  oems?: readonly { name: string }[],
+): string {
   if (kind === 'restore') {
     const o = JSON.parse(body.toString('utf8')) as {
       status: string;
@@ -297,7 +323,8 @@ function summarise(kind: string, body: Buffer, params?: MaasParams): string {
   if (kind === 'query' && params) {
     try {
       const q = decodeQuery(body, evidenceTagBytes(params.modes.mac));
-      return `OEM ${q.oem}: number = ${q.number}, rounds ${q.startRound}..${q.endRound}`;
+      const name = oems?.[q.oem]?.name;
+      return `${name ?? `OEM ${q.oem}`}: number = ${q.number}, rounds ${q.startRound}..${q.endRound}`;
     } catch {
       // fall through
     }

@@ -7,9 +7,11 @@ import type { CredentialBundle } from './credentials/bundle.js';
  * broker), so without this a closed port or a misspelt host left `privagg up` and the
  * demo waiting in silence with the reason only in a log file. It fails fast with the
  * reason connectMqtt gives ("connection refused, nothing listens there", "host not
- * found", a TLS or CONNACK refusal), naming the URL, and leaves no state behind. It
- * connects as `who` — the ledger, which every deployment's broker admits, and whose
- * client id (its certificate's name, as the broker requires) no process holds yet.
+ * found", a TLS or CONNACK refusal), naming the URL, before any role starts or the
+ * previous ledger is moved aside (the credentials are issued by then). It connects as
+ * `who` — the ledger, which every deployment's broker admits; `up` has checked that no
+ * ledger of this file is running, so the client id (its certificate's name, as the
+ * broker requires) is not taken from a live one.
  */
 export async function probeBroker(
   url: string,

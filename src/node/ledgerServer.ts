@@ -82,6 +82,8 @@ export interface LedgerServer {
  * refused with STATE_LOCKED instead of writing a second chain into it.
  */
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
+  // An in-memory ledger holds no file (and ':memory:.lock' would land in the cwd).
+  if (o.file === ':memory:') return startLocked(o);
   const lock = acquireStateLock(`${o.file}.lock`, `ledger file ${o.file}`);
   if (lock.tookOverFrom)
     o.logger.warn({ lock: lock.path, owner: lock.tookOverFrom }, 'stale ledger lock taken over');

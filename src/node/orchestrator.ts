@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ErrorCode, PrivaggError } from '../errors.js';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
 import { BrokerPolicy } from '../net/brokerPolicy.js';
 import {
@@ -16,7 +17,7 @@ import { identityOf } from './credentials/identities.js';
 import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { startManagedMosquitto } from './managedMosquitto.js';
-import { acquireStateLock } from './stateLock.js';
+import { acquireStateLock, assertUnlocked } from './stateLock.js';
 
 /**
  * `privagg up`: a whole deployment on this machine, as separate processes — the
@@ -127,12 +128,41 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   }
 }
 
+/**
+ * Why a role exited before it was ready: its own one-line refusal (`privagg: CODE: …`,
+ * e.g. STATE_LOCKED) keeps its code; anything else is the exit and its last line.
+ */
+function notReady(
+  role: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderrTail: string,
+  logFile: string,
+): Error {
+  const lines = stderrTail.trim().split('\n');
+  const own = [...lines]
+    .reverse()
+    .map((l) => /^privagg: ([A-Z_]+): (.*)$/.exec(l))
+    .find(Boolean);
+  if (own && (Object.values(ErrorCode) as string[]).includes(own[1]!))
+    return new PrivaggError(own[1] as ErrorCode, `${role} did not start: ${own[2]}`, { role });
+  const last = lines.at(-1)?.slice(0, 300);
+  return new Error(
+    `${role} exited before it was ready (code ${code}, signal ${signal})${last ? `: ${last}` : ''}; see ${logFile}`,
+  );
+}
+
 /** The lock file `up` keeps in a state directory while it runs. */
 export const STATE_LOCK_FILE = '.privagg.lock';
 
 async function startLocked(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
   const secure = !spec.security.insecure;
+  // A ledger already serving this file (started by hand, or another deployment file naming
+  // it): refused before credentials are re-issued, the broker is tried as the ledger or
+  // the file is moved aside — the ledger child would be refused only after all of that.
+  if (spec.ledger.file !== ':memory:')
+    assertUnlocked(`${spec.ledger.file}.lock`, `ledger file ${spec.ledger.file}`);
   // The TA: master secret and registration (created once), then this run's credentials —
   // one bundle per identity, a new ledger key, certificates from the deployment's CA.
   const credentials = issueCredentials(spec, {
@@ -224,6 +254,11 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
       });
       children.set(role, child);
       child.stderr!.pipe(createWriteStream(join(logs, `${role}.log`), { flags: 'a' }));
+      // The end of its stderr, to say why a role that never got ready exited.
+      let errTail = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        errTail = (errTail + d.toString('utf8')).slice(-4096);
+      });
       let ready = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
         let ev: Record<string, unknown>;
@@ -241,12 +276,7 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
         o.onEvent?.(role, ev);
       });
       child.once('exit', (code, signal) => {
-        if (!ready)
-          reject(
-            new Error(
-              `${role} exited before it was ready (code ${code}, signal ${signal}); see ${join(logs, `${role}.log`)}`,
-            ),
-          );
+        if (!ready) reject(notReady(role, code, signal, errTail, join(logs, `${role}.log`)));
         o.onEvent?.(role, { event: 'exit', code, signal });
         // Only a process that was up and is still the current one for its role is supervised.
         if (ready && children.get(role) === child) supervise(role, startedAt, code, signal);
@@ -294,7 +324,15 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     const mapped = o.roleArgs ? o.roleArgs(role, args) : args;
     return mapped === null ? undefined : start(role, mapped);
   };
-  const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]);
+  // A start that fails leaves nothing running: the children already started and the
+  // broker are stopped before the error goes up (and the state lock with it).
+  const abandon = async (e: unknown): Promise<never> => {
+    stopping = true;
+    for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
+    await broker?.close().catch(() => undefined);
+    throw e;
+  };
+  const ledgerReady = await start('ledger', ['ledger', 'serve', ...base]).catch(abandon);
   ledgerUrl = String(ledgerReady.url);
   const pending: (Promise<unknown> | undefined)[] = [];
   // gatewayHealthBasePort: process k of the gateways serves /health on base + k (0: any port).
@@ -340,7 +378,7 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
       launch(k === 0 ? 'devices' : `devices-${k}`, ['devices', ...base, '--fleet', String(k)]),
     );
   });
-  await Promise.all(pending);
+  await Promise.all(pending).catch(abandon);
   const epochMs = Date.now() + (o.startupMs ?? 1000);
   // The operator asks the ledger to start the rounds: the ledger signs the epoch and
   // publishes it, retained — the only source of the round clock every process accepts.

@@ -22,6 +22,7 @@ import { type HealthServer, startHealthServer } from './healthServer.js';
 import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
 import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
 import { RoundClock } from './roundClock.js';
+import { assertUnlocked } from './stateLock.js';
 
 /**
  * The role processes of the networked runtime, as functions: each takes the parsed
@@ -145,6 +146,10 @@ export async function runLedger(
 ): Promise<LedgerServer & { link: MqttLink }> {
   const logger = rt.logger ?? loggerFor('ledger');
   warnIfInsecure(rt.spec, logger);
+  // Refused before it connects as the ledger: a second connection under the ledger's
+  // client id would push the live ledger off the broker before the file lock refused it.
+  if (rt.spec.ledger.file !== ':memory:')
+    assertUnlocked(`${rt.spec.ledger.file}.lock`, `ledger file ${rt.spec.ledger.file}`);
   const bundle = bundleOf(rt, identityOf.ledger(rt.spec.name), 'ledger');
   const dep = roleDeployment(rt.spec, [bundle]);
   const warm = warmUpValidity(dep.params, 'ledger');

@@ -66,7 +66,8 @@ describe('privagg ledger verify (child process)', () => {
     expect(all).toMatch(
       /partial .* attempt 0, \d+ of 10 devices, 5 sum shares, verifier shares, sent /,
     );
-    expect(all).toMatch(/query .* OEM 0: number = \d, rounds 0\.\.3/);
+    // Queries name their OEM as the deployment registered it.
+    expect(all).toMatch(/query .* oem-1: number = \d, rounds 0\.\.3/);
     const sealed = await run(process.execPath, [...CLI, 'ledger', 'show', file, '--height', '1']);
     expect(sealed.stdout).toMatch(/partial .* sealed \(\d+ bytes\)/);
 
@@ -129,6 +130,22 @@ describe('privagg ledger verify --head (child process)', () => {
       expect(e).toMatchObject({ code: 2 });
       expect((e as { stderr: string }).stderr.trim()).toBe(
         `privagg: MALFORMED_DATA: ${file} is not a privagg ledger file (SQLite: file is not a database)`,
+      );
+    }
+    // An empty file and another SQLite database open as empty chains: not "OK — 0 blocks".
+    const empty = join(dir, 'empty.sqlite');
+    writeFileSync(empty, '');
+    const other = join(dir, 'other.sqlite');
+    const db = new Database(other);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    for (const f of [empty, other]) {
+      const e = await run(process.execPath, [...CLI, 'ledger', 'verify', f]).catch(
+        (x: { code: number; stderr: string }) => x,
+      );
+      expect(e).toMatchObject({ code: 2 });
+      expect((e as { stderr: string }).stderr).toContain(
+        `privagg: MALFORMED_DATA: ${f} holds no privagg ledger (no blocks, no deployment)`,
       );
     }
   });

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -90,5 +90,63 @@ describe('one run per state directory (issue 11, point 5)', () => {
       expect(await exited(first)).toBe(0);
     }
     expect(existsSync(lock)).toBe(false);
+  }, 90_000);
+
+  it('up beside a ledger serving its file (started by hand) is refused before it re-issues credentials or moves the ledger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'privagg-lock-ledger-'));
+    const file = join(dir, 'deployment.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: handledger',
+        `stateDir: ${join(dir, 'state')}`,
+        'scheme: { ians: 1, devicesPerIan: 4, gateways: 3, threshold: 2, workload: synthetic }',
+        'rounds: { count: 0, durationMs: 1000 }',
+        `ledger: { file: ${join(dir, 'ledger.sqlite')} }`,
+        'security: { insecure: true }',
+        '',
+      ].join('\n'),
+    );
+    expect((await runCli(['credentials', 'issue', file])).code).toBe(0);
+    const bundle = join(dir, 'state', 'credentials', 'handledger.ledger.json');
+    const before = readFileSync(bundle, 'utf8');
+    const epoch = String(Date.now() + 600_000);
+    // On the machine's Mosquitto (.ci/services.sh starts it), in plaintext: the file is insecure.
+    const ledger = spawn(
+      process.execPath,
+      [
+        ...CLI,
+        'ledger',
+        'serve',
+        '--deployment',
+        file,
+        '--epoch',
+        epoch,
+        '--broker',
+        'mqtt://127.0.0.1:1883',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      for (let i = 0; i < 600 && !existsSync(join(dir, 'ledger.sqlite.lock')); i++) {
+        if (ledger.exitCode !== null) throw new Error('the ledger exited');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const second = await runCli(['up', file]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain(
+        `STATE_LOCKED: ledger file ${join(dir, 'ledger.sqlite')} is in use by privagg process ${ledger.pid}`,
+      );
+      expect(readFileSync(bundle, 'utf8')).toBe(before);
+      expect(readdirSync(dir).filter((f) => /^ledger\.sqlite\.\d/.test(f))).toEqual([]);
+      // And credentials issue is refused too: it would rotate the live ledger's key.
+      const issue = await runCli(['credentials', 'issue', file]);
+      expect(issue.code).toBe(2);
+      expect(issue.stderr).toContain('STATE_LOCKED: ledger file');
+      expect(readFileSync(bundle, 'utf8')).toBe(before);
+    } finally {
+      ledger.kill('SIGTERM');
+      await exited(ledger);
+    }
   }, 90_000);
 });

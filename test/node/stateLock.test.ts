@@ -1,9 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isPrivaggError } from '../../src/errors.js';
-import { acquireStateLock } from '../../src/node/stateLock.js';
+import { acquireStateLock, assertUnlocked } from '../../src/node/stateLock.js';
 
 const lockIn = () => join(mkdtempSync(join(tmpdir(), 'privagg-lock-')), '.privagg.lock');
 const refusal = (f: () => unknown) => {
@@ -40,7 +47,15 @@ describe('state locks', () => {
     expect(next.tookOverFrom).toMatch(/^process 1111 \(started /);
     expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(2222);
     next.release();
+    // Junk: held while young (another tool may be writing it), stale once old.
     writeFileSync(path, 'half-writ');
+    expect(
+      isPrivaggError(
+        refusal(() => acquireStateLock(path, 'd', { pid: 3333 })),
+        ErrorCode.STATE_LOCKED,
+      ),
+    ).toBe(true);
+    utimesSync(path, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     const after = acquireStateLock(path, 'd', { pid: 3333 });
     expect(after.tookOverFrom).toBe('an unreadable lock');
     after.release();
@@ -62,4 +77,34 @@ describe('state locks', () => {
       ),
     ).toBe(true);
   });
+
+  it('one holder per path even within a process; nothing left beside the lock', () => {
+    const path = lockIn();
+    const first = acquireStateLock(path, 'd');
+    expect(
+      isPrivaggError(
+        refusal(() => acquireStateLock(path, 'd')),
+        ErrorCode.STATE_LOCKED,
+      ),
+    ).toBe(true);
+    first.release();
+    // Temporary and stale files are cleaned up: only the directory's own files remain.
+    expect(readdirSync(join(path, '..'))).toEqual([]);
+  });
+
+  assertUnlockedChecks();
 });
+
+function assertUnlockedChecks() {
+  it('assertUnlocked: refuses a live holder, passes a free or stale lock, takes nothing', () => {
+    const path = lockIn();
+    expect(() => assertUnlocked(path, 'ledger file f')).not.toThrow();
+    const held = acquireStateLock(path, 'ledger file f', { pid: 5555 });
+    expect(String(refusal(() => assertUnlocked(path, 'ledger file f', () => true)))).toContain(
+      'ledger file f is in use by privagg process 5555',
+    );
+    expect(() => assertUnlocked(path, 'ledger file f', () => false)).not.toThrow();
+    expect(existsSync(path)).toBe(true);
+    held.release();
+  });
+}

@@ -55,7 +55,9 @@ export function createMaasDeployment(
     registry?: MaasRegistry;
   },
 ): MaasDeployment {
-  validateMaasParams(params);
+  // The validated object: parameters spread into the paper's modes come back without
+  // validity, and every role must see the same thing (reportValidityFor reads this one).
+  params = validateMaasParams(params);
   ensurePartialsFit(params);
   const registry = opts.registry ?? registerDeployment(params, opts);
   const shamir = new ShamirParams(params.threshold, params.gateways, params.field);

@@ -159,6 +159,18 @@ export function decodingRadius(
 }
 
 export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasParams {
+  // Proofs asked for by name with the paper's layout or restore would silently not run
+  // (validateMaasParams drops them for parameters spread from elsewhere): refuse instead.
+  const modes = overrides.modes ?? DEFAULT_MODES;
+  ensure(
+    !overrides.validity || (modes.layout === 'vector' && modes.restore === 'reconcile'),
+    "input validity needs the 'vector' layout and the 'reconcile' restore (the paper's cannot carry the proofs): pass validity: null with them",
+    { layout: modes.layout, restore: modes.restore },
+  );
+  return withDefaults(overrides);
+}
+
+function withDefaults(overrides: Partial<MaasParams>): MaasParams {
   const dimensions = overrides.dimensions ?? ['TWF', 'HDF', 'PWF', 'OSF', 'RNF'];
   return validateMaasParams({
     deployment: 'privagg-demo',
@@ -175,7 +187,7 @@ export function defaultMaasParams(overrides: Partial<MaasParams> = {}): MaasPara
     modes: DEFAULT_MODES,
     reconcile: DEFAULT_RECONCILE,
     ...overrides,
-    // On by default; validateMaasParams drops it for the paper's layout or restore.
+    // On by default, off under the paper's layout or restore (they cannot carry it).
     validity: overrides.validity !== undefined ? overrides.validity : DEFAULT_VALIDITY,
   });
 }

@@ -16,9 +16,11 @@ import {
 } from '../../../src/schemes/maas/device.js';
 import type { RestoreOutcome } from '../../../src/schemes/maas/ledgerContract.js';
 import {
+  DEFAULT_MODES,
   DEFAULT_VALIDITY,
   defaultMaasParams,
   type MaasParams,
+  PAPER_MODES,
 } from '../../../src/schemes/maas/params.js';
 import {
   reportValidityContext,
@@ -313,5 +315,21 @@ describe('input validity on the embedded ledger (SQLite chain)', () => {
     const report = verifyChain(store, { contentKey: ledgerKey.chainContentKey! });
     store.close();
     expect(report).toMatchObject({ ok: true, contentsChecked: true });
+  });
+});
+
+describe("input validity and the paper's modes", () => {
+  it('asked for by name with the paper layout or restore: refused; spread into them: dropped, and the deployment says so', () => {
+    for (const modes of [PAPER_MODES, { ...DEFAULT_MODES, restore: 'paper' as const }])
+      expect(() => defaultMaasParams({ modes, validity: { proofs: 3 } })).toThrow(
+        /input validity needs the 'vector' layout and the 'reconcile' restore/,
+      );
+    // Spread from defaults (validity on) into the paper's modes: the deployment's params
+    // carry no validity, so no role believes reports are proven.
+    const spread = { ...defaultMaasParams(), modes: PAPER_MODES };
+    const dep = createMaasDeployment(spread, { oems: [], registeredAtMs: T0 });
+    expect(dep.params.validity).toBeNull();
+    expect(reportValidityFor(dep.params)).toBeNull();
+    expect(defaultMaasParams({ modes: PAPER_MODES }).validity).toBeNull();
   });
 });
