@@ -44,7 +44,9 @@ export function registerLedgerCommands(program: Command): Command {
         opts: { publicKey?: string; head?: string; bundle?: string; json?: boolean },
       ) => {
         const auditor = opts.bundle ? loadBundle(opts.bundle, 'auditor') : undefined;
-        const store = openExisting(file);
+        // With a signed head, an empty file is a verdict (rolled back: a copy made without
+        // its WAL holds nothing), not a refusal.
+        const store = openExisting(file, opts.head !== undefined);
         const publicKey = opts.publicKey
           ? Buffer.from(opts.publicKey, 'hex')
           : auditor
@@ -241,14 +243,14 @@ export function registerLedgerCommands(program: Command): Command {
   return ledger;
 }
 
-function openExisting(file: string): SqliteBlockStore {
+function openExisting(file: string, emptyIsAVerdict = false): SqliteBlockStore {
   if (!existsSync(file)) throw new PrivaggError('DATA_UNAVAILABLE', `no ledger file at ${file}`);
   // Read-only: checking a file must not change it (not even create its tables).
   try {
     const store = new SqliteBlockStore(file, { readonly: true });
     // An empty file, or another SQLite database, opens as an empty chain: say what it is
     // rather than "OK — 0 blocks".
-    if (store.count() === 0 && store.getMeta('deployment') === undefined) {
+    if (!emptyIsAVerdict && store.count() === 0 && store.getMeta('deployment') === undefined) {
       store.close();
       throw new PrivaggError(
         'MALFORMED_DATA',
