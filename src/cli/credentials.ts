@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BrokerPolicy } from '../net/brokerPolicy.js';
@@ -6,9 +5,8 @@ import { writeMosquittoFiles } from '../net/mosquittoConfig.js';
 import { loadBundle } from '../node/credentials/bundle.js';
 import { identityOf } from '../node/credentials/identities.js';
 import { issueCredentials } from '../node/credentials/issue.js';
-import { loadDeploymentFile } from '../node/deploymentFile.js';
-import { STATE_LOCK_FILE } from '../node/orchestrator.js';
-import { acquireStateLock, assertUnlocked } from '../node/stateLock.js';
+import { loadDeploymentFile, type ParsedDeploymentSpec } from '../node/deploymentFile.js';
+import { acquireStateDirLock, assertLedgerFileFree } from '../node/stateLock.js';
 import { formatTable } from './table.js';
 
 /**
@@ -16,6 +14,15 @@ import { formatTable } from './table.js';
  * several hosts — one bundle per identity to copy to the host that runs it, and the
  * Mosquitto configuration (TLS, client ids bound to certificates, ACL) for the broker host.
  */
+/** The flags of `credentials issue`, as commander gives them. */
+interface IssueFlags {
+  fleetSize?: string;
+  keepLedgerKey?: boolean;
+  mosquittoPort: string;
+  mosquittoHost: string;
+  mosquittoUser?: string;
+}
+
 export function registerCredentialsCommands(program: Command): void {
   const credentials = program
     .command('credentials')
@@ -33,46 +40,21 @@ export function registerCredentialsCommands(program: Command): void {
       '--mosquitto-user <name>',
       "the user Mosquitto runs as when started as root (its `user`; default: Mosquitto's own, which must be able to read <stateDir>/mosquitto)",
     )
-    .action(
-      (
-        file: string,
-        o: {
-          fleetSize?: string;
-          keepLedgerKey?: boolean;
-          mosquittoPort: string;
-          mosquittoHost: string;
-          mosquittoUser?: string;
-        },
-      ) => {
-        const spec = loadDeploymentFile(file);
-        // Not under a running deployment: re-issuing replaces every identity's certificate
-        // (and, without --keep-ledger-key, the ledger's key) under live processes.
-        mkdirSync(spec.stateDir, { recursive: true });
-        const lock = acquireStateLock(
-          join(spec.stateDir, STATE_LOCK_FILE),
-          `state directory ${spec.stateDir}`,
-        );
-        try {
-          if (spec.ledger.file !== ':memory:')
-            assertUnlocked(`${spec.ledger.file}.lock`, `ledger file ${spec.ledger.file}`);
-          issueAndReport(spec, o);
-        } finally {
-          lock.release();
-        }
-      },
-    );
+    .action((file: string, o: IssueFlags) => {
+      const spec = loadDeploymentFile(file);
+      // Not under a running deployment: re-issuing replaces every identity's certificate
+      // (and, without --keep-ledger-key, the ledger's key) under live processes.
+      const lock = acquireStateDirLock(spec.stateDir);
+      try {
+        assertLedgerFileFree(spec.ledger.file);
+        issueAndReport(spec, o);
+      } finally {
+        lock.release();
+      }
+    });
 }
 
-function issueAndReport(
-  spec: ReturnType<typeof loadDeploymentFile>,
-  o: {
-    fleetSize?: string;
-    keepLedgerKey?: boolean;
-    mosquittoPort: string;
-    mosquittoHost: string;
-    mosquittoUser?: string;
-  },
-): void {
+function issueAndReport(spec: ParsedDeploymentSpec, o: IssueFlags): void {
   const issued = issueCredentials(spec, {
     tls: !spec.security.insecure,
     rotateLedgerKey: !o.keepLedgerKey,

@@ -13,7 +13,12 @@ import {
   type NetworkedMaasResult,
   runNetworkedMaas,
 } from '../node/demo/networkedMaas.js';
-import { acquireStateLock, assertUnlocked, type StateLock } from '../node/stateLock.js';
+import {
+  acquireLedgerFileLock,
+  acquireStateLock,
+  assertLedgerFileFree,
+  type StateLock,
+} from '../node/stateLock.js';
 import { renderMaasReport } from '../report/maasReport.js';
 import {
   DEFAULT_MODES,
@@ -272,9 +277,8 @@ async function runDemoLocked(
   // Never a ledger another process serves (--ledger may name any file). In process the
   // demo holds the file's lock itself (released with the out directory's); networked, its
   // ledger child takes it.
-  if (o.inProcess)
-    held.ledger = acquireStateLock(`${ledgerPath}.lock`, `ledger file ${ledgerPath}`);
-  else assertUnlocked(`${ledgerPath}.lock`, `ledger file ${ledgerPath}`);
+  if (o.inProcess) held.ledger = acquireLedgerFileLock(ledgerPath);
+  else assertLedgerFileFree(ledgerPath);
   removeLedgerFiles(ledgerPath);
   const faults = {
     failedGateways,

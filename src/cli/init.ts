@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ErrorCode, PrivaggError } from '../errors.js';
@@ -47,12 +47,6 @@ export function registerInitCommand(program: Command): void {
     .option('--force', 'overwrite an existing file')
     .action((file: string | undefined, o: { name: string; force?: boolean }) => {
       const path = resolve(file ?? 'deployment.yaml');
-      if (existsSync(path) && !o.force) {
-        throw new PrivaggError(
-          ErrorCode.INVALID_ARGUMENT,
-          `${path} exists; give another file, or --force to overwrite it`,
-        );
-      }
       const text = deploymentTemplate(o.name);
       // The file as written must be one `up` accepts.
       parseDeployment(text, path, resolve(path, '..'));

@@ -14,7 +14,7 @@ import type { RestoreOutcome } from '../schemes/maas/ledgerContract.js';
 import { boundedReasons, type ControlSigningKey } from '../wire/control.js';
 import { signControl, watchEpoch } from './controlPlane.js';
 import { RoundClock, sleep } from './roundClock.js';
-import { acquireStateLock } from './stateLock.js';
+import { acquireLedgerFileLock } from './stateLock.js';
 
 /**
  * The ledger as a process: the embedded ledger (SQLite block store) behind the HTTP API,
@@ -82,9 +82,8 @@ export interface LedgerServer {
  * refused with STATE_LOCKED instead of writing a second chain into it.
  */
 export async function startLedgerServer(o: LedgerServerOptions): Promise<LedgerServer> {
-  // An in-memory ledger holds no file (and ':memory:.lock' would land in the cwd).
-  if (o.file === ':memory:') return startLocked(o);
-  const lock = acquireStateLock(`${o.file}.lock`, `ledger file ${o.file}`);
+  const lock = acquireLedgerFileLock(o.file);
+  if (!lock) return startLocked(o);
   if (lock.tookOverFrom)
     o.logger.warn({ lock: lock.path, owner: lock.tookOverFrom }, 'stale ledger lock taken over');
   try {

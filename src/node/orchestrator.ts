@@ -17,7 +17,7 @@ import { identityOf } from './credentials/identities.js';
 import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { startManagedMosquitto } from './managedMosquitto.js';
-import { acquireStateLock, assertUnlocked } from './stateLock.js';
+import { acquireStateDirLock, assertLedgerFileFree } from './stateLock.js';
 
 /**
  * `privagg up`: a whole deployment on this machine, as separate processes — the
@@ -103,11 +103,7 @@ export interface RunningDeployment {
  * run when this process is gone.
  */
 export async function up(o: UpOptions): Promise<RunningDeployment> {
-  mkdirSync(o.spec.stateDir, { recursive: true });
-  const lock = acquireStateLock(
-    join(o.spec.stateDir, STATE_LOCK_FILE),
-    `state directory ${o.spec.stateDir}`,
-  );
+  const lock = acquireStateDirLock(o.spec.stateDir);
   if (lock.tookOverFrom)
     o.onEvent?.('up', { event: 'stale-lock', lock: lock.path, owner: lock.tookOverFrom });
   try {
@@ -152,17 +148,13 @@ function notReady(
   );
 }
 
-/** The lock file `up` keeps in a state directory while it runs. */
-export const STATE_LOCK_FILE = '.privagg.lock';
-
 async function startLocked(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
   const secure = !spec.security.insecure;
   // A ledger already serving this file (started by hand, or another deployment file naming
   // it): refused before credentials are re-issued, the broker is tried as the ledger or
   // the file is moved aside — the ledger child would be refused only after all of that.
-  if (spec.ledger.file !== ':memory:')
-    assertUnlocked(`${spec.ledger.file}.lock`, `ledger file ${spec.ledger.file}`);
+  assertLedgerFileFree(spec.ledger.file);
   // The TA: master secret and registration (created once), then this run's credentials —
   // one bundle per identity, a new ledger key, certificates from the deployment's CA.
   const credentials = issueCredentials(spec, {
@@ -387,12 +379,10 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     { epochMs },
     { deadlineMs: Date.now() + 10_000, ...(operator.tls ? { tls: operator.tls } : {}) },
   );
-  if (!started.ok) {
-    stopping = true;
-    for (const c of children.values()) c.kill('SIGTERM');
-    await broker?.close();
-    throw new Error(`the ledger refused to start the rounds: ${started.code} ${started.message}`);
-  }
+  if (!started.ok)
+    await abandon(
+      new Error(`the ledger refused to start the rounds: ${started.code} ${started.message}`),
+    );
 
   const running: RunningDeployment = {
     brokerUrl,

@@ -22,7 +22,7 @@ import { type HealthServer, startHealthServer } from './healthServer.js';
 import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
 import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
 import { RoundClock } from './roundClock.js';
-import { assertUnlocked } from './stateLock.js';
+import { assertLedgerFileFree } from './stateLock.js';
 
 /**
  * The role processes of the networked runtime, as functions: each takes the parsed
@@ -148,8 +148,7 @@ export async function runLedger(
   warnIfInsecure(rt.spec, logger);
   // Refused before it connects as the ledger: a second connection under the ledger's
   // client id would push the live ledger off the broker before the file lock refused it.
-  if (rt.spec.ledger.file !== ':memory:')
-    assertUnlocked(`${rt.spec.ledger.file}.lock`, `ledger file ${rt.spec.ledger.file}`);
+  assertLedgerFileFree(rt.spec.ledger.file);
   const bundle = bundleOf(rt, identityOf.ledger(rt.spec.name), 'ledger');
   const dep = roleDeployment(rt.spec, [bundle]);
   const warm = warmUpValidity(dep.params, 'ledger');
@@ -231,7 +230,7 @@ export async function runGateways(
     bundleOf(rt, identityOf.gateway(rt.spec.name, g.ian, g.gateway), 'gateway'),
   );
   // Once per process: the hosted gateways share the code the warm-up compiles.
-  const warm = warmUpValidity(roleDeployment(rt.spec, [bundles[0]!]).params, 'gateway');
+  const warm = warmUpValidity(toMaasParams(rt.spec), 'gateway');
   if (warm.reports > 0)
     logger.info({ reports: warm.reports, ms: Math.round(warm.ms) }, 'validity checks warmed up');
   const links = await Promise.all(

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCode, PrivaggError } from '../errors.js';
 
 /**
@@ -96,6 +105,28 @@ export function assertUnlocked(
     return;
   }
   if (isAlive(held.pid)) throw locked(lockPath, what, held);
+}
+
+/** The lock file a running deployment keeps in its state directory (`up`, `credentials issue`). */
+export const STATE_LOCK_FILE = '.privagg.lock';
+
+/** Holds a deployment's state directory (`<stateDir>/.privagg.lock`), creating it if new. */
+export function acquireStateDirLock(stateDir: string): StateLock {
+  mkdirSync(stateDir, { recursive: true });
+  return acquireStateLock(join(stateDir, STATE_LOCK_FILE), `state directory ${stateDir}`);
+}
+
+/**
+ * Holds a ledger file (`<file>.lock`); undefined for ':memory:', which holds no file
+ * (and whose lock would land in the working directory).
+ */
+export function acquireLedgerFileLock(file: string): StateLock | undefined {
+  return file === ':memory:' ? undefined : acquireStateLock(`${file}.lock`, `ledger file ${file}`);
+}
+
+/** STATE_LOCKED if a live process serves this ledger file; nothing for ':memory:'. */
+export function assertLedgerFileFree(file: string): void {
+  if (file !== ':memory:') assertUnlocked(`${file}.lock`, `ledger file ${file}`);
 }
 
 function locked(lockPath: string, what: string, held: Owner | undefined): PrivaggError {

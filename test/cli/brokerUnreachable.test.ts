@@ -1,20 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// A loopback port nothing listens on: bound once by the kernel, then released.
+import { freePort } from '../../src/net/freePort.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-
-/** A loopback port nothing listens on: bound once by the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /**
  * Runs the CLI and resolves with its exit code and stderr; a run still going after
@@ -40,7 +32,7 @@ function runCli(args: string[], killAfterMs = 30_000) {
 
 describe('a broker that does not answer: demo and up fail fast, naming the URL', () => {
   it('privagg demo against a closed port and an unresolvable host exits 2 with the reason', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const out = mkdtempSync(join(tmpdir(), 'privagg-nobroker-'));
     const refused = await runCli(['demo', '--broker', `mqtt://127.0.0.1:${port}`, '--out', out]);
     expect(refused.killed, 'demo hung against a closed port').toBe(false);
@@ -63,7 +55,7 @@ describe('a broker that does not answer: demo and up fail fast, naming the URL',
   }, 90_000);
 
   it('privagg up against a closed port exits 2 before it touches the previous ledger', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'privagg-nobroker-up-'));
     const file = join(dir, 'deployment.yaml');
     writeFileSync(

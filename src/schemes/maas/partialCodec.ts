@@ -27,20 +27,12 @@ export function decodePartialOf(params: MaasParams, bytes: Uint8Array): DecodedG
 
 /** The size of every partial of this deployment, before any verifier section (input validity). */
 export function partialBytesOf(params: MaasParams): number {
-  return gatewayPartialSize(
-    params.devicesPerIan,
-    params.dimensions.length,
-    shareBytes(params),
-    evidenceTagBytes(params.modes.mac),
-  );
+  return bareSizeAt(params, params.devicesPerIan);
 }
 
 /** The largest partial of this deployment: a first one over the whole roster, with validity. */
 export function maxPartialBytesOf(params: MaasParams): number {
-  const validity = reportValidityFor(params);
-  return (
-    partialBytesOf(params) + (validity ? params.devicesPerIan * verifierEntryBytes(validity) : 0)
-  );
+  return firstSizeAt(params, params.devicesPerIan, verifierEntryBytesOf(params));
 }
 
 /**
@@ -51,16 +43,14 @@ export function maxPartialBytesOf(params: MaasParams): number {
  * and no round would ever restore. Failing at setup says so instead.
  */
 export function ensurePartialsFit(params: MaasParams): void {
-  const bytes = maxPartialBytesOf(params);
+  const perDevice = verifierEntryBytesOf(params);
+  const bytes = firstSizeAt(params, params.devicesPerIan, perDevice);
   if (bytes <= MAX_MESSAGE_BYTES) return;
-  const validity = reportValidityFor(params);
-  const perDevice = validity ? verifierEntryBytes(validity) : 0;
   let fits: number | undefined;
   if (perDevice > 0) {
     // The largest roster whose first partial fits: the bitmap grows by a byte every 8.
-    const sizeAt = (n: number) => maxPartialBytesOf({ ...params, devicesPerIan: n });
     fits = Math.floor(MAX_MESSAGE_BYTES / perDevice);
-    while (fits > 0 && sizeAt(fits) > MAX_MESSAGE_BYTES) fits--;
+    while (fits > 0 && firstSizeAt(params, fits, perDevice) > MAX_MESSAGE_BYTES) fits--;
   }
   throw new PrivaggError(
     ErrorCode.INVALID_ARGUMENT,
@@ -70,4 +60,23 @@ export function ensurePartialsFit(params: MaasParams): void {
         : ''),
     { bytes, limit: MAX_MESSAGE_BYTES, devicesPerIan: params.devicesPerIan },
   );
+}
+
+/** Bytes one contributor adds to a first partial: 0 without input validity. */
+function verifierEntryBytesOf(params: MaasParams): number {
+  const validity = reportValidityFor(params);
+  return validity ? verifierEntryBytes(validity) : 0;
+}
+
+function bareSizeAt(params: MaasParams, devices: number): number {
+  return gatewayPartialSize(
+    devices,
+    params.dimensions.length,
+    shareBytes(params),
+    evidenceTagBytes(params.modes.mac),
+  );
+}
+
+function firstSizeAt(params: MaasParams, devices: number, perDevice: number): number {
+  return bareSizeAt(params, devices) + devices * perDevice;
 }

@@ -25,26 +25,24 @@ export function warmUpValidity(
   const budgetMs = opts.budgetMs ?? 1500;
   const rng = opts.rng ?? systemRandom;
   const ranges = new ReadingCodec(params).validityRanges();
-  const k = scheme.shamir.threshold;
+  // A gateway queries its own share; the ledger decides from k gateways' verifier shares.
+  const gateways = role === 'gateway' ? 1 : scheme.shamir.threshold;
   let reports = 0;
   for (; reports < passes && performance.now() - start < budgetMs; reports++) {
     // Values spread over each range, so the bit patterns vary as real readings do.
     // (As field elements: a negative fixed-point value is p − |v|, as the device encodes it.)
-    const p = params.field.p;
-    const values = ranges.map(
-      (r) => (((r.min + ((r.max - r.min) * BigInt(reports % 16)) / 15n) % p) + p) % p,
+    const values = ranges.map((r) =>
+      params.field.reduce(r.min + ((r.max - r.min) * BigInt(reports % 16)) / 15n),
     );
     const context = reportValidityContext(params, 0, 0xffff_ffff, reports);
     const report = scheme.shareReport(values, context, rng);
-    // A gateway queries its own share; the ledger decides from k gateways' verifier shares.
-    const gateways = role === 'gateway' ? 1 : k;
     const shares: VerifierShare[] = [];
     for (let l = 1; l <= gateways; l++) {
       const check = scheme.query(report.shares[l - 1]!, report.parts, context);
       if (check.ok) shares.push(check.share);
       scheme.truncate(report.shares[l - 1]!.measurement);
     }
-    if (role === 'ledger' && shares.length === k) scheme.decide(shares);
+    if (role === 'ledger' && shares.length === gateways) scheme.decide(shares);
   }
   return { reports, ms: performance.now() - start };
 }
