@@ -263,7 +263,12 @@ export function registerRuntimeCommands(program: Command, ledger: Command): void
         emit('ready', { role: 'devices', count: o.count ?? 'all', pid: process.pid });
         onStop(() => f.close());
         f.started
-          .then((fleet) => fleet.finished.then(() => emit('finished', { ...fleet.counters })))
+          .then((fleet) => {
+            // 'ready' comes before the epoch is known (up fixes it once every child is ready);
+            // this says from which round the devices actually report.
+            emit('reporting', { role: 'devices', firstRound: fleet.firstRound });
+            return fleet.finished.then(() => emit('finished', { ...fleet.counters }));
+          })
           .catch(() => undefined);
       },
     );

@@ -56,9 +56,16 @@ export class DeviceFleet {
     roundsSkipped: 0,
   };
   readonly finished: Promise<void>;
+  /**
+   * The first round this fleet reports, fixed when it starts: the current round if its first
+   * quarter has not passed, else the next. A process that starts devices says so (the
+   * `reporting` event), so whoever waits for them knows from which round they count.
+   */
+  readonly firstRound: number;
 
   constructor(private readonly o: DeviceFleetOptions) {
     this.devices = o.devices.map((d) => o.deployment.device(d.ian, d.device));
+    this.firstRound = this.nextOnTime(Math.max(0, o.clock.roundAt()));
     this.finished = this.run();
   }
 
@@ -68,7 +75,7 @@ export class DeviceFleet {
 
   private async run(): Promise<void> {
     const { clock } = this.o;
-    let round = this.nextOnTime(Math.max(0, clock.roundAt()));
+    let round = this.firstRound;
     for (; this.o.rounds === 0 || round < this.o.rounds; ) {
       await sleep(clock.until(clock.startOf(round) + 5), this.abort.signal);
       if (this.abort.signal.aborted) return;

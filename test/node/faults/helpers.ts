@@ -183,6 +183,8 @@ export interface Child {
   proc: ChildProcess;
   ready: Promise<Record<string, unknown>>;
   events: Record<string, unknown>[];
+  /** The first event named `name` (already printed or still to come). */
+  event(name: string): Promise<Record<string, unknown>>;
   /** SIGTERM (then SIGKILL after 5 s) and wait for the exit; a no-op once exited. */
   stop(): Promise<void>;
 }
@@ -196,24 +198,39 @@ export function spawnCli(fx: Fixture, role: string, args: string[]): Child {
   });
   proc.stderr!.pipe(createWriteStream(join(logs, `${role}.log`), { flags: 'a' }));
   const events: Record<string, unknown>[] = [];
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try {
-        const ev = JSON.parse(line) as Record<string, unknown>;
-        events.push(ev);
-        if (ev.event === 'ready') resolve(ev);
-      } catch {
-        // not an event line
-      }
-    });
-    proc.once('exit', (code, signal) =>
-      reject(new Error(`${role} exited before it was ready (code ${code}, signal ${signal})`)),
-    );
+  const waiting: { name: string; resolve(ev: Record<string, unknown>): void }[] = [];
+  let exited: string | undefined;
+  const exitWaiters: ((why: string) => void)[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let ev: Record<string, unknown>;
+    try {
+      ev = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return; // not an event line
+    }
+    events.push(ev);
+    for (const w of waiting.filter((w) => w.name === ev.event)) w.resolve(ev);
   });
-  ready.catch(() => undefined);
+  proc.once('exit', (code, signal) => {
+    exited = `code ${code}, signal ${signal}`;
+    for (const f of exitWaiters) f(exited);
+  });
+  const event = (name: string) => {
+    const p = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = events.find((e) => e.event === name);
+      if (seen) return resolve(seen);
+      const fail = (why: string) => reject(new Error(`${role} exited before '${name}' (${why})`));
+      if (exited !== undefined) return fail(exited);
+      waiting.push({ name, resolve });
+      exitWaiters.push(fail);
+    });
+    p.catch(() => undefined);
+    return p;
+  };
   return {
     proc,
-    ready,
+    ready: event('ready'),
+    event,
     events,
     stop: () =>
       new Promise<void>((resolve) => {
