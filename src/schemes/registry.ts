@@ -1,0 +1,49 @@
+import { ErrorCode, PrivaggError } from '../errors.js';
+import type { Population, Scheme, SchemeConfig } from './scheme.js';
+import { plainSumScheme } from './testing/plainSum.js';
+import { twoPhaseTreeScheme } from './testing/twoPhaseTree.js';
+
+/**
+ * Every scheme privagg can run, by id. This file is the only importer of scheme folders
+ * (test/architecture.test.ts holds it to that): the runtime, ledger, simulator and CLI
+ * find a scheme here and see it only through `Scheme` and `SchemeConfig`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: each scheme validates its own parameter type
+type AnyScheme = Scheme<any>;
+
+const SCHEMES: readonly AnyScheme[] = [plainSumScheme, twoPhaseTreeScheme];
+
+export function registeredSchemes(): readonly AnyScheme[] {
+  return SCHEMES;
+}
+
+export function findScheme(id: string): AnyScheme {
+  const s = SCHEMES.find((x) => x.id === id);
+  if (!s) {
+    throw new PrivaggError(
+      ErrorCode.INVALID_ARGUMENT,
+      `unknown scheme '${id}'; registered: ${SCHEMES.map((x) => x.id).join(', ')}`,
+      { scheme: id },
+    );
+  }
+  return s;
+}
+
+/**
+ * The scheme `id` configured from raw parameters (a deployment file's `scheme.params`, a
+ * CLI's flags): validated by the scheme's own schema, each problem named by its field.
+ */
+export function configureScheme(id: string, raw: unknown, population: Population): SchemeConfig {
+  const scheme = findScheme(id);
+  const parsed = scheme.params.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) => `${['params', ...i.path.map(String)].join('.')}: ${i.message}`,
+    );
+    throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, `scheme '${id}': ${problems.join('; ')}`, {
+      scheme: id,
+      problems,
+    });
+  }
+  return scheme.configure(parsed.data, population);
+}

@@ -1,0 +1,220 @@
+import { type RandomSource, seededRandom, systemRandom } from '../math/random.js';
+import { type GroupRoundStatus, roundStatusOf } from '../schemes/roundStatus.js';
+import {
+  type Address,
+  addressKey,
+  CENTER,
+  deviceAt,
+  type Estimate,
+  type Flag,
+  type Population,
+  type Recovery,
+  type SchemeConfig,
+} from '../schemes/scheme.js';
+import { MemoryRouter, type RouterFaults } from './memoryRouter.js';
+import type { ReadingRef, Workload } from './workload.js';
+
+/**
+ * One round driver for every scheme, in process: the TA's setup, every role built from its
+ * own key blob, then per round — aggregators open, devices report, aggregators close in
+ * the topology's order (children first), and the center recovers each group, routing each
+ * pending phase (`Recovery.next`) until it is recovered or failed or the phases run out.
+ * The status of each group-round comes from the one mapping (`roundStatusOf`), and the
+ * truth is recomputed from the workload over exactly the devices the center says entered.
+ */
+export interface SchemeRunOptions {
+  readonly config: SchemeConfig;
+  readonly workload: Workload;
+  /** Rounds to run (default: the workload's). */
+  readonly rounds?: number;
+  /** Seeds the TA and every role's randomness; absent: node:crypto's CSPRNG. */
+  readonly seed?: string;
+  readonly faults?: RunFaults;
+  /** Pending phases allowed per group-round before it counts as failed. Default 8. */
+  readonly maxPhases?: number;
+  readonly roundMs?: number;
+  readonly startMs?: number;
+  readonly onRound?: (r: SchemeRoundResult, done: number, of: number) => void;
+}
+
+/** Faults by role and round, on top of the router's per-envelope ones. */
+export interface RunFaults {
+  /** The device sends nothing this round. */
+  readonly deviceSilent?: (group: number, device: number, round: number) => boolean;
+  /** The role is down for the whole round: it neither receives nor sends. */
+  readonly down?: (who: Address, round: number) => boolean;
+  readonly router?: (round: number) => RouterFaults;
+}
+
+export interface GroupResult extends GroupRoundStatus {
+  readonly contributors: readonly number[];
+  readonly values: readonly Estimate[] | null;
+  readonly truth: readonly number[] | null;
+  readonly flagged: readonly Flag[];
+  readonly phases: number;
+}
+
+export interface SchemeRoundResult {
+  readonly round: number;
+  readonly groups: readonly GroupResult[];
+}
+
+export interface SchemeRunResult {
+  readonly scheme: string;
+  readonly population: Population;
+  readonly rounds: readonly SchemeRoundResult[];
+  /** Per dimension, over every recovered group-round: Σ estimates, √Σ SE², and the truth. */
+  readonly totals: readonly {
+    name: string;
+    estimate: number;
+    standardError: number;
+    truth: number;
+  }[];
+  readonly flagged: readonly (Flag & { round: number })[];
+  readonly statusCounts: Readonly<Record<GroupRoundStatus['status'], number>>;
+  /** Rejections by code, over every role. */
+  readonly rejections: Readonly<Record<string, number>>;
+}
+
+export function populationOf(w: Workload): Population {
+  return {
+    groups: w.ians,
+    devicesPerGroup: w.devicesPerIan,
+    dimensions: w.dimensionNames.map((name, j) => ({ name, max: w.maxReading[j]! })),
+  };
+}
+
+export function runScheme(o: SchemeRunOptions): SchemeRunResult {
+  const { config, workload } = o;
+  const pop = config.population;
+  const rounds = o.rounds ?? workload.rounds;
+  const roundMs = o.roundMs ?? 1000;
+  const startMs = o.startMs ?? 1_700_000_000_000;
+  const rng: RandomSource = o.seed !== undefined ? seededRandom(`${o.seed}/roles`) : systemRandom;
+  const setup = config.setup(o.seed !== undefined ? seededRandom(`${o.seed}/setup`) : systemRandom);
+  const roles = config.roles(setup.publicSetup);
+  const { topology } = roles;
+  let now = startMs;
+  const router = new MemoryRouter(rng, () => now);
+  const devices = [];
+  for (let g = 0; g < topology.groups; g++) {
+    for (let i = 0; i < topology.devices(g); i++) {
+      const d = roles.device(g, i, setup.keysOf(deviceAt(g, i)));
+      devices.push(d);
+      router.addDevice(d);
+    }
+  }
+  const aggregators = Array.from({ length: topology.groups }, (_, g) =>
+    topology.aggregators(g).map((a) => roles.aggregator(a, setup.keysOf(a))),
+  );
+  for (const a of aggregators.flat()) router.addAggregator(a);
+  const center = roles.center(setup.keysOf(CENTER));
+  router.setCenter(center);
+
+  const results: SchemeRoundResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const t0 = startMs + round * roundMs;
+    const isDown = (who: Address) => o.faults?.down?.(who, round) ?? false;
+    const routerFaults = o.faults?.router?.(round) ?? {};
+    router.faults = {
+      ...routerFaults,
+      down: (who) => isDown(who) || (routerFaults.down?.(who) ?? false),
+    };
+    now = t0;
+    for (const a of aggregators.flat()) if (!isDown(a.address)) a.open(round, now);
+    now = t0 + Math.floor(roundMs / 10);
+    for (const d of devices) {
+      const { group, index } = d.address;
+      if (isDown(d.address) || o.faults?.deviceSilent?.(group, index, round)) continue;
+      const reading = workload.reading(group, index, round % workload.rounds);
+      router.send(d.address, d.report(round, reading, now, rng));
+    }
+    now = t0 + Math.floor(roundMs / 2);
+    for (const group of aggregators) {
+      for (const a of group)
+        if (!isDown(a.address)) router.send(a.address, a.close(round, now, rng));
+    }
+    // Late envelopes arrive after every deadline of the round: receivers must refuse them.
+    router.release();
+    now = t0 + Math.floor((3 * roundMs) / 4);
+    const groups: GroupResult[] = [];
+    for (let g = 0; g < topology.groups; g++) {
+      let recovery: Recovery = center.recover(g, round, now);
+      let phases = 0;
+      while (recovery.status === 'pending' && phases < (o.maxPhases ?? 8)) {
+        phases++;
+        router.send(CENTER, recovery.next);
+        recovery = center.recover(g, round, now);
+      }
+      groups.push(groupResult(recovery, topology.devices(g), workload, phases));
+    }
+    const r = { round, groups };
+    results.push(r);
+    o.onRound?.(r, round + 1, rounds);
+  }
+  return summarise(config.id, pop, results, router.rejections);
+}
+
+function groupResult(r: Recovery, devices: number, w: Workload, phases: number): GroupResult {
+  const status = roundStatusOf(r, devices);
+  if (r.status !== 'recovered')
+    return { ...status, contributors: [], values: null, truth: null, flagged: r.flagged, phases };
+  const refs: ReadingRef[] = r.contributors.map((device) => ({
+    ian: r.group,
+    device,
+    round: r.round % w.rounds,
+  }));
+  return {
+    ...status,
+    contributors: r.contributors,
+    values: r.values,
+    truth: w.groundTruthOver(refs),
+    flagged: r.flagged,
+    phases,
+  };
+}
+
+function summarise(
+  scheme: string,
+  population: Population,
+  rounds: readonly SchemeRoundResult[],
+  rejections: Readonly<Record<string, number>>,
+): SchemeRunResult {
+  const w = population.dimensions.length;
+  const est = new Array<number>(w).fill(0);
+  const variance = new Array<number>(w).fill(0);
+  const truth = new Array<number>(w).fill(0);
+  const flagged: (Flag & { round: number })[] = [];
+  const statusCounts = { complete: 0, degraded: 0, failed: 0 };
+  const seen = new Set<string>();
+  for (const r of rounds) {
+    for (const g of r.groups) {
+      statusCounts[g.status]++;
+      for (const f of g.flagged) {
+        const k = `${r.round}/${addressKey(f.who)}/${f.why}`;
+        if (!seen.has(k)) flagged.push({ ...f, round: r.round });
+        seen.add(k);
+      }
+      if (!g.values || !g.truth) continue;
+      for (let j = 0; j < w; j++) {
+        est[j]! += g.values[j]!.estimate;
+        variance[j]! += g.values[j]!.standardError ** 2;
+        truth[j]! += g.truth[j]!;
+      }
+    }
+  }
+  return {
+    scheme,
+    population,
+    rounds,
+    totals: population.dimensions.map((d, j) => ({
+      name: d.name,
+      estimate: est[j]!,
+      standardError: Math.sqrt(variance[j]!),
+      truth: truth[j]!,
+    })),
+    flagged,
+    statusCounts,
+    rejections: { ...rejections },
+  };
+}
