@@ -8,7 +8,7 @@ import { connectMqtt } from '../net/mqttClient.js';
 import type { MqttLink } from '../net/mqttLink.js';
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
-import { warmUpValidity } from '../schemes/maas/validityWarmUp.js';
+import { warmUpValidity } from './validityWarmUp.js';
 import { watchEpoch } from './controlPlane.js';
 import { type BundleOf, type CredentialBundle, loadBundle } from './credentials/bundle.js';
 import { registryFromBundles } from './credentials/bundleRegistry.js';

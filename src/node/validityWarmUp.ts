@@ -1,8 +1,8 @@
-import { type RandomSource, systemRandom } from '../../math/random.js';
-import type { MaasParams } from './params.js';
-import { ReadingCodec } from './readingCodec.js';
-import { reportValidityContext, reportValidityFor } from './reportValidity.js';
-import type { VerifierShare } from './validity/shares.js';
+import { type RandomSource, systemRandom } from '../math/random.js';
+import type { MaasParams } from '../schemes/maas/params.js';
+import { ReadingCodec } from '../schemes/maas/readingCodec.js';
+import { reportValidityContext, reportValidityFor } from '../schemes/maas/reportValidity.js';
+import type { VerifierShare } from '../schemes/maas/validity/shares.js';
 
 /**
  * Runs the input-validity checks of one role on synthetic reports until `passes` are done
