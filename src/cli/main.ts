@@ -8,6 +8,7 @@ import { printDemo, runDemo } from './demo.js';
 import { registerInitCommand } from './init.js';
 import { registerLedgerCommands } from './ledger.js';
 import { registerRuntimeCommands } from './runtime.js';
+import { registerSchemesCommand } from './schemes.js';
 import { registerSizesCommand } from './sizes.js';
 import { formatTable } from './table.js';
 import { registerUpCommand } from './up.js';
@@ -139,6 +140,7 @@ registerRuntimeCommands(program, registerLedgerCommands(program));
 registerUpCommand(program);
 registerCredentialsCommands(program);
 registerSizesCommand(program);
+registerSchemesCommand(program);
 registerInitCommand(program);
 registerCompletionCommand(program);
 

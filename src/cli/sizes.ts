@@ -10,6 +10,7 @@ import {
   reportValidityFor,
   verifierEntryBytes,
 } from '../schemes/maas/reportValidity.js';
+import { configureScheme } from '../schemes/registry.js';
 import {
   deviceReportSize,
   deviceReportSizeFor,
@@ -18,6 +19,7 @@ import {
   querySize,
   REPORT_HEADER_BYTES,
 } from '../wire/maas.js';
+import { type ReferenceOptions, referencePopulation } from './schemes.js';
 import { formatTable } from './table.js';
 
 /**
@@ -357,9 +359,14 @@ export function registerSizesCommand(program: Command): void {
       'device LDP ε: the proofs cover the LDP output range (off: readings in 0..1)',
       '1',
     )
+    .option(
+      '--scheme <id>',
+      'another registered scheme (privagg schemes): its message sizes by channel, default parameters',
+    )
     .option('--json', 'print the sizes as JSON')
     .action(
       (opts: {
+        scheme?: string;
         gateways: string;
         dimensions: string;
         devices: string;
@@ -368,6 +375,16 @@ export function registerSizesCommand(program: Command): void {
         epsilon: string;
         json?: boolean;
       }) => {
+        if (opts.scheme !== undefined && opts.scheme !== 'maas') {
+          const sizes = schemeSizes(opts.scheme, {
+            ians: 1,
+            devices: intOption(opts.devices, '--devices', 1, 1_000_000),
+            dimensions: intOption(opts.dimensions, '--dimensions', 1, 64),
+            max: 1,
+          });
+          console.log(opts.json ? JSON.stringify(sizes, null, 2) : formatSchemeSizes(sizes));
+          return;
+        }
         const epsilon = opts.epsilon === 'off' ? null : Number(opts.epsilon);
         if (epsilon !== null && !(Number.isFinite(epsilon) && epsilon > 0)) {
           throw new PrivaggError(
@@ -392,4 +409,34 @@ export function registerSizesCommand(program: Command): void {
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatSizes(report));
       },
     );
+}
+
+/** A registered scheme's message sizes by channel, at its default parameters. */
+export function schemeSizes(
+  id: string,
+  o: ReferenceOptions,
+): {
+  scheme: string;
+  devices: number;
+  dimensions: number;
+  channels: { channel: string; bytes: number }[];
+} {
+  const config = configureScheme(id, {}, referencePopulation(o));
+  return {
+    scheme: id,
+    devices: o.devices,
+    dimensions: o.dimensions,
+    channels: Object.entries(config.sizes).map(([channel, bytes]) => ({ channel, bytes })),
+  };
+}
+
+export function formatSchemeSizes(s: ReturnType<typeof schemeSizes>): string {
+  return [
+    `${s.scheme}: message sizes at its default parameters, ${s.devices} devices per group, ${s.dimensions} dimension(s)`,
+    '',
+    formatTable(
+      ['channel', 'bytes', 'bits'],
+      s.channels.map((c) => [c.channel, c.bytes, 8 * c.bytes]),
+    ),
+  ].join('\n');
 }

@@ -52,10 +52,13 @@ export class MemoryRouter {
   constructor(
     private readonly rng: RandomSource,
     private readonly now: () => number,
-    opts: { keepLog?: boolean } = {},
+    opts: { keepLog?: boolean; onDelivery?: (d: Delivery & { bytes: Uint8Array }) => void } = {},
   ) {
     this.log = opts.keepLog ? [] : undefined;
+    this.onDelivery = opts.onDelivery;
   }
+
+  private readonly onDelivery: ((d: Delivery & { bytes: Uint8Array }) => void) | undefined;
 
   addDevice(d: DeviceRole): void {
     this.devices.set(addressKey(d.address), d);
@@ -84,8 +87,10 @@ export class MemoryRouter {
 
   private deliver(from: Address, e: Envelope, hops: number, released = false): void {
     const f = this.faults;
+    let bytes = e.bytes;
     const record = (verdict: Delivery['verdict']): void => {
       this.log?.push({ from, envelope: e, verdict });
+      this.onDelivery?.({ from, envelope: e, verdict, bytes });
     };
     if (f.drop?.(from, e)) {
       record('dropped');
@@ -100,7 +105,7 @@ export class MemoryRouter {
       record('down');
       return;
     }
-    const bytes = f.tamper?.(from, e) ?? e.bytes;
+    bytes = f.tamper?.(from, e) ?? e.bytes;
     const m: Inbound = { from, channel: e.channel, bytes };
     const k = addressKey(e.to);
     let answer: { verdict: Verdict; out: readonly Envelope[] } | undefined;

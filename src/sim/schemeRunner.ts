@@ -5,13 +5,14 @@ import {
   addressKey,
   CENTER,
   deviceAt,
+  type Envelope,
   type Estimate,
   type Flag,
   type Population,
   type Recovery,
   type SchemeConfig,
 } from '../schemes/scheme.js';
-import { MemoryRouter, type RouterFaults } from './memoryRouter.js';
+import { type Delivery, MemoryRouter, type RouterFaults } from './memoryRouter.js';
 import type { ReadingRef, Workload } from './workload.js';
 
 /**
@@ -35,7 +36,25 @@ export interface SchemeRunOptions {
   readonly roundMs?: number;
   readonly startMs?: number;
   readonly onRound?: (r: SchemeRoundResult, done: number, of: number) => void;
+  /** Every step of the run in order, for test vectors (tests only: it keeps every message). */
+  readonly trace?: (ev: TraceEvent) => void;
 }
+
+/** One step of a run: enough to replay it through fresh roles and compare (test/vectors). */
+export type TraceEvent =
+  | { kind: 'open'; at: Address; round: number; nowMs: number }
+  | { kind: 'report'; from: Address; round: number; nowMs: number; out: readonly Envelope[] }
+  | {
+      kind: 'deliver';
+      from: Address;
+      to: Address;
+      channel: string;
+      bytes: Uint8Array;
+      nowMs: number;
+      verdict: Delivery['verdict'];
+    }
+  | { kind: 'close'; at: Address; round: number; nowMs: number; out: readonly Envelope[] }
+  | { kind: 'recover'; group: number; round: number; nowMs: number; recovery: Recovery };
 
 /** Faults by role and round, on top of the router's per-envelope ones. */
 export interface RunFaults {
@@ -95,7 +114,23 @@ export function runScheme(o: SchemeRunOptions): SchemeRunResult {
   const roles = config.roles(setup.publicSetup);
   const { topology } = roles;
   let now = startMs;
-  const router = new MemoryRouter(rng, () => now);
+  const trace = o.trace;
+  const router = new MemoryRouter(rng, () => now, {
+    ...(trace
+      ? {
+          onDelivery: (d) =>
+            trace({
+              kind: 'deliver',
+              from: d.from,
+              to: d.envelope.to,
+              channel: d.envelope.channel,
+              bytes: d.bytes,
+              nowMs: now,
+              verdict: d.verdict,
+            }),
+        }
+      : {}),
+  });
   const devices = [];
   for (let g = 0; g < topology.groups; g++) {
     for (let i = 0; i < topology.devices(g); i++) {
@@ -121,13 +156,19 @@ export function runScheme(o: SchemeRunOptions): SchemeRunResult {
       down: (who) => isDown(who) || (routerFaults.down?.(who) ?? false),
     };
     now = t0;
-    for (const a of aggregators.flat()) if (!isDown(a.address)) a.open(round, now);
+    for (const a of aggregators.flat()) {
+      if (isDown(a.address)) continue;
+      a.open(round, now);
+      trace?.({ kind: 'open', at: a.address, round, nowMs: now });
+    }
     now = t0 + Math.floor(roundMs / 10);
     for (const d of devices) {
       const { group, index } = d.address;
       if (isDown(d.address) || o.faults?.deviceSilent?.(group, index, round)) continue;
       const reading = workload.reading(group, index, round % workload.rounds);
-      router.send(d.address, d.report(round, reading, now, rng));
+      const out = d.report(round, reading, now, rng);
+      trace?.({ kind: 'report', from: d.address, round, nowMs: now, out });
+      router.send(d.address, out);
     }
     now = t0 + Math.floor(roundMs / 2);
     for (const group of aggregators) {
@@ -139,12 +180,17 @@ export function runScheme(o: SchemeRunOptions): SchemeRunResult {
     now = t0 + Math.floor((3 * roundMs) / 4);
     const groups: GroupResult[] = [];
     for (let g = 0; g < topology.groups; g++) {
-      let recovery: Recovery = center.recover(g, round, now);
+      const recover = () => {
+        const recovery = center.recover(g, round, now);
+        trace?.({ kind: 'recover', group: g, round, nowMs: now, recovery });
+        return recovery;
+      };
+      let recovery: Recovery = recover();
       let phases = 0;
       while (recovery.status === 'pending' && phases < (o.maxPhases ?? 8)) {
         phases++;
         router.send(CENTER, recovery.next);
-        recovery = center.recover(g, round, now);
+        recovery = recover();
       }
       groups.push(groupResult(recovery, topology.devices(g), workload, phases));
     }
