@@ -8,7 +8,6 @@ import { connectMqtt } from '../net/mqttClient.js';
 import type { MqttLink } from '../net/mqttLink.js';
 import { createMaasDeployment, type MaasDeployment } from '../schemes/maas/deployment.js';
 import { buildQuery, dimensionMask } from '../schemes/maas/query.js';
-import { warmUpValidity } from './validityWarmUp.js';
 import { watchEpoch } from './controlPlane.js';
 import { type BundleOf, type CredentialBundle, loadBundle } from './credentials/bundle.js';
 import { registryFromBundles } from './credentials/bundleRegistry.js';
@@ -23,6 +22,7 @@ import { type LedgerServer, startLedgerServer } from './ledgerServer.js';
 import { loadOrCreateMasterSecret, loadRegistration } from './masterSecret.js';
 import { RoundClock } from './roundClock.js';
 import { assertLedgerFileFree } from './stateLock.js';
+import { warmUpValidity } from './validityWarmUp.js';
 
 /**
  * The role processes of the networked runtime, as functions: each takes the parsed

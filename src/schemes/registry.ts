@@ -1,4 +1,6 @@
 import { ErrorCode, PrivaggError } from '../errors.js';
+import { joyeLibertScheme } from './joyeLibert/index.js';
+import { maasScheme } from './maas/scheme.js';
 import type { Population, Scheme, SchemeConfig } from './scheme.js';
 import { plainSumScheme } from './testing/plainSum.js';
 import { twoPhaseTreeScheme } from './testing/twoPhaseTree.js';
@@ -11,7 +13,12 @@ import { twoPhaseTreeScheme } from './testing/twoPhaseTree.js';
 // biome-ignore lint/suspicious/noExplicitAny: each scheme validates its own parameter type
 type AnyScheme = Scheme<any>;
 
-const SCHEMES: readonly AnyScheme[] = [plainSumScheme, twoPhaseTreeScheme];
+const SCHEMES: readonly AnyScheme[] = [
+  maasScheme,
+  joyeLibertScheme,
+  plainSumScheme,
+  twoPhaseTreeScheme,
+];
 
 export function registeredSchemes(): readonly AnyScheme[] {
   return SCHEMES;

@@ -4,6 +4,8 @@ import {
   type Address,
   addressKey,
   CENTER,
+  type CenterRole,
+  type DeviceRole,
   deviceAt,
   type Envelope,
   type Estimate,
@@ -11,8 +13,10 @@ import {
   type Population,
   type Recovery,
   type SchemeConfig,
+  type TrustedSetup,
 } from '../schemes/scheme.js';
-import { type Delivery, MemoryRouter, type RouterFaults } from './memoryRouter.js';
+import { MemoryRouter } from './memoryRouter.js';
+import type { Delivery, RoleSet, Router, RouterFaults } from './router.js';
 import type { ReadingRef, Workload } from './workload.js';
 
 /**
@@ -36,6 +40,10 @@ export interface SchemeRunOptions {
   readonly roundMs?: number;
   readonly startMs?: number;
   readonly onRound?: (r: SchemeRoundResult, done: number, of: number) => void;
+  /** How envelopes travel (default: in memory). */
+  readonly router?: RouterFactory;
+  /** Wraps the center (a ledger that records what it receives and recovers). */
+  readonly center?: (center: CenterRole, setup: TrustedSetup) => CenterRole | Promise<CenterRole>;
   /** Every step of the run in order, for test vectors (tests only: it keeps every message). */
   readonly trace?: (ev: TraceEvent) => void;
 }
@@ -103,7 +111,13 @@ export function populationOf(w: Workload): Population {
   };
 }
 
-export function runScheme(o: SchemeRunOptions): SchemeRunResult {
+/** Builds the router a run's roles talk through (default: in memory). */
+export type RouterFactory = (
+  roles: RoleSet,
+  ctx: { rng: RandomSource; now: () => number; onDelivery?: (d: Delivery) => void },
+) => Router | Promise<Router>;
+
+export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
   const { config, workload } = o;
   const pop = config.population;
   const rounds = o.rounds ?? workload.rounds;
@@ -115,88 +129,101 @@ export function runScheme(o: SchemeRunOptions): SchemeRunResult {
   const { topology } = roles;
   let now = startMs;
   const trace = o.trace;
-  const router = new MemoryRouter(rng, () => now, {
-    ...(trace
-      ? {
-          onDelivery: (d) =>
-            trace({
-              kind: 'deliver',
-              from: d.from,
-              to: d.envelope.to,
-              channel: d.envelope.channel,
-              bytes: d.bytes,
-              nowMs: now,
-              verdict: d.verdict,
-            }),
-        }
-      : {}),
-  });
-  const devices = [];
-  for (let g = 0; g < topology.groups; g++) {
-    for (let i = 0; i < topology.devices(g); i++) {
-      const d = roles.device(g, i, setup.keysOf(deviceAt(g, i)));
-      devices.push(d);
-      router.addDevice(d);
-    }
-  }
+  const devices: DeviceRole[] = [];
+  for (let g = 0; g < topology.groups; g++)
+    for (let i = 0; i < topology.devices(g); i++)
+      devices.push(roles.device(g, i, setup.keysOf(deviceAt(g, i))));
   const aggregators = Array.from({ length: topology.groups }, (_, g) =>
     topology.aggregators(g).map((a) => roles.aggregator(a, setup.keysOf(a))),
   );
-  for (const a of aggregators.flat()) router.addAggregator(a);
-  const center = roles.center(setup.keysOf(CENTER));
-  router.setCenter(center);
+  const bare = roles.center(setup.keysOf(CENTER));
+  const center = o.center ? await o.center(bare, setup) : bare;
+  const roleSet: RoleSet = {
+    devices: new Map(devices.map((d) => [addressKey(d.address), d])),
+    aggregators: new Map(aggregators.flat().map((a) => [addressKey(a.address), a])),
+    center,
+  };
+  const onDelivery = trace
+    ? (d: Delivery) =>
+        trace({
+          kind: 'deliver',
+          from: d.from,
+          to: d.envelope.to,
+          channel: d.envelope.channel,
+          bytes: d.bytes,
+          nowMs: now,
+          verdict: d.verdict,
+        })
+    : undefined;
+  const ctx = { rng, now: () => now, ...(onDelivery ? { onDelivery } : {}) };
+  const router = o.router
+    ? await o.router(roleSet, ctx)
+    : new MemoryRouter(roleSet, rng, ctx.now, ctx);
 
   const results: SchemeRoundResult[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const t0 = startMs + round * roundMs;
-    const isDown = (who: Address) => o.faults?.down?.(who, round) ?? false;
-    const routerFaults = o.faults?.router?.(round) ?? {};
-    router.faults = {
-      ...routerFaults,
-      down: (who) => isDown(who) || (routerFaults.down?.(who) ?? false),
-    };
-    now = t0;
-    for (const a of aggregators.flat()) {
-      if (isDown(a.address)) continue;
-      a.open(round, now);
-      trace?.({ kind: 'open', at: a.address, round, nowMs: now });
-    }
-    now = t0 + Math.floor(roundMs / 10);
-    for (const d of devices) {
-      const { group, index } = d.address;
-      if (isDown(d.address) || o.faults?.deviceSilent?.(group, index, round)) continue;
-      const reading = workload.reading(group, index, round % workload.rounds);
-      const out = d.report(round, reading, now, rng);
-      trace?.({ kind: 'report', from: d.address, round, nowMs: now, out });
-      router.send(d.address, out);
-    }
-    now = t0 + Math.floor(roundMs / 2);
-    for (const group of aggregators) {
-      for (const a of group)
-        if (!isDown(a.address)) router.send(a.address, a.close(round, now, rng));
-    }
-    // Late envelopes arrive after every deadline of the round: receivers must refuse them.
-    router.release();
-    now = t0 + Math.floor((3 * roundMs) / 4);
-    const groups: GroupResult[] = [];
-    for (let g = 0; g < topology.groups; g++) {
-      const recover = () => {
-        const recovery = center.recover(g, round, now);
-        trace?.({ kind: 'recover', group: g, round, nowMs: now, recovery });
-        return recovery;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const t0 = startMs + round * roundMs;
+      const isDown = (who: Address) => o.faults?.down?.(who, round) ?? false;
+      const routerFaults = o.faults?.router?.(round) ?? {};
+      router.faults = {
+        ...routerFaults,
+        down: (who) => isDown(who) || (routerFaults.down?.(who) ?? false),
       };
-      let recovery: Recovery = recover();
-      let phases = 0;
-      while (recovery.status === 'pending' && phases < (o.maxPhases ?? 8)) {
-        phases++;
-        router.send(CENTER, recovery.next);
-        recovery = recover();
+      now = t0;
+      for (const a of aggregators.flat()) {
+        if (isDown(a.address)) continue;
+        a.open(round, now);
+        trace?.({ kind: 'open', at: a.address, round, nowMs: now });
       }
-      groups.push(groupResult(recovery, topology.devices(g), workload, phases));
+      now = t0 + Math.floor(roundMs / 10);
+      for (const d of devices) {
+        const { group, index } = d.address;
+        if (isDown(d.address) || o.faults?.deviceSilent?.(group, index, round)) continue;
+        const reading = workload.reading(group, index, round % workload.rounds);
+        const out = d.report(round, reading, now, rng);
+        trace?.({ kind: 'report', from: d.address, round, nowMs: now, out });
+        await router.send(d.address, out);
+      }
+      await router.settle();
+      now = t0 + Math.floor(roundMs / 2);
+      // Children before parents: a parent closes once its children's partials are in.
+      for (const group of aggregators) {
+        for (const a of group) {
+          if (isDown(a.address)) continue;
+          const out = a.close(round, now, rng);
+          trace?.({ kind: 'close', at: a.address, round, nowMs: now, out });
+          await router.send(a.address, out);
+          await router.settle();
+        }
+      }
+      // Late envelopes arrive after every deadline of the round: receivers must refuse them.
+      await router.release();
+      await router.settle();
+      now = t0 + Math.floor((3 * roundMs) / 4);
+      const groups: GroupResult[] = [];
+      for (let g = 0; g < topology.groups; g++) {
+        const recover = () => {
+          const recovery = center.recover(g, round, now);
+          trace?.({ kind: 'recover', group: g, round, nowMs: now, recovery });
+          return recovery;
+        };
+        let recovery: Recovery = recover();
+        let phases = 0;
+        while (recovery.status === 'pending' && phases < (o.maxPhases ?? 8)) {
+          phases++;
+          await router.send(CENTER, recovery.next);
+          await router.settle();
+          recovery = recover();
+        }
+        groups.push(groupResult(recovery, topology.devices(g), workload, phases));
+      }
+      const r = { round, groups };
+      results.push(r);
+      o.onRound?.(r, round + 1, rounds);
     }
-    const r = { round, groups };
-    results.push(r);
-    o.onRound?.(r, round + 1, rounds);
+  } finally {
+    await router.close();
   }
   return summarise(config.id, pop, results, router.rejections);
 }

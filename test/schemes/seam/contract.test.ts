@@ -53,12 +53,12 @@ const NOW = 1_700_000_000_000;
 
 for (const scheme of registeredSchemes()) {
   describe(`the scheme contract: ${scheme.id}`, () => {
-    it('every group-round recovers the exact sum of what its devices read', () => {
-      fc.assert(
-        fc.property(fc.string({ minLength: 1, maxLength: 8 }), (seed) => {
+    it('every group-round recovers the exact sum of what its devices read', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.string({ minLength: 1, maxLength: 8 }), async (seed) => {
           const w = workload(`contract/${seed}`);
           const config = configured(scheme.id, populationOf(w));
-          const run = runScheme({ config, workload: w, seed });
+          const run = await runScheme({ config, workload: w, seed });
           for (const r of run.rounds) {
             for (const g of r.groups) {
               expect(g.status, `${g.reasons.join('; ')}`).not.toBe('failed');
@@ -72,10 +72,10 @@ for (const scheme of registeredSchemes()) {
       );
     });
 
-    it('a silent device: the sum over the others, or an honest failure, never a wrong sum', () => {
+    it('a silent device: the sum over the others, or an honest failure, never a wrong sum', async () => {
       const w = workload('contract/silent');
       const config = configured(scheme.id, populationOf(w));
-      const run = runScheme({
+      const run = await runScheme({
         config,
         workload: w,
         seed: 'silent',
@@ -96,7 +96,7 @@ for (const scheme of registeredSchemes()) {
       expect(run.rounds[0]!.groups[0]!.status).toBe('complete');
     });
 
-    it('bad bytes are refused with a code; a replay is REPLAY; the genuine report still counts', () => {
+    it('bad bytes are refused with a code; a replay is REPLAY; the genuine report still counts', async () => {
       const w = workload('contract/bytes');
       const config = configured(scheme.id, populationOf(w));
       const { setup, roles } = rolesOf(config, 'bytes');
@@ -141,7 +141,7 @@ for (const scheme of registeredSchemes()) {
       expect(to.counters().REPLAY).toBe(1);
     });
 
-    it("a role given another role's key blob refuses it (BAD_KEY)", () => {
+    it("a role given another role's key blob refuses it (BAD_KEY)", async () => {
       const w = workload('contract/keys');
       const config = configured(scheme.id, populationOf(w));
       const { setup, roles } = rolesOf(config, 'keys');
@@ -155,7 +155,7 @@ for (const scheme of registeredSchemes()) {
       expect(() => roles.center(setup.keysOf(CENTER))).not.toThrow();
     });
 
-    it('the same seed gives the same public setup and key blobs (vectors depend on it)', () => {
+    it('the same seed gives the same public setup and key blobs (vectors depend on it)', async () => {
       const w = workload('contract/seed');
       const config = configured(scheme.id, populationOf(w));
       const a = rolesOf(config, 'same');
@@ -166,7 +166,7 @@ for (const scheme of registeredSchemes()) {
       );
     });
 
-    it('declares its properties and the size of every channel it sends on', () => {
+    it('declares its properties and the size of every channel it sends on', async () => {
       const w = workload('contract/sizes');
       const config = configured(scheme.id, populationOf(w));
       for (const k of ['privacy', 'integrity', 'deviceFaults', 'aggregatorFaults', 'dp'] as const)

@@ -29,8 +29,8 @@ describe('tree-test: a two-level tree and a failure phase', () => {
     expect(t.upstream(aggregatorAt(1, 0))).toEqual([CENTER]);
   });
 
-  it('no device missing: one phase; two missing: the announcement, the mask answers, the exact sum', () => {
-    const run = runScheme({
+  it('no device missing: one phase; two missing: the announcement, the mask answers, the exact sum', async () => {
+    const run = await runScheme({
       config,
       workload: w,
       seed: 'phases',
@@ -50,8 +50,8 @@ describe('tree-test: a two-level tree and a failure phase', () => {
     ]);
   });
 
-  it('a mask answer lost on the way fails the group-round honestly instead of a masked sum', () => {
-    const run = runScheme({
+  it('a mask answer lost on the way fails the group-round honestly instead of a masked sum', async () => {
+    const run = await runScheme({
       config,
       workload: w,
       seed: 'lost-aux',
@@ -67,8 +67,8 @@ describe('tree-test: a two-level tree and a failure phase', () => {
     expect(run.rounds[0]!.groups[1]!.status).toBe('complete');
   });
 
-  it('a leaf down loses its devices; late reports are refused; the rest is exact', () => {
-    const run = runScheme({
+  it('a leaf down loses its devices; late reports are refused; the rest is exact', async () => {
+    const run = await runScheme({
       config,
       workload: w,
       seed: 'leaf-down',

@@ -100,7 +100,7 @@ const CASES = [
   },
 ];
 
-function generate(id: string, c: (typeof CASES)[number]): Vector {
+async function generate(id: string, c: (typeof CASES)[number]): Promise<Vector> {
   const w = new SyntheticWorkload({
     ians: 2,
     devicesPerIan: 4,
@@ -119,9 +119,9 @@ function generate(id: string, c: (typeof CASES)[number]): Vector {
     for (let i = 0; i < 4; i++)
       for (let r = 0; r < 2; r++)
         readings.set(`${addressKey(deviceAt(g, i))}/${r}`, w.reading(g, i, r));
-  const record = () => {
+  const record = async () => {
     const events: unknown[] = [];
-    runScheme({
+    await runScheme({
       config,
       workload: w,
       seed,
@@ -130,8 +130,8 @@ function generate(id: string, c: (typeof CASES)[number]): Vector {
     });
     return events;
   };
-  const events = record();
-  const deterministic = JSON.stringify(record()) === JSON.stringify(events);
+  const events = await record();
+  const deterministic = JSON.stringify(await record()) === JSON.stringify(events);
   return {
     scheme: id,
     case: c.name,
@@ -291,11 +291,10 @@ function replay(v: Vector): void {
 if (process.env.PRIVAGG_WRITE_VECTORS === '1') {
   for (const s of registeredSchemes()) {
     mkdirSync(join(DIR, s.id), { recursive: true });
-    for (const c of CASES)
-      writeFileSync(
-        join(DIR, s.id, `${c.name}.json`),
-        `${JSON.stringify(generate(s.id, c), null, 1)}\n`,
-      );
+    for (const c of CASES) {
+      const v = await generate(s.id, c);
+      writeFileSync(join(DIR, s.id, `${c.name}.json`), `${JSON.stringify(v, null, 1)}\n`);
+    }
   }
 }
 
