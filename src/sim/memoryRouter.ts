@@ -1,11 +1,5 @@
 import type { RandomSource } from '../math/random.js';
-import {
-  type Address,
-  addressKey,
-  type Envelope,
-  type Inbound,
-  type Verdict,
-} from '../schemes/scheme.js';
+import type { Address, Envelope, Inbound } from '../schemes/scheme.js';
 import {
   type Delivery,
   deliverTo,

@@ -13,7 +13,6 @@ import {
   type CenterRole,
   type DeviceRole,
   deviceAt,
-  type Envelope,
   type Population,
   type Recovery,
   type Scheme,

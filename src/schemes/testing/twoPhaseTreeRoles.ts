@@ -6,7 +6,6 @@ import { Receiving } from '../receiving.js';
 import {
   type Address,
   type AggregatorRole,
-  aggregatorAt,
   CENTER,
   type CenterRole,
   type DeviceRole,
