@@ -23,6 +23,17 @@ import { checkDeploymentName, parseTopic, topics } from './topics.js';
  * and only the ledger may publish retained messages (a retained report would sit in the
  * broker's memory and be replayed to every new subscriber).
  */
+/**
+ * What a broker asks of an access-control list on every CONNECT, PUBLISH and SUBSCRIBE:
+ * `BrokerPolicy` below (MaaS's topic layout) and `seamPolicy` (the scheme seam's) are two.
+ */
+export interface TopicPolicy {
+  /** The identity's role, or undefined for an identity the policy does not know. */
+  grant(identity: string): { role: string } | undefined;
+  canPublish(identity: string, topic: string, retain?: boolean): boolean;
+  canSubscribe(identity: string, filter: string): boolean;
+}
+
 export type BrokerRole = 'ledger' | 'gateway' | 'devices' | 'oem' | 'operator' | 'auditor';
 
 export const BROKER_ROLES: readonly BrokerRole[] = [
@@ -55,7 +66,7 @@ interface Compiled {
 
 const MAX_GATEWAYS = 1_000;
 
-export class BrokerPolicy {
+export class BrokerPolicy implements TopicPolicy {
   readonly deployment: string;
   /** m: gateways per IAN, indexed 1..m. */
   readonly gateways: number;

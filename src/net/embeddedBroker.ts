@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError } from 'aedes';
 import { ErrorCode, PrivaggError } from '../errors.js';
-import type { BrokerPolicy } from './brokerPolicy.js';
+import type { TopicPolicy } from './brokerPolicy.js';
 import { DEFAULT_MAX_PACKET_BYTES, type LinkLogger } from './mqttClient.js';
 import { peerIdentity } from './pki.js';
 
@@ -44,7 +44,7 @@ export interface EmbeddedBrokerOptions {
   /** TLS with client certificates (PEM): the deployment CA, the broker's certificate and key. */
   tls?: { ca: string; cert: string; key: string };
   /** Who may publish and subscribe what (required with `tls`). */
-  policy?: BrokerPolicy;
+  policy?: TopicPolicy;
   /** Plaintext, anonymous, no access control. Must be asked for; excludes `tls`. */
   insecure?: boolean;
   /** A TLS handshake not finished in this time is dropped. Default 10 s. */
@@ -304,7 +304,7 @@ export async function startEmbeddedBroker(
 
 function checkSecurityOptions(
   opts: EmbeddedBrokerOptions,
-): { tls: NonNullable<EmbeddedBrokerOptions['tls']>; policy: BrokerPolicy } | null {
+): { tls: NonNullable<EmbeddedBrokerOptions['tls']>; policy: TopicPolicy } | null {
   const refuse = (message: string): never => {
     throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, `embedded MQTT broker: ${message}`);
   };

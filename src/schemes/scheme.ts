@@ -216,7 +216,6 @@ export interface SchemeProperties {
 }
 
 export interface SchemeRoles {
-  readonly topology: Topology;
   device(group: number, index: number, keys: Uint8Array): DeviceRole;
   aggregator(at: Address, keys: Uint8Array): AggregatorRole;
   center(keys: Uint8Array): CenterRole;
@@ -230,6 +229,8 @@ export interface SchemeConfig {
   /** The parameters as canonical-JSON-able data: replaying a chain starts from this. */
   readonly publicConfig: unknown;
   readonly sizes: MessageSizes;
+  /** The shape of the network: fixed by the parameters, known before any key exists. */
+  readonly topology: Topology;
   /** The TA's step: fresh keys from `rng` (seeded in tests and vectors). */
   setup(rng: RandomSource): TrustedSetup;
   /** Builds roles from the public setup; each role then gets its own key blob. */

@@ -126,7 +126,7 @@ export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
   const rng: RandomSource = o.seed !== undefined ? seededRandom(`${o.seed}/roles`) : systemRandom;
   const setup = config.setup(o.seed !== undefined ? seededRandom(`${o.seed}/setup`) : systemRandom);
   const roles = config.roles(setup.publicSetup);
-  const { topology } = roles;
+  const { topology } = config;
   let now = startMs;
   const trace = o.trace;
   const devices: DeviceRole[] = [];

@@ -73,12 +73,12 @@ function configureJoyeLibert(p: JoyeLibertParams, pop: Population): SchemeConfig
       report: reportBytes(p.modulusBits, w),
       partial: partialBytes(p.modulusBits, w, pop.devicesPerGroup),
     },
+    topology: joyeLibertTopology(pop),
     setup: (rng) => trustedSetup(p.modulusBits, pop, rng),
     roles(publicSetup) {
       const dep = deploymentOf(p, pop, publicSetup);
       const deployment = dep.setup.deployment;
       return {
-        topology: joyeLibertTopology(pop),
         device: (g, i, blob) => joyeLibertDevice(dep, g, i, deviceKeysOf(g, i, blob, deployment)),
         aggregator: (at, blob) =>
           joyeLibertAggregator(

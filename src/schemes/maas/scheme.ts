@@ -84,12 +84,12 @@ export function configureMaas(p: MaasSchemeParams, population: Population): Maas
     properties: maasProperties(params),
     publicConfig: config,
     sizes: maasSizes(params),
+    topology,
     maasParams: params,
     setup: (rng: RandomSource) => maasSetup(params, config, pop, rng),
     roles(publicSetup): SchemeRoles {
       const ctx = roleContext(params, openSetup(publicSetup, config, pop), config.registeredAtMs);
       return {
-        topology,
         device: (group, index, keys) => maasDevice(ctx, group, index, keys),
         aggregator: (at, keys) => maasAggregator(ctx, at, keys),
         center: (keys) => maasCenter(ctx, keys),

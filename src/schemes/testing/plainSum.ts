@@ -99,8 +99,8 @@ function configurePlainSum(p: PlainSumParams, pop: Population): SchemeConfig {
         },
       };
     },
+    topology,
     roles: () => ({
-      topology,
       device: (g, i, blob) =>
         plainDevice(p, pop, g, i, macKey(keyOf(decodeKeyBlob(ID, deviceAt(g, i), blob), 'link'))),
       aggregator: (at, blob) => plainAggregator(p, pop, at, decodeKeyBlob(ID, at, blob)),

@@ -92,8 +92,8 @@ function configureTree(p: TwoPhaseTreeParams, pop: Population): SchemeConfig {
       aux: frameBytes(w),
     },
     setup: (rng) => treeSetup(pop, p, rng),
+    topology,
     roles: () => ({
-      topology,
       device: (g, i, blob) => treeDevice(p, pop, topology, g, i, blob),
       aggregator: (at, blob) => treeAggregator(p, pop, topology, at, blob),
       center: (blob) => treeCenter(p, pop, blob),

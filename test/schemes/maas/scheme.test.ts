@@ -84,7 +84,7 @@ function deploy(given: Record<string, unknown>, pop: Population, seed = 'ta'): D
     ),
   );
   const aggregators = Array.from({ length: pop.groups }, (_, g) =>
-    roles.topology.aggregators(g).map((at) => roles.aggregator(at, ta.keysOf(at))),
+    cfg.topology.aggregators(g).map((at) => roles.aggregator(at, ta.keysOf(at))),
   );
   return { cfg, ta, roles, devices, aggregators, center: roles.center(ta.keysOf(CENTER)) };
 }
@@ -118,7 +118,7 @@ function runRound(
   d.devices.forEach((row, g) => {
     row.forEach((dev, i) => {
       const envelopes = dev.report(round, workload.reading(g, i, round), now, rng);
-      expect(envelopes.map((e) => e.to)).toEqual(d.roles.topology.upstream(dev.address));
+      expect(envelopes.map((e) => e.to)).toEqual(d.cfg.topology.upstream(dev.address));
       for (const e of envelopes) {
         expect(e.channel).toBe('report');
         if (o.drop?.({ group: g, index: i }, e.to)) continue;
@@ -538,7 +538,7 @@ describe('maasScheme: parameters, topology, sizes', () => {
   it('topology: each device to the m gateways of its group, gateways to the center', () => {
     const cfg = configureMaas(maasScheme.params.parse({ ldp: 'off' }), ai4iLike);
     const ta = cfg.setup(seededRandom('topology'));
-    const { topology } = cfg.roles(ta.publicSetup);
+    const { topology } = cfg;
     expect(topology.groups).toBe(4);
     expect(topology.devices(2)).toBe(25);
     expect(topology.aggregators(2)).toEqual([0, 1, 2, 3, 4].map((l) => aggregatorAt(2, l)));

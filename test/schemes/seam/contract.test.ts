@@ -103,7 +103,7 @@ for (const scheme of registeredSchemes()) {
       const rng = seededRandom('bytes/roles');
       const device = roles.device(0, 1, setup.keysOf(deviceAt(0, 1)));
       const aggregators = new Map(
-        roles.topology
+        config.topology
           .aggregators(0)
           .map((a) => [a.index, roles.aggregator(a, setup.keysOf(a))] as const),
       );
@@ -145,7 +145,7 @@ for (const scheme of registeredSchemes()) {
       const w = workload('contract/keys');
       const config = configured(scheme.id, populationOf(w));
       const { setup, roles } = rolesOf(config, 'keys');
-      const agg = roles.topology.aggregators(0)[0]!;
+      const agg = config.topology.aggregators(0)[0]!;
       expect(() => roles.device(0, 1, setup.keysOf(deviceAt(0, 2)))).toThrow(/BAD_KEY/);
       expect(() => roles.aggregator(agg, setup.keysOf(deviceAt(0, 0)))).toThrow(/BAD_KEY/);
       expect(() => roles.center(setup.keysOf(agg))).toThrow(/BAD_KEY/);

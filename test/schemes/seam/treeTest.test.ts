@@ -22,7 +22,7 @@ const config = configureScheme('tree-test', { leaves: 3 }, populationOf(w));
 
 describe('tree-test: a two-level tree and a failure phase', () => {
   it('the topology is leaves then the root, devices spread over the leaves', () => {
-    const t = config.roles(config.setup(seededRandom('t')).publicSetup).topology;
+    const t = config.topology;
     expect(t.aggregators(1).map((a) => a.index)).toEqual([1, 2, 3, 0]);
     expect(t.upstream(deviceAt(1, 4))).toEqual([aggregatorAt(1, 2)]);
     expect(t.upstream(aggregatorAt(1, 2))).toEqual([aggregatorAt(1, 0)]);
@@ -96,7 +96,7 @@ describe('tree-test: a two-level tree and a failure phase', () => {
     const rng = seededRandom('announce/roles');
     const d = roles.device(0, 3, setup.keysOf(deviceAt(0, 3)));
     const center = roles.center(setup.keysOf(CENTER));
-    const leaves = roles.topology.aggregators(0).map((a) => roles.aggregator(a, setup.keysOf(a)));
+    const leaves = config.topology.aggregators(0).map((a) => roles.aggregator(a, setup.keysOf(a)));
     for (const a of leaves) a.open(0, 0);
     const byIndex = new Map(leaves.map((a) => [a.address.index, a]));
     // Devices 0..5 report; 6 is missing, so the center announces it.

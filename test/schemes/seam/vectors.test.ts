@@ -237,7 +237,7 @@ function replay(v: Vector): void {
   for (let g = 0; g < v.population.groups; g++)
     for (let i = 0; i < v.population.devicesPerGroup; i++) device(deviceAt(g, i));
   for (let g = 0; g < v.population.groups; g++)
-    for (const a of roles.topology.aggregators(g)) aggregator(a);
+    for (const a of config.topology.aggregators(g)) aggregator(a);
   const center = roles.center(setup.keysOf(CENTER));
   v.events.forEach((raw, at) => {
     const ev = raw as Step;
