@@ -26,11 +26,9 @@ import {
   type MaasParams,
   PAPER_MODES,
 } from '../schemes/maas/params.js';
-import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
 import { ATTACK_KINDS, type AttackKind, NO_FAULTS, parsePlacement } from '../sim/maasFaults.js';
 import { type MaasRunResult, runMaas } from '../sim/maasRunner.js';
-import { SyntheticWorkload } from '../sim/syntheticWorkload.js';
-import type { Workload } from '../sim/workload.js';
+import { demoWorkload } from './demoWorkload.js';
 import { formatNumber, formatTable } from './table.js';
 
 export interface DemoOptions {
@@ -207,27 +205,7 @@ async function runDemoLocked(
     );
   const srng = seededRandom(`demo/${o.seed}`);
 
-  let workload: Workload;
-  if (o.workload === 'ai4i') {
-    workload = loadAi4iWorkload(
-      { ians, devicesPerIan: devices, rounds },
-      o.data ? { path: o.data } : {},
-    );
-  } else if (o.workload === 'synthetic') {
-    workload = new SyntheticWorkload({
-      ians,
-      devicesPerIan: devices,
-      rounds,
-      dimensions: 5,
-      maxReading: 5,
-      rng: seededRandom(`synthetic/${o.seed}`),
-    });
-  } else {
-    throw new PrivaggError(
-      'INVALID_ARGUMENT',
-      `--workload must be ai4i or synthetic, got "${o.workload}"`,
-    );
-  }
+  const workload = demoWorkload(o, { ians, devices, rounds });
   const validity = parseInputValidity(o);
   const params = defaultMaasParams({
     ians,
@@ -509,7 +487,7 @@ function faultLines(result: MaasRunResult): string[] {
   return lines;
 }
 
-function progressPrinter(): (done: number, total: number) => void {
+export function progressPrinter(): (done: number, total: number) => void {
   const tty = process.stderr.isTTY;
   let lastQuarter = -1;
   return (done, total) => {

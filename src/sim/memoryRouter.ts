@@ -5,6 +5,7 @@ import {
   deliverTo,
   type RoleSet,
   type Router,
+  type RouterFactory,
   type RouterFaults,
 } from './router.js';
 
@@ -93,3 +94,7 @@ export class MemoryRouter implements Router {
     this.send(e.to, answer.out, hops + 1);
   }
 }
+
+/** The default router of a run: in memory. */
+export const inMemory: RouterFactory = (roles, ctx) =>
+  new MemoryRouter(roles, ctx.rng, ctx.now, ctx.onDelivery ? { onDelivery: ctx.onDelivery } : {});

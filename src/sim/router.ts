@@ -49,6 +49,12 @@ export interface Router {
   close(): Promise<void>;
 }
 
+/** Builds the router a run's roles talk through. */
+export type RouterFactory = (
+  roles: RoleSet,
+  ctx: { rng: RandomSource; now: () => number; onDelivery?: (d: Delivery) => void },
+) => Router | Promise<Router>;
+
 /** Every role of a run, by address: what a router delivers to. */
 export interface RoleSet {
   readonly devices: ReadonlyMap<string, DeviceRole>;

@@ -15,8 +15,8 @@ import {
   type SchemeConfig,
   type TrustedSetup,
 } from '../schemes/scheme.js';
-import { MemoryRouter } from './memoryRouter.js';
-import type { Delivery, RoleSet, Router, RouterFaults } from './router.js';
+import { inMemory } from './memoryRouter.js';
+import type { Delivery, RoleSet, RouterFactory, RouterFaults } from './router.js';
 import type { ReadingRef, Workload } from './workload.js';
 
 /**
@@ -111,12 +111,6 @@ export function populationOf(w: Workload): Population {
   };
 }
 
-/** Builds the router a run's roles talk through (default: in memory). */
-export type RouterFactory = (
-  roles: RoleSet,
-  ctx: { rng: RandomSource; now: () => number; onDelivery?: (d: Delivery) => void },
-) => Router | Promise<Router>;
-
 export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
   const { config, workload } = o;
   const pop = config.population;
@@ -156,9 +150,7 @@ export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
         })
     : undefined;
   const ctx = { rng, now: () => now, ...(onDelivery ? { onDelivery } : {}) };
-  const router = o.router
-    ? await o.router(roleSet, ctx)
-    : new MemoryRouter(roleSet, rng, ctx.now, ctx);
+  const router = await (o.router ?? inMemory)(roleSet, ctx);
 
   const results: SchemeRoundResult[] = [];
   try {

@@ -3,7 +3,7 @@ import type { LinkLogger } from '../../net/mqttClient.js';
 import { createCertificateAuthority, issueCertificate } from '../../net/pki.js';
 import type { SchemeConfig, Topology } from '../../schemes/scheme.js';
 import { aggregatorAt, deviceAt } from '../../schemes/scheme.js';
-import type { RouterFactory } from '../../sim/schemeRunner.js';
+import type { RouterFactory } from '../../sim/router.js';
 import { MqttRouter } from './mqttRouter.js';
 import { seamPolicy } from './seamPolicy.js';
 import { checkRunName, envelopeTopic } from './seamTopics.js';

@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSchemeDemo, type SchemeDemoSummary } from '../../src/cli/schemeDemo.js';
+
+const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'] as const;
+const dir = mkdtempSync(join(tmpdir(), 'privagg-scheme-demo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = {
+  ians: '2',
+  devices: '6',
+  rounds: '3',
+  failDevices: '0.1',
+  failGateways: '0',
+  attacks: 'all',
+  seed: '1',
+  workload: 'ai4i',
+  quiet: true,
+};
+
+/** Every recovered total equals the truth recomputed for the devices that entered. */
+function expectExact(s: SchemeDemoSummary) {
+  expect(s.totals.map((t) => t.estimate)).toEqual(s.totals.map((t) => t.truth));
+  expect(s.totals.map((t) => t.name)).toEqual(['TWF', 'HDF', 'PWF', 'OSF', 'RNF']);
+}
+
+describe('privagg demo --scheme <id>', () => {
+  it('joye-libert over the broker: exact totals, a silent device fails its IAN-round honestly, the insider replay and forgery refused', async () => {
+    const s = await runSchemeDemo({
+      ...base,
+      scheme: 'joye-libert',
+      schemeParams: '{"modulusBits":512}',
+      out: join(dir, 'jl'),
+    });
+    expect(s.transport).toMatch(/^mqtt \(mqtts:/);
+    expectExact(s);
+    const failed = s.statuses.filter((x) => x.status === 'failed');
+    expect(failed.length).toBe(s.statusCounts.failed);
+    for (const f of failed)
+      expect(f.reasons.join(' ')).toMatch(/cannot decrypt without every device/);
+    expect(s.statusCounts.failed).toBeGreaterThan(0);
+    expect(s.rejections).toEqual({ REPLAY: 6, BAD_MAC: 6 });
+    expect(JSON.parse(readFileSync(s.files.json, 'utf8'))).toEqual(s);
+  }, 60_000);
+
+  it('an aggregator down: the tree loses what it carried, reported, never a wrong sum', async () => {
+    const s = await runSchemeDemo({
+      ...base,
+      scheme: 'tree-test',
+      failGateways: '1',
+      out: join(dir, 'tree'),
+      inProcess: true,
+    });
+    expect(s.transport).toBe('in memory');
+    expect(s.faults.aggregatorsDown).toHaveLength(1);
+    expectExact(s);
+    expect(s.statusCounts.degraded + s.statusCounts.failed).toBeGreaterThan(0);
+  });
+
+  it('as a user runs it: --json over a child process, and a bad --scheme-params is one line', () => {
+    const out = execFileSync(
+      CLI[0],
+      [
+        ...CLI.slice(1),
+        'demo',
+        '--scheme',
+        'plain-sum',
+        '--ians',
+        '2',
+        '--devices',
+        '4',
+        '--rounds',
+        '2',
+        '--out',
+        join(dir, 'cli'),
+        '--json',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const s = JSON.parse(out) as SchemeDemoSummary;
+    expect(s.scheme).toBe('plain-sum');
+    expectExact(s);
+    expect(s.statuses).toHaveLength(4);
+    let stderr = '';
+    try {
+      execFileSync(
+        CLI[0],
+        [
+          ...CLI.slice(1),
+          'demo',
+          '--scheme',
+          'plain-sum',
+          '--scheme-params',
+          '{"scale":0}',
+          '--out',
+          join(dir, 'cli'),
+        ],
+        {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        },
+      );
+    } catch (e) {
+      stderr = String((e as { stderr: string }).stderr);
+    }
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/scheme 'plain-sum': params\.scale/);
+  }, 60_000);
+});
