@@ -1,5 +1,6 @@
 import { ErrorCode, PrivaggError } from '../../errors.js';
-import { modInverse, modPow } from './modArith.js';
+import { modInverse } from './modArith.js';
+import { secretPow } from './secretPow.js';
 
 /**
  * The algebra of Joye–Libert 2013 (FC 2013, §4), on bigints and for any modulus N: the
@@ -23,7 +24,7 @@ export function encryptValue(x: bigint, s: bigint, h: bigint, modulus: bigint): 
   if (x < 0n || x >= modulus)
     throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, 'a Joye–Libert plaintext lies in [0, N)');
   const n2 = modulus * modulus;
-  return (((1n + x * modulus) % n2) * modPow(h, s, n2)) % n2;
+  return (((1n + x * modulus) % n2) * secretPow(h, s, n2)) % n2;
 }
 
 /** The product of ciphertexts (the aggregator's whole job). */
@@ -46,7 +47,7 @@ export function decryptSum(
   modulus: bigint,
 ): bigint | undefined {
   const n2 = modulus * modulus;
-  const v = (product * modInverse(modPow(h, sumOfKeys, n2), n2)) % n2;
+  const v = (product * modInverse(secretPow(h, sumOfKeys, n2), n2)) % n2;
   if ((v - 1n) % modulus !== 0n) return undefined;
   return (v - 1n) / modulus;
 }
