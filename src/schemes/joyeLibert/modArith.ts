@@ -7,9 +7,10 @@ import { ErrorCode, PrivaggError } from '../../errors.js';
  * the scheme carries its own, with a fixed window because its exponents are 1000–4000 bits
  * long (a 5-bit window saves about a fifth of the multiplications at 2048-bit N).
  *
- * Not constant-time: V8's bigint operations take data-dependent time, so a device's
- * exponentiation by its secret s_i leaks timing to whoever can measure it on the device.
- * The window at least removes the per-bit branch of plain square-and-multiply.
+ * Not constant-time: V8's bigint operations take data-dependent time. Secret exponents
+ * therefore go through secretPow.ts (OpenSSL's constant-time path); this one is its
+ * fallback for what OpenSSL refuses (the center's key sum, wider than N²) and the
+ * reference the tests hold it to.
  */
 
 /** The window width for an exponent of `bits` bits: a table of 2^k entries pays off above. */
