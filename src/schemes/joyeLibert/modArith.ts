@@ -9,7 +9,7 @@ import { ErrorCode, PrivaggError } from '../../errors.js';
  *
  * Not constant-time: V8's bigint operations take data-dependent time. Secret exponents
  * therefore go through secretPow.ts (OpenSSL's constant-time path); this one is its
- * fallback for what OpenSSL refuses (the center's key sum, wider than N²) and the
+ * fallback for what OpenSSL refuses (a base below 2, an even modulus) and the
  * reference the tests hold it to.
  */
 
