@@ -9,8 +9,8 @@ import { type Address, addressKey } from '../schemes/scheme.js';
 import { withDeviceAttacks } from '../sim/insiderReplay.js';
 import { inMemory } from '../sim/memoryRouter.js';
 import { populationOf, runScheme, type SchemeRunResult } from '../sim/schemeRunner.js';
-import { progressPrinter } from './demo.js';
 import { demoWorkload } from './demoWorkload.js';
+import { progressPrinter } from './progress.js';
 import { formatTable } from './table.js';
 
 /**
