@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddedLedger } from '../../../src/ledger/embeddedLedger.js';
 import { PartialAccepted } from '../../../src/ledger/http/schemas.js';
 import {
   buildLedgerApi,
@@ -11,12 +12,13 @@ import { createCertificateAuthority, issueCertificate } from '../../../src/net/p
 import {
   captureLogs,
   type LogLine,
+  openTestLedger,
   queryBytes,
   roundPartials,
   T0,
+  type TestLedger,
   testDeployment,
 } from './fixtures.js';
-import { MemoryLedger } from './memoryLedger.js';
 import { httpsCall, type TestPki, testPki } from './tls.js';
 
 /**
@@ -25,18 +27,22 @@ import { httpsCall, type TestPki, testPki } from './tls.js';
  * body is read; gateways and OEMs are bound to their own messages.
  */
 describe('the ledger API is secure by default', () => {
-  it('refuses to be built without TLS unless insecure is explicit, and refuses both', () => {
-    const ledger = new MemoryLedger(testDeployment());
-    expect(() => buildLedgerApi(ledger, { logger: false })).toThrowError(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-    );
-    expect(() =>
-      buildLedgerApi(ledger, {
-        logger: false,
-        insecure: true,
-        tls: { ca: 'x', cert: 'y', key: 'z' },
-      }),
-    ).toThrowError(/choose one/);
+  it('refuses to be built without TLS unless insecure is explicit, and refuses both', async () => {
+    const { ledger, dispose } = openTestLedger(testDeployment());
+    try {
+      expect(() => buildLedgerApi(ledger, { logger: false })).toThrowError(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+      expect(() =>
+        buildLedgerApi(ledger, {
+          logger: false,
+          insecure: true,
+          tls: { ca: 'x', cert: 'y', key: 'z' },
+        }),
+      ).toThrowError(/choose one/);
+    } finally {
+      await dispose();
+    }
   });
 });
 
@@ -44,13 +50,15 @@ describe('HTTPS with client certificates: roles and identities', () => {
   const dep = testDeployment();
   const name = dep.params.deployment;
   let pki: TestPki;
-  let ledger: MemoryLedger;
+  let opened: TestLedger;
+  let ledger: EmbeddedLedger;
   let server: LedgerApiServer;
   let lines: LogLine[];
   let epochs: number[];
   beforeAll(async () => {
     pki = testPki(name);
-    ledger = new MemoryLedger(dep, { clock: () => T0, batchSize: 1 });
+    opened = openTestLedger(dep, { clock: () => T0, batchSize: 1 });
+    ledger = opened.ledger;
     const logs = captureLogs();
     lines = logs.lines;
     epochs = [];
@@ -65,7 +73,10 @@ describe('HTTPS with client certificates: roles and identities', () => {
       },
     });
   }, 30_000);
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await opened.dispose();
+  });
 
   const as = (cn: string, role: string) => pki.client(`${name}.${cn}`, role);
   const call = (

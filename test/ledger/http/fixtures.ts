@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
+import { type EmbeddedLedger, openEmbeddedLedger } from '../../../src/ledger/embeddedLedger.js';
 import { buildLedgerApi, type LedgerApiOptions } from '../../../src/ledger/http/server.js';
 import { seededRandom, systemRandom } from '../../../src/math/random.js';
 import { createMaasDeployment, type MaasDeployment } from '../../../src/schemes/maas/deployment.js';
@@ -9,7 +13,6 @@ import type { OemGrant } from '../../../src/schemes/maas/keys.js';
 import { defaultMaasParams } from '../../../src/schemes/maas/params.js';
 import { buildQuery } from '../../../src/schemes/maas/query.js';
 import type { QueryFields } from '../../../src/wire/maas.js';
-import { MemoryLedger } from './memoryLedger.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const READINGS = [
@@ -80,6 +83,84 @@ export function queryBytes(
   });
 }
 
+/** The test ledgers' Ed25519 node key (fixed, so nothing is written next to the file). */
+export const NODE_KEY = Buffer.alloc(32, 7);
+
+/**
+ * A batch delay no test reaches (24 h, under setTimeout's 2³¹ − 1 ms): with it, a block
+ * commits only when `batchSize` transactions are pending or on `flush()`/`close()`, so a
+ * test can hold submissions in the pending batch (their answers wait for the commit).
+ */
+export const HOLD_BATCH_MS = 24 * 60 * 60 * 1000;
+
+export interface TestLedgerOptions {
+  /** The ledger's clock; default T0. */
+  clock?: () => number;
+  /** Default: the embedded ledger's own (DEFAULT_BATCH_SIZE). */
+  batchSize?: number;
+  /** Default: the embedded ledger's own (DEFAULT_BATCH_DELAY_MS). */
+  batchDelayMs?: number;
+}
+
+export interface TestLedger {
+  ledger: EmbeddedLedger;
+  /** The SQLite file (for tests that edit it behind the ledger's back). */
+  file: string;
+  /** Closes the ledger (committing what is pending) and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The real embedded ledger (what `privagg ledger serve` runs: SQLite, group commit, signed
+ * heads) for `dep`, in a fresh temporary directory, with the fixtures' OEM grants.
+ */
+export function openTestLedger(dep: MaasDeployment, opts: TestLedgerOptions = {}): TestLedger {
+  const dir = mkdtempSync(join(tmpdir(), 'privagg-ledger-http-'));
+  const file = join(dir, 'ledger.sqlite');
+  const ledger = openEmbeddedLedger({
+    file,
+    config: { params: dep.params, oems: [OEM_FULL, OEM_PARTIAL] },
+    ledgerKey: dep.registry.ledgerKey(),
+    nodeKey: NODE_KEY,
+    clock: opts.clock ?? (() => T0),
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    ...(opts.batchDelayMs !== undefined ? { batchDelayMs: opts.batchDelayMs } : {}),
+  });
+  return {
+    ledger,
+    file,
+    async dispose() {
+      await ledger.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Sends a submission the ledger will hold in its pending batch (see HOLD_BATCH_MS) and
+ * resolves once the ledger has queued it (or answered it, e.g. a refusal or a batch it
+ * filled), without waiting for its answer: the answer comes in `answer` when its block
+ * commits. Wrapped in an object so the pending answer is not awaited here.
+ */
+const QUEUED_POLL = { interval: 1, timeout: 5000 };
+
+export async function queued<T>(
+  ledger: EmbeddedLedger,
+  send: () => Promise<T>,
+): Promise<{ answer: Promise<T> }> {
+  const pending = ledger.health().pendingTransactions;
+  const height = ledger.height();
+  let settled = false;
+  const answer = send().finally(() => {
+    settled = true;
+  });
+  await vi.waitFor(() => {
+    const moved = ledger.health().pendingTransactions > pending || ledger.height() > height;
+    if (!moved && !settled) throw new Error('the submission has not reached the ledger yet');
+  }, QUEUED_POLL);
+  return { answer };
+}
+
 export interface LogLine {
   level: number;
   msg: string;
@@ -105,7 +186,9 @@ export function captureLogs(level = 'info') {
 
 export interface Harness {
   dep: MaasDeployment;
-  ledger: MemoryLedger;
+  ledger: EmbeddedLedger;
+  /** The ledger's SQLite file. */
+  file: string;
   app: FastifyInstance;
   lines: LogLine[];
   clock: { now: number };
@@ -115,27 +198,41 @@ export interface Harness {
 export const CURRENT_ROUND = 100;
 
 /**
- * The API over a MemoryLedger, driven with fastify's inject (no socket, so no TLS: the
- * API runs insecure here; access control is tested over real HTTPS in access.test.ts).
- * The INSECURE warning logged at build is dropped from `lines`.
+ * The API over the real embedded ledger (a temporary SQLite file, openTestLedger), driven
+ * with fastify's inject (no socket, so no TLS: the API runs insecure here; access control
+ * is tested over real HTTPS in access.test.ts). A submission is answered once its block is
+ * committed (by default 2 ms after it, the ledger's group commit). `app.close()` also
+ * closes the ledger and removes its file. The INSECURE warning logged at build is dropped
+ * from `lines`.
  */
 export async function harness(
-  opts: Omit<LedgerApiOptions, 'logger'> & { batchSize?: number } = {},
+  opts: Omit<LedgerApiOptions, 'logger'> & Omit<TestLedgerOptions, 'clock'> = {},
 ): Promise<Harness> {
   const dep = testDeployment();
   const clock = { now: T0 };
-  const ledger = new MemoryLedger(dep, { clock: () => clock.now, batchSize: opts.batchSize ?? 16 });
-  const { logger, lines } = captureLogs();
-  const { batchSize: _b, ...apiOpts } = opts;
-  const app = buildLedgerApi(ledger, {
-    insecure: true,
-    rounds: { current: () => CURRENT_ROUND },
-    ...apiOpts,
-    logger,
+  const { batchSize, batchDelayMs, ...apiOpts } = opts;
+  const { ledger, file, dispose } = openTestLedger(dep, {
+    clock: () => clock.now,
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(batchDelayMs !== undefined ? { batchDelayMs } : {}),
   });
+  const { logger, lines } = captureLogs();
+  let app: FastifyInstance;
+  try {
+    app = buildLedgerApi(ledger, {
+      insecure: true,
+      rounds: { current: () => CURRENT_ROUND },
+      ...apiOpts,
+      logger,
+    });
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  app.addHook('onClose', dispose);
   await app.ready();
   lines.splice(0, lines.length, ...lines.filter((l) => !String(l.msg).startsWith('INSECURE')));
-  return { dep, ledger, app, lines, clock };
+  return { dep, ledger, file, app, lines, clock };
 }
 
 export const binary = (bytes: Uint8Array) => ({
@@ -158,8 +255,8 @@ export function ledgerState(h: Harness) {
     answered: c.queriesAnswered,
     blocks: c.blocks,
     transactions: c.transactions,
-    stored: [0, 1].map((v) => h.ledger.contract.partialsOf(v, 0).length),
-    budgets: [OEM_FULL, OEM_PARTIAL].map((o) => h.ledger.queries.accountant.remaining(o.name)),
+    stored: [0, 1].map((v) => h.ledger.node.contract.partialsOf(v, 0).length),
+    budgets: [OEM_FULL, OEM_PARTIAL].map((o) => h.ledger.node.queries.accountant.remaining(o.name)),
   };
 }
 

@@ -22,10 +22,10 @@ import {
   type LogLine,
   OEM_FULL,
   OEM_PARTIAL,
+  openTestLedger,
   T0,
   testDeployment,
 } from './fixtures.js';
-import { MemoryLedger } from './memoryLedger.js';
 import { httpsCall, type TestPki, testPki } from './tls.js';
 
 /**
@@ -242,7 +242,10 @@ describe('a ledger that records no round statuses', () => {
   it('answers POST /v1/notes with 404 NOT_FOUND', async () => {
     const dep = testDeployment();
     const pki = testPki(dep.params.deployment);
-    const server = await startLedgerApi(new MemoryLedger(dep, { clock: () => T0 }), {
+    // The embedded ledger without its (optional) note(): a LedgerService that keeps none.
+    const { ledger, dispose } = openTestLedger(dep);
+    const { note: _note, ...withoutNotes } = ledger;
+    const server = await startLedgerApi(withoutNotes, {
       logger: false,
       tls: pki.ledgerTls,
     });
@@ -255,8 +258,10 @@ describe('a ledger that records no round statuses', () => {
       });
       expect(res.status).toBe(404);
       expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
+      expect(ledger.counters().notes).toMatchObject({ accepted: 0, pending: 0 });
     } finally {
       await server.close();
+      await dispose();
     }
   }, 30_000);
 });

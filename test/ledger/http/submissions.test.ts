@@ -52,7 +52,7 @@ describe('POST /v1/partials', () => {
     expect(b.statusCode).toBe(202);
     expect(b.json()).toMatchObject({ ok: true, gateway: 2 });
     expect(h.ledger.counters().partialsAccepted).toBe(2);
-    expect(h.ledger.contract.partialsOf(0, 0).map((p) => p.gateway)).toEqual([1, 2]);
+    expect(h.ledger.node.contract.partialsOf(0, 0).map((p) => p.gateway)).toEqual([1, 2]);
     // Accepted requests log nothing at level info.
     expect(h.lines).toEqual([]);
   });
@@ -193,7 +193,7 @@ describe('POST /v1/partials', () => {
       expect(outcome.gateways).toEqual([1, 2, 3, 4, 5]);
       // The operator gets no noise-free values (it holds no content key); the ledger has them.
       expect(outcome.estimates).toEqual([]);
-      const held = h.ledger.contract.restoredOf(0, 0)!;
+      const held = h.ledger.node.contract.restoredOf(0, 0)!;
       expect(held.estimates.map((e) => e.estimate)).toEqual(TOTALS);
     }
   });
@@ -309,7 +309,7 @@ describe('POST /v1/restore', () => {
         'http',
       );
     }
-    expect(h.ledger.contract.latestFinalRound).toBe(-1);
+    expect(h.ledger.node.contract.latestFinalRound).toBe(-1);
 
     // A healthy round, restored once: a repeated request is refused and adds nothing.
     for (const p of roundPartials(h.dep, 0, 3))
