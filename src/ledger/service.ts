@@ -14,9 +14,11 @@ export interface LedgerTransaction {
   /**
    * What the transaction records: an accepted partial (raw bytes), a restore outcome, an
    * OEM query (raw bytes) and its answer, or a round's status (complete / degraded /
-   * failed, with reasons) as the networked runtime concludes it.
+   * failed, with reasons) as the networked runtime concludes it. The generic scheme
+   * ledger (scheme/) records what any scheme's center accepted ('inbound') and what it
+   * recovered ('recovery'), both sealed.
    */
-  kind: 'partial' | 'query' | 'answer' | 'restore' | 'round';
+  kind: 'partial' | 'query' | 'answer' | 'restore' | 'round' | 'inbound' | 'recovery';
   /** Time the ledger accepted it (ms since the epoch), from the ledger's clock. */
   time: number;
   /** The raw message bytes (partial, query) or canonical JSON (answer, restore), base64 in JSON views. */
