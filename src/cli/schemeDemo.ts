@@ -1,11 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PrivaggError } from '../errors.js';
-import { seededRandom, uniformInt } from '../math/random.js';
+import { removeLedgerFiles } from '../ledger/headFile.js';
+import {
+  openSchemeLedger,
+  type SchemeLedger,
+  type SchemeVerifyReport,
+  verifySchemeChain,
+} from '../ledger/scheme/index.js';
+import { seededRandom, systemRandom, uniformInt } from '../math/random.js';
 import { startSeamBroker } from '../node/seam/seamBroker.js';
-import { acquireStateLock } from '../node/stateLock.js';
+import { acquireLedgerFileLock, acquireStateLock } from '../node/stateLock.js';
 import { configureScheme, findScheme } from '../schemes/registry.js';
-import { type Address, addressKey } from '../schemes/scheme.js';
+import { type Address, addressKey, CENTER } from '../schemes/scheme.js';
 import { withDeviceAttacks } from '../sim/insiderReplay.js';
 import { inMemory } from '../sim/memoryRouter.js';
 import { populationOf, runScheme, type SchemeRunResult } from '../sim/schemeRunner.js';
@@ -60,8 +67,13 @@ export interface SchemeDemoSummary {
   statuses: { group: number; round: number; status: string; reasons: readonly string[] }[];
   flagged: { who: string; why: string; round: number }[];
   rejections: Record<string, number>;
+  /** The scheme ledger the center ran in, verified after the run by replay, as an auditor would. */
+  ledger: Pick<SchemeVerifyReport, 'ok' | 'blocks' | 'transactions' | 'recoveries' | 'replayed'> & {
+    file: string;
+    firstBad?: SchemeVerifyReport['firstBad'];
+  };
   elapsedMs: number;
-  files: { json: string };
+  files: { json: string; ledger: string };
 }
 
 function int(name: string, v: string, min: number): number {
@@ -86,7 +98,8 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
   const devices = int('devices', o.devices, 1);
   const rounds = int('rounds', o.rounds, 1);
   const workload = demoWorkload(o, { ians, devices, rounds });
-  const config = configureScheme(scheme.id, schemeParamsOf(o.schemeParams), populationOf(workload));
+  const rawParams = schemeParamsOf(o.schemeParams);
+  const config = configureScheme(scheme.id, rawParams, populationOf(workload));
   const srng = seededRandom(`demo/${o.seed}/${scheme.id}`);
   // Faults: "0.02" is a per-round probability of each device staying silent; a count of
   // aggregators down for the whole run is spread over the groups from the last one.
@@ -121,6 +134,18 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
     join(outDir, '.privagg-demo.lock'),
     `demo output directory ${outDir}`,
   );
+  // The center runs in a scheme ledger: a new file each run, its chain bound to this run's keys.
+  const ledgerFile = join(outDir, `privagg-demo.${scheme.id}.ledger.sqlite`);
+  const ledgerLock = acquireLedgerFileLock(ledgerFile);
+  removeLedgerFiles(ledgerFile);
+  const key = () => {
+    const k = new Uint8Array(32);
+    systemRandom.fill(k);
+    return k;
+  };
+  const contentKey = key();
+  let ledger: SchemeLedger | undefined;
+  let centerKeys: Uint8Array | undefined;
   const progress = !o.json && !o.quiet;
   const broker = o.inProcess
     ? undefined
@@ -144,7 +169,29 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
         down: (who) => downKeys.has(addressKey(who)),
       },
       ...(router ? { router } : {}),
+      center: (center, setup) => {
+        centerKeys = setup.keysOf(CENTER);
+        ledger = openSchemeLedger({
+          file: ledgerFile,
+          schemeId: scheme.id,
+          params: rawParams,
+          config,
+          publicSetup: setup.publicSetup,
+          centerKeys,
+          signingKey: key(),
+          contentKey,
+          center,
+        });
+        return ledger;
+      },
       ...(onRound ? { onRound: (_r, done, of) => onRound(done, of) } : {}),
+    });
+    ledger?.close();
+    // As an auditor would: structure and signatures, then every body opened and replayed
+    // through a fresh center built from the recorded configuration.
+    const verify = verifySchemeChain(ledgerFile, {
+      contentKey,
+      ...(centerKeys ? { centerKeys } : {}),
     });
     const json = join(outDir, `privagg-demo.${scheme.id}.json`);
     const summary: SchemeDemoSummary = {
@@ -173,13 +220,24 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
       ),
       flagged: run.flagged.map((f) => ({ who: addressKey(f.who), why: f.why, round: f.round })),
       rejections: { ...run.rejections },
+      ledger: {
+        file: ledgerFile,
+        ok: verify.ok,
+        blocks: verify.blocks,
+        transactions: verify.transactions,
+        recoveries: verify.recoveries,
+        replayed: verify.replayed,
+        ...(verify.firstBad ? { firstBad: verify.firstBad } : {}),
+      },
       elapsedMs: Date.now() - started,
-      files: { json },
+      files: { json, ledger: ledgerFile },
     };
     writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`);
     return summary;
   } finally {
+    ledger?.close();
     await broker?.close();
+    ledgerLock?.release();
     lock.release();
   }
 }
@@ -214,6 +272,12 @@ export function printSchemeDemo(s: SchemeDemoSummary): void {
   const rej = Object.entries(s.rejections);
   out.push(
     `Refused on the way: ${rej.length === 0 ? 'nothing' : rej.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  );
+  const l = s.ledger;
+  out.push(
+    l.ok
+      ? `Ledger: ${l.file}, ${l.blocks} blocks, ${l.recoveries} recoveries, bodies sealed; verified${l.replayed ? ' and replayed through a fresh center: every recovery recomputed equal' : ''}`
+      : `Ledger: ${l.file} does NOT verify: block ${l.firstBad?.height}: ${l.firstBad?.reason}`,
   );
   out.push(`Wrote ${s.files.json} (${(s.elapsedMs / 1000).toFixed(1)} s)`);
   console.log(out.join('\n'));

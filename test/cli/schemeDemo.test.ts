@@ -44,6 +44,9 @@ describe('privagg demo --scheme <id>', () => {
     expect(s.statusCounts.failed).toBeGreaterThan(0);
     expect(s.rejections).toEqual({ REPLAY: 6, BAD_MAC: 6 });
     expect(JSON.parse(readFileSync(s.files.json, 'utf8'))).toEqual(s);
+    // The center ran in a scheme ledger; an auditor's replay recomputes every recovery.
+    expect(s.ledger).toMatchObject({ ok: true, replayed: true, recoveries: 6 });
+    expect(readFileSync(s.files.ledger).includes('"estimate"')).toBe(false);
   }, 60_000);
 
   it('an aggregator down: the tree loses what it carried, reported, never a wrong sum', async () => {
