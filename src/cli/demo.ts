@@ -22,6 +22,7 @@ import {
   type MaasParams,
   PAPER_MODES,
 } from '../schemes/maas/params.js';
+import { addressKey, aggregatorAt } from '../schemes/scheme.js';
 import { ATTACK_KINDS, type AttackKind, NO_FAULTS, parsePlacement } from '../sim/maasFaults.js';
 import { type MaasRunResult, runMaas } from '../sim/maasRunner.js';
 import { securityLines } from './demoPrint.js';
@@ -358,6 +359,18 @@ async function runDemoLocked(
   const charged = result.queries.filter((q) => q.ok && q.answer?.spent);
   const summary: DemoSummary = {
     command,
+    // The fields every scheme's summary shares (demo --scheme <id> writes the same ones).
+    scheme: 'maas',
+    flagged: result.lyingGatewaysFound.flatMap((g) =>
+      g.rounds.map((round) => ({
+        who: addressKey(aggregatorAt(g.ian, g.gateway - 1)),
+        why: 'lied and was corrected',
+        round,
+      })),
+    ),
+    statuses: result.rounds.flatMap((r) =>
+      r.ians.map((v) => ({ group: v.ian, round: r.round, status: v.status, reasons: v.reasons })),
+    ),
     scenario: result.scenario,
     privacy: {
       // What the devices' LDP spends, composed over dimensions and rounds (null: LDP off).

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ed25519PublicFromPrivate } from '../crypto/ed25519.js';
 import { PrivaggError } from '../errors.js';
 import { removeLedgerFiles } from '../ledger/headFile.js';
 import {
@@ -7,6 +8,7 @@ import {
   type SchemeLedger,
   type SchemeVerifyReport,
   verifySchemeChain,
+  writeSchemeAuditorKeys,
 } from '../ledger/scheme/index.js';
 import { seededRandom, systemRandom, uniformInt } from '../math/random.js';
 import { startSeamBroker } from '../node/seam/seamBroker.js';
@@ -73,7 +75,7 @@ export interface SchemeDemoSummary {
     firstBad?: SchemeVerifyReport['firstBad'];
   };
   elapsedMs: number;
-  files: { json: string; ledger: string };
+  files: { json: string; ledger: string; auditorKeys: string };
 }
 
 function int(name: string, v: string, min: number): number {
@@ -144,6 +146,8 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
     return k;
   };
   const contentKey = key();
+  const signingKey = key();
+  const auditorFile = join(outDir, `privagg-demo.${scheme.id}.auditor.json`);
   let ledger: SchemeLedger | undefined;
   let centerKeys: Uint8Array | undefined;
   const progress = !o.json && !o.quiet;
@@ -178,7 +182,7 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
           config,
           publicSetup: setup.publicSetup,
           centerKeys,
-          signingKey: key(),
+          signingKey,
           contentKey,
           center,
         });
@@ -189,10 +193,16 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
     ledger?.close();
     // As an auditor would: structure and signatures, then every body opened and replayed
     // through a fresh center built from the recorded configuration.
+    const ledgerPublicKey = ed25519PublicFromPrivate(signingKey);
     const verify = verifySchemeChain(ledgerFile, {
       contentKey,
+      ledgerPublicKey,
       ...(centerKeys ? { centerKeys } : {}),
     });
+    // For `privagg ledger verify <file> --scheme-keys <this>`: the auditor's replay later.
+    rmSync(auditorFile, { force: true });
+    if (centerKeys)
+      writeSchemeAuditorKeys(auditorFile, { contentKey, centerKeys, ledgerPublicKey });
     const json = join(outDir, `privagg-demo.${scheme.id}.json`);
     const summary: SchemeDemoSummary = {
       scheme: scheme.id,
@@ -230,7 +240,7 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
         ...(verify.firstBad ? { firstBad: verify.firstBad } : {}),
       },
       elapsedMs: Date.now() - started,
-      files: { json, ledger: ledgerFile },
+      files: { json, ledger: ledgerFile, auditorKeys: auditorFile },
     };
     writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`);
     return summary;

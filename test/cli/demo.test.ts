@@ -39,6 +39,11 @@ describe('privagg demo (child process)', () => {
     expect(summary.tolerated.failedIanRounds).toBe(0);
     // Already exact: no companion run.
     expect(summary.exactRun).toBeNull();
+    // The fields every scheme's summary shares: the lying gateway flagged, every IAN-round's status.
+    expect(summary.scheme).toBe('maas');
+    expect(summary.flagged.length).toBeGreaterThan(0);
+    expect(summary.flagged[0].why).toBe('lied and was corrected');
+    expect(summary.statuses).toHaveLength(4 * ROUNDS);
     for (const name of ['TWF', 'HDF', 'PWF', 'OSF', 'RNF']) {
       expect(summary.totals[name].estimate).toBe(summary.truth[name]);
       expect(summary.totals[name].standardError).toBe(0);

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSchemeDemo, type SchemeDemoSummary } from '../../src/cli/schemeDemo.js';
+import { flipBodyByte } from '../ledger/scheme/helpers.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'] as const;
 const dir = mkdtempSync(join(tmpdir(), 'privagg-scheme-demo-'));
@@ -47,6 +48,24 @@ describe('privagg demo --scheme <id>', () => {
     // The center ran in a scheme ledger; an auditor's replay recomputes every recovery.
     expect(s.ledger).toMatchObject({ ok: true, replayed: true, recoveries: 6 });
     expect(readFileSync(s.files.ledger).includes('"estimate"')).toBe(false);
+    // Later, as an auditor: `privagg ledger verify` with the keys the demo left (0600).
+    expect(statSync(s.files.auditorKeys).mode & 0o077).toBe(0);
+    const verify = (extra: string[]) =>
+      spawnSync(CLI[0], [...CLI.slice(1), 'ledger', 'verify', s.files.ledger, ...extra], {
+        encoding: 'utf8',
+      });
+    const ok = verify(['--scheme-keys', s.files.auditorKeys]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(
+      /OK — scheme joye-libert, \d+ blocks.*\n.*replayed through a fresh center/,
+    );
+    const sealedOnly = verify([]);
+    expect(sealedOnly.status).toBe(0);
+    expect(sealedOnly.stdout).toMatch(/contents not replayed/);
+    flipBodyByte(s.files.ledger, 1, 0);
+    const bad = verify(['--scheme-keys', s.files.auditorKeys]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/BAD — block 1/);
   }, 60_000);
 
   it('an aggregator down: the tree loses what it carried, reported, never a wrong sum', async () => {

@@ -1,4 +1,10 @@
 /** One ledger for every scheme (schemeLedger.ts), and its verification by replay (verifySchemeChain.ts). */
+
+export {
+  readSchemeAuditorKeys,
+  type SchemeAuditorKeys,
+  writeSchemeAuditorKeys,
+} from './auditorKeys.js';
 export { decodeInbound, encodeInbound, encodeRecovery, recoveryRecord } from './bodies.js';
 export { readSchemeRecord, SCHEME_LEDGER_FORMAT, type SchemeRecord } from './meta.js';
 export {
