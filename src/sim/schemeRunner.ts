@@ -40,6 +40,8 @@ export interface SchemeRunOptions {
   readonly roundMs?: number;
   readonly startMs?: number;
   readonly onRound?: (r: SchemeRoundResult, done: number, of: number) => void;
+  /** The TA's output to run with (default: a fresh setup from the seed): benches reuse one. */
+  readonly setup?: TrustedSetup;
   /** How envelopes travel (default: in memory). */
   readonly router?: RouterFactory;
   /** Wraps the center (a ledger that records what it receives and recovers). */
@@ -118,7 +120,8 @@ export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
   const roundMs = o.roundMs ?? 1000;
   const startMs = o.startMs ?? 1_700_000_000_000;
   const rng: RandomSource = o.seed !== undefined ? seededRandom(`${o.seed}/roles`) : systemRandom;
-  const setup = config.setup(o.seed !== undefined ? seededRandom(`${o.seed}/setup`) : systemRandom);
+  const setup =
+    o.setup ?? config.setup(o.seed !== undefined ? seededRandom(`${o.seed}/setup`) : systemRandom);
   const roles = config.roles(setup.publicSetup);
   const { topology } = config;
   let now = startMs;
