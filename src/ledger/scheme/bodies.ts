@@ -1,4 +1,4 @@
-import { lengthPrefixed, utf8 } from '../../crypto/bytes.js';
+import { lengthPrefixed, sha256, utf8 } from '../../crypto/bytes.js';
 import { ErrorCode, PrivaggError } from '../../errors.js';
 import {
   type Address,
@@ -15,8 +15,11 @@ import { canonicalJson } from '../canonicalJson.js';
  * - 'inbound': lengthPrefixed(addressKey(from), channel, bytes) — what the transport
  *   vouched for, on which channel, and the bytes exactly as the center accepted them;
  * - 'recovery': the canonical JSON of `recoveryRecord` — what the center recovered, in a
- *   form every scheme shares (a pending phase is recorded by the count of its envelopes:
- *   what they carry arrives back as recorded inbounds).
+ *   form every scheme shares. A pending phase is recorded by the count of its envelopes
+ *   (`next`) and, per envelope, its addressee, channel and the SHA-256 of its bytes
+ *   (`sent`): replay then holds the center to the same requests, byte for byte, and a
+ *   role that kept a request (a gateway's signed reconcile) can find it on the chain.
+ *   What the envelopes cause arrives back as recorded inbounds.
  */
 export function encodeInbound(m: Inbound): Buffer {
   return lengthPrefixed(utf8(addressKey(m.from)), utf8(m.channel), m.bytes);
@@ -74,7 +77,15 @@ export function recoveryRecord(r: Recovery): Record<string, unknown> {
         detail: r.detail,
       };
     case 'pending':
-      return { ...common, next: r.next.length };
+      return {
+        ...common,
+        next: r.next.length,
+        sent: r.next.map((e) => ({
+          to: addressKey(e.to),
+          channel: e.channel,
+          sha256: sha256(e.bytes).toString('hex'),
+        })),
+      };
     case 'failed':
       return { ...common, reason: r.reason, detail: r.detail };
   }

@@ -16,7 +16,12 @@ import type { SqliteBlockStore } from '../sqliteStore.js';
  *   scheme.public_setup the TA's public setup, as issued
  *   node_public_key     the ledger's Ed25519 public key (the key the embedded ledger uses too)
  */
-export const SCHEME_LEDGER_FORMAT = '1';
+/**
+ * 2: a pending recovery records its envelopes' addressees, channels and SHA-256s (`sent`,
+ * bodies.ts) besides their count, so a format-1 chain with a pending phase would not
+ * replay to what it recorded: it is refused with UNSUPPORTED_VERSION instead.
+ */
+export const SCHEME_LEDGER_FORMAT = '2';
 
 export interface SchemeRecord {
   readonly schemeId: string;

@@ -186,11 +186,18 @@ export function recoveredHeights(file: string): number[] {
 }
 
 /**
- * An attacker with the content key: the first recovery at `height` gets its first estimate
- * changed and is sealed again; that block and every later one are re-hashed, re-linked
- * and re-signed with `signingKey`, and written back over the stored rows.
+ * An attacker with the content key: the first recovery at `height` is edited (by default
+ * its first estimate changed) and sealed again; that block and every later one are
+ * re-hashed, re-linked and re-signed with `signingKey`, and written back over the stored rows.
  */
-export function forgeRecovery(file: string, height: number, signingKey: Uint8Array): void {
+export function forgeRecovery(
+  file: string,
+  height: number,
+  signingKey: Uint8Array,
+  edit: (record: { values: { estimate: number }[] }) => void = (r) => {
+    r.values[0]!.estimate += 1;
+  },
+): void {
   const store = new SqliteBlockStore(file, { readonly: true });
   const blocks = [...store.all()];
   store.close();
@@ -209,7 +216,7 @@ export function forgeRecovery(file: string, height: number, signingKey: Uint8Arr
         if (b.height === height) {
           const at = txs.findIndex((t) => t.kind === 'recovery');
           const record = JSON.parse(sealer.open(txs[at]!).toString('utf8'));
-          record.values[0].estimate += 1;
+          edit(record);
           const forged = sealer.seal({ ...txs[at]!, body: Buffer.from(canonicalJson(record)) });
           txs = txs.map((t, i) => (i === at ? forged : t));
           putBody.run(forged.body, b.height, at);
