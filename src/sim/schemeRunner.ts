@@ -20,10 +20,10 @@ import type { Delivery, RoleSet, RouterFactory, RouterFaults } from './router.js
 import type { ReadingRef, Workload } from './workload.js';
 
 /**
- * One round driver for every scheme, in process: the TA's setup, every role built from its
- * own key blob, then per round — aggregators open, devices report, aggregators close in
- * the topology's order (children first), and the center recovers each group, routing each
- * pending phase (`Recovery.next`) until it is recovered or failed or the phases run out.
+ * One round driver for every scheme, over any router (in memory by default, or the seam's
+ * MQTT router): the TA's setup, every role built from its own key blob, then per round —
+ * aggregators open, devices report, aggregators close in the topology's order (children
+ * first), and the center recovers each group, routing each pending phase (`Recovery.next`) until it is recovered or failed or the phases run out.
  * The status of each group-round comes from the one mapping (`roundStatusOf`), and the
  * truth is recomputed from the workload over exactly the devices the center says entered.
  */
