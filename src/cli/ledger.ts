@@ -261,7 +261,8 @@ export function registerLedgerCommands(program: Command): Command {
 
 /** A ledger written by the scheme seam's SchemeLedger (any scheme), not the MaaS ledger. */
 function isSchemeLedger(file: string): boolean {
-  const store = openExisting(file);
+  // Only looks at the meta: an empty file is not refused here (verify --head judges it).
+  const store = openExisting(file, true);
   try {
     return readSchemeRecord(store) !== undefined;
   } finally {
