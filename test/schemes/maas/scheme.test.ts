@@ -537,7 +537,6 @@ describe('maasScheme: parameters, topology, sizes', () => {
 
   it('topology: each device to the m gateways of its group, gateways to the center', () => {
     const cfg = configureMaas(maasScheme.params.parse({ ldp: 'off' }), ai4iLike);
-    const ta = cfg.setup(seededRandom('topology'));
     const { topology } = cfg;
     expect(topology.groups).toBe(4);
     expect(topology.devices(2)).toBe(25);
