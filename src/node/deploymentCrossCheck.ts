@@ -1,5 +1,6 @@
 import { checkDeploymentName } from '../net/topics.js';
 import { DEFAULT_MODES } from '../schemes/maas/params.js';
+import { registeredSchemes } from '../schemes/registry.js';
 import { AI4I_FAILURE_TYPES } from '../sim/ai4i.js';
 import { type Issue, show } from './deploymentIssues.js';
 import type { FileContent } from './deploymentSchema.js';
@@ -20,6 +21,16 @@ export function crossCheck(f: FileContent): Issue[] {
   const issues: Issue[] = [];
   const add = (path: PropertyKey[], message: string) => issues.push({ path, message });
   const s = f.scheme;
+
+  if (s.id !== 'maas') {
+    const known = registeredSchemes().map((x) => x.id);
+    add(
+      ['scheme', 'id'],
+      known.includes(s.id)
+        ? `privagg up runs only the 'maas' scheme so far (the multi-process runtime is not yet on the scheme seam); run '${s.id}' with privagg demo --scheme ${s.id}`
+        : `unknown scheme ${show(s.id)}; registered: ${known.join(', ')}`,
+    );
+  }
 
   try {
     checkDeploymentName(f.name);

@@ -88,6 +88,11 @@ const Modes = z.preprocess(
 );
 
 const Scheme = strict('scheme', {
+  /**
+   * The aggregation scheme (privagg schemes lists them). `privagg up` runs 'maas' only so
+   * far: the multi-process runtime is not yet on the scheme seam (crossCheck says so).
+   */
+  id: z.string().min(1).default('maas'),
   ians: int(1, 65_535).default(4),
   devicesPerIan: int(1, 1_000_000).default(25),
   gateways: int(1, 255).default(5),

@@ -36,6 +36,18 @@ function linesOf(e: PrivaggError): string[] {
   return e.message.replace(/^[A-Z_]+: /, '').split('\n');
 }
 
+describe('scheme.id', () => {
+  it('defaults to maas; another registered scheme is refused for up with where it does run; an unknown one lists them', () => {
+    expect(() => parse('name: a\nscheme: { id: maas }\n')).not.toThrow();
+    expect(linesOf(refused('name: a\nscheme: { id: joye-libert }\n'))).toEqual([
+      "deployment.yaml: scheme.id: privagg up runs only the 'maas' scheme so far (the multi-process runtime is not yet on the scheme seam); run 'joye-libert' with privagg demo --scheme joye-libert",
+    ]);
+    expect(linesOf(refused('name: a\nscheme: { id: paillier }\n'))[0]).toMatch(
+      /^deployment\.yaml: scheme\.id: unknown scheme "paillier"; registered: maas, joye-libert, plain-sum, tree-test$/,
+    );
+  });
+});
+
 describe('the example files', () => {
   const yaml = loadDeploymentFile(join(EXAMPLES, 'deployment.yaml'));
   const json = loadDeploymentFile(join(EXAMPLES, 'deployment.json'));
@@ -381,7 +393,7 @@ describe('errors name the file and the field', () => {
     expect(linesOf(e)).toEqual([
       'deployment.yaml: scheme.ians: must be ≥ 1, got 0',
       'deployment.yaml: scheme.gateways: expected an integer, got 1.5',
-      'deployment.yaml: scheme.typo: unknown key (known: ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, inputValidity, modes)',
+      'deployment.yaml: scheme.typo: unknown key (known: id, ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, inputValidity, modes)',
       'deployment.yaml: broker.url: expected a string, got 7',
     ]);
   });
