@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { squareWaveParameters } from '../dp/ldpSquareWave.js';
-import { isPrivaggError } from '../errors.js';
+import { isPrivaggError, PrivaggError } from '../errors.js';
 import { ATTACK_KINDS } from '../sim/maasFaults.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerCredentialsCommands } from './credentials.js';
@@ -14,6 +14,23 @@ import { registerSchemesCommand } from './schemes.js';
 import { registerSizesCommand } from './sizes.js';
 import { formatTable } from './table.js';
 import { registerUpCommand } from './up.js';
+
+/** demo flags of the MaaS pipeline only (commander's camel-case names). */
+const MAAS_ONLY_DEMO_FLAGS = [
+  'gateways',
+  'threshold',
+  'maxLyingGateways',
+  'epsilon',
+  'delta',
+  'lyingGateways',
+  'paperMode',
+  'inputValidity',
+  'ledger',
+  'broker',
+  'insecure',
+  'roundMs',
+  'oneProcess',
+] as const;
 
 const program = new Command();
 program
@@ -111,9 +128,17 @@ program
   )
   .option('--json', 'print the summary as JSON instead of tables')
   .option('--quiet', 'no progress output')
-  .action(async (opts) => {
+  .action(async (opts, command: Command) => {
     const attacks = opts.attacks === false ? 'none' : String(opts.attacks);
     if (opts.scheme !== 'maas') {
+      // The MaaS pipeline's own flags mean nothing to another scheme: refuse them rather
+      // than run without what the user asked for.
+      const given = MAAS_ONLY_DEMO_FLAGS.filter((f) => command.getOptionValueSource(f) === 'cli');
+      if (given.length > 0)
+        throw new PrivaggError(
+          'INVALID_ARGUMENT',
+          `${given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: MaaS flags; with --scheme ${opts.scheme} give the scheme's parameters as --scheme-params '{…}' (privagg schemes lists them)`,
+        );
       const summary = await runSchemeDemo({ ...opts, attacks });
       if (opts.json) console.log(JSON.stringify(summary, null, 2));
       else printSchemeDemo(summary);

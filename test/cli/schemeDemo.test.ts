@@ -130,5 +130,24 @@ describe('privagg demo --scheme <id>', () => {
     }
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/scheme 'plain-sum': params\.scale/);
+    // A MaaS flag given with another scheme is refused, not silently ignored.
+    const maasFlag = spawnSync(
+      CLI[0],
+      [
+        ...CLI.slice(1),
+        'demo',
+        '--scheme',
+        'plain-sum',
+        '--gateways',
+        '7',
+        '--out',
+        join(dir, 'cli'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(maasFlag.status).toBe(2);
+    expect(maasFlag.stderr).toMatch(
+      /--gateways: MaaS flags; with --scheme plain-sum give the scheme's parameters as --scheme-params/,
+    );
   }, 60_000);
 });
