@@ -59,11 +59,7 @@ export const cases: BenchCase[] = [
     async setup() {
       mqttConfig = configureScheme('plain-sum', {}, populationOf(workload));
       mqttSetup = mqttConfig.setup(seededRandom('bench/mqtt'));
-      broker = await startSeamBroker({
-        run: 'bench',
-        config: mqttConfig,
-        topology: mqttConfig.topology,
-      });
+      broker = await startSeamBroker({ run: 'bench', config: mqttConfig });
     },
     run: () =>
       runScheme({

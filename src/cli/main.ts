@@ -11,6 +11,7 @@ import { registerLedgerCommands } from './ledger.js';
 import { registerRuntimeCommands } from './runtime.js';
 import { printSchemeDemo, runSchemeDemo } from './schemeDemo.js';
 import { registerSchemesCommand } from './schemes.js';
+import { registerSeamRoleCommand } from './seamRole.js';
 import { registerSizesCommand } from './sizes.js';
 import { formatTable } from './table.js';
 import { registerUpCommand } from './up.js';
@@ -180,6 +181,7 @@ program
 
 registerRuntimeCommands(program, registerLedgerCommands(program));
 registerUpCommand(program);
+registerSeamRoleCommand(program);
 registerCredentialsCommands(program);
 registerSizesCommand(program);
 registerSchemesCommand(program);

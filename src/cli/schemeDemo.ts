@@ -153,7 +153,7 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
   const progress = !o.json && !o.quiet;
   const broker = o.inProcess
     ? undefined
-    : await startSeamBroker({ run: `demo-${scheme.id}`, config, topology: config.topology });
+    : await startSeamBroker({ run: `demo-${scheme.id}`, config });
   const started = Date.now();
   try {
     if (progress) {

@@ -3,6 +3,7 @@ import { loadDeploymentFile, workloadFor } from '../node/deploymentFile.js';
 import { up } from '../node/orchestrator.js';
 import { runQuery } from '../node/runtime.js';
 import { formatTable } from './table.js';
+import { upSeam } from './upSeam.js';
 
 /** `privagg up <deployment>`: the whole deployment as local processes. */
 export function registerUpCommand(program: Command): void {
@@ -15,6 +16,10 @@ export function registerUpCommand(program: Command): void {
     .action(async (file: string, o: { json?: boolean }) => {
       const spec = loadDeploymentFile(file);
       const entry = { command: process.execPath, args: [...process.execArgv, process.argv[1]!] };
+      if (spec.scheme.id !== 'maas') {
+        await upSeam(file, spec, { entry, ...(o.json ? { json: true } : {}) });
+        return;
+      }
       const say = (s: string) => {
         if (!o.json) console.log(s);
       };

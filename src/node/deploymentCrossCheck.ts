@@ -22,14 +22,20 @@ export function crossCheck(f: FileContent): Issue[] {
   const add = (path: PropertyKey[], message: string) => issues.push({ path, message });
   const s = f.scheme;
 
-  if (s.id !== 'maas') {
+  const scheme = registeredSchemes().find((x) => x.id === s.id);
+  if (!scheme) {
     const known = registeredSchemes().map((x) => x.id);
+    add(['scheme', 'id'], `unknown scheme ${show(s.id)}; registered: ${known.join(', ')}`);
+  } else if (s.id === 'maas' && s.params !== undefined) {
     add(
-      ['scheme', 'id'],
-      known.includes(s.id)
-        ? `privagg up runs only the 'maas' scheme so far (the multi-process runtime is not yet on the scheme seam); run '${s.id}' with privagg demo --scheme ${s.id}`
-        : `unknown scheme ${show(s.id)}; registered: ${known.join(', ')}`,
+      ['scheme', 'params'],
+      'maas takes its parameters as scheme.* fields (gateways, threshold, ldp, modes, …), not scheme.params',
     );
+  } else if (s.id !== 'maas') {
+    // The scheme's own schema, each problem under scheme.params.<field>.
+    const parsed = scheme.params.safeParse(s.params ?? {});
+    if (!parsed.success)
+      for (const i of parsed.error.issues) add(['scheme', 'params', ...i.path], i.message);
   }
 
   try {

@@ -17,6 +17,7 @@ export {
   ai4iRowsPerReading,
   dimensionCount,
   dimensionNamesOf,
+  populationOfSpec,
   SYNTHETIC_MAX_READING,
   SYNTHETIC_MAX_VALUES,
   SYNTHETIC_OPEN_ENDED_ROUNDS,
@@ -123,6 +124,8 @@ function toSpec(f: FileContent, baseDir: string): ParsedDeploymentSpec {
     name: f.name,
     stateDir,
     scheme: {
+      id: s.id,
+      ...(s.params !== undefined ? { params: s.params } : {}),
       ians: s.ians,
       devicesPerIan: s.devicesPerIan,
       gateways: s.gateways,

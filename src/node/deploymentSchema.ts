@@ -89,10 +89,14 @@ const Modes = z.preprocess(
 
 const Scheme = strict('scheme', {
   /**
-   * The aggregation scheme (privagg schemes lists them). `privagg up` runs 'maas' only so
-   * far: the multi-process runtime is not yet on the scheme seam (crossCheck says so).
+   * The aggregation scheme (privagg schemes lists them). 'maas' takes its parameters as the
+   * fields below and runs on its own runtime; every other scheme takes them in `params`,
+   * validated by the scheme's own schema (crossCheck), and runs on the seam's runtime.
    */
   id: z.string().min(1).default('maas'),
+  params: z
+    .record(z.string(), z.unknown(), { error: 'must be a mapping of the scheme’s parameters' })
+    .optional(),
   ians: int(1, 65_535).default(4),
   devicesPerIan: int(1, 1_000_000).default(25),
   gateways: int(1, 255).default(5),

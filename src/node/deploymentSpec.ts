@@ -12,6 +12,10 @@ export interface DeploymentSpec {
   /** Directory for state (master secret, ledger file, logs); relative paths resolve against the file's directory. */
   stateDir: string;
   scheme: {
+    /** The registered scheme (`privagg schemes`); 'maas' (default) runs on its own runtime. */
+    id: string;
+    /** Another scheme's parameters, as its own schema validated them (absent for maas). */
+    params?: Record<string, unknown>;
     ians: number;
     devicesPerIan: number;
     gateways: number;

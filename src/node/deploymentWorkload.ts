@@ -1,5 +1,6 @@
 import { seededRandom } from '../math/random.js';
 import { defaultMaasParams, type MaasParams } from '../schemes/maas/params.js';
+import type { Population } from '../schemes/scheme.js';
 import { AI4I_FAILURE_TYPES } from '../sim/ai4i.js';
 import { loadAi4iWorkload } from '../sim/ai4iWorkload.js';
 import { SyntheticWorkload } from '../sim/syntheticWorkload.js';
@@ -109,4 +110,18 @@ export function workloadFor(spec: DeploymentSpec): Workload {
     maxReading: SYNTHETIC_MAX_READING,
     rng: seededRandom(`privagg/deployment/v1/${spec.name}/synthetic`),
   });
+}
+
+/**
+ * Who reports what, as the scheme seam sees it: the spec's IANs and devices, and each
+ * dimension's public bound (AI4I's rows per reading, or the synthetic maximum) — the
+ * same bound toMaasParams gives MaaS, computed without loading the data.
+ */
+export function populationOfSpec(spec: DeploymentSpec): Population {
+  const max = spec.scheme.workload === 'ai4i' ? ai4iRowsPerReading(spec) : SYNTHETIC_MAX_READING;
+  return {
+    groups: spec.scheme.ians,
+    devicesPerGroup: spec.scheme.devicesPerIan,
+    dimensions: dimensionNamesOf(spec).map((name) => ({ name, max })),
+  };
 }

@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ErrorCode, PrivaggError } from '../errors.js';
 import type { RoundStatusRecord } from '../ledger/embeddedLedger.js';
 import { BrokerPolicy } from '../net/brokerPolicy.js';
 import {
@@ -16,7 +14,9 @@ import { loadBundle } from './credentials/bundle.js';
 import { identityOf } from './credentials/identities.js';
 import { type IssuedCredentials, issueCredentials } from './credentials/issue.js';
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
+import { moveLedgerAside } from './ledgerAside.js';
 import { startManagedMosquitto } from './managedMosquitto.js';
+import { spawnRoleChild, stopChildren } from './roleChild.js';
 import { acquireStateDirLock, assertLedgerFileFree } from './stateLock.js';
 
 /**
@@ -124,30 +124,6 @@ export async function up(o: UpOptions): Promise<RunningDeployment> {
   }
 }
 
-/**
- * Why a role exited before it was ready: its own one-line refusal (`privagg: CODE: …`,
- * e.g. STATE_LOCKED) keeps its code; anything else is the exit and its last line.
- */
-function notReady(
-  role: string,
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  stderrTail: string,
-  logFile: string,
-): Error {
-  const lines = stderrTail.trim().split('\n');
-  const own = [...lines]
-    .reverse()
-    .map((l) => /^privagg: ([A-Z_]+): (.*)$/.exec(l))
-    .find(Boolean);
-  if (own && (Object.values(ErrorCode) as string[]).includes(own[1]!))
-    return new PrivaggError(own[1] as ErrorCode, `${role} did not start: ${own[2]}`, { role });
-  const last = lines.at(-1)?.slice(0, 300);
-  return new Error(
-    `${role} exited before it was ready (code ${code}, signal ${signal})${last ? `: ${last}` : ''}; see ${logFile}`,
-  );
-}
-
 async function startLocked(o: UpOptions): Promise<RunningDeployment> {
   const { spec } = o;
   const secure = !spec.security.insecure;
@@ -171,14 +147,8 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
   }
   // A new run starts a new chain: rounds are numbered from this run's epoch. The previous
   // chain is kept beside it, renamed, never overwritten.
-  if (existsSync(spec.ledger.file)) {
-    const aside = `${spec.ledger.file}.${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    for (const suffix of ['', '-wal', '-shm', '.head', '.key']) {
-      if (existsSync(`${spec.ledger.file}${suffix}`))
-        renameSync(`${spec.ledger.file}${suffix}`, `${aside}${suffix}`);
-    }
-    o.onEvent?.('up', { event: 'previous-ledger', movedTo: aside });
-  }
+  const aside = moveLedgerAside(spec.ledger.file);
+  if (aside) o.onEvent?.('up', { event: 'previous-ledger', movedTo: aside });
   const logs = join(spec.stateDir, 'logs');
   mkdirSync(logs, { recursive: true });
   const broker =
@@ -235,45 +205,30 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     );
   };
 
-  const start = (role: string, args: string[]) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      specs.set(role, args);
-      const extra = o.execArgvFor?.(role) ?? [];
-      const startedAt = Date.now();
-      const child = spawn(o.entry.command, [...extra, ...o.entry.args, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PRIVAGG_UP_PID: String(process.pid) },
-      });
-      children.set(role, child);
-      child.stderr!.pipe(createWriteStream(join(logs, `${role}.log`), { flags: 'a' }));
-      // The end of its stderr, to say why a role that never got ready exited.
-      let errTail = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        errTail = (errTail + d.toString('utf8')).slice(-4096);
-      });
-      let ready = false;
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        let ev: Record<string, unknown>;
-        try {
-          ev = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return;
-        }
-        if (ev.event === 'ready' && !ready) {
-          ready = true;
-          resolve(ev);
-        }
+  const start = (role: string, args: string[]) => {
+    specs.set(role, args);
+    const extra = o.execArgvFor?.(role) ?? [];
+    const startedAt = Date.now();
+    const { child, ready } = spawnRoleChild({
+      role,
+      command: o.entry.command,
+      args: [...extra, ...o.entry.args, ...args],
+      logFile: join(logs, `${role}.log`),
+      env: { ...process.env, PRIVAGG_UP_PID: String(process.pid) },
+      onEvent: (ev) => {
         if (ev.event === 'round') statuses.push(ev as unknown as RoundStatusRecord);
         if (ev.event === 'finished' && role === 'ledger') finish();
         o.onEvent?.(role, ev);
-      });
-      child.once('exit', (code, signal) => {
-        if (!ready) reject(notReady(role, code, signal, errTail, join(logs, `${role}.log`)));
+      },
+      onExit: (code, signal, wasReady) => {
         o.onEvent?.(role, { event: 'exit', code, signal });
         // Only a process that was up and is still the current one for its role is supervised.
-        if (ready && children.get(role) === child) supervise(role, startedAt, code, signal);
-      });
+        if (wasReady && children.get(role) === child) supervise(role, startedAt, code, signal);
+      },
     });
+    children.set(role, child);
+    return ready;
+  };
 
   /** Consecutive quick restarts per role (reset once a process stays up long enough). */
   const inARow = new Map<string, number>();
@@ -411,17 +366,7 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     },
     async stop() {
       stopping = true;
-      const exits = [...children.values()]
-        .filter((c) => c.exitCode === null && c.signalCode === null)
-        .map(
-          (c) =>
-            new Promise<void>((r) => {
-              c.once('exit', () => r());
-              c.kill('SIGTERM');
-              setTimeout(() => c.kill('SIGKILL'), 5000).unref();
-            }),
-        );
-      await Promise.all(exits);
+      await stopChildren(children.values());
       await broker?.close();
     },
   };

@@ -55,11 +55,15 @@ export type RouterFactory = (
   ctx: { rng: RandomSource; now: () => number; onDelivery?: (d: Delivery) => void },
 ) => Router | Promise<Router>;
 
-/** Every role of a run, by address: what a router delivers to. */
+/**
+ * The roles a router delivers to, by address: every role of a run (the simulator, the demo),
+ * or one process's own (a role process of `privagg up`, which holds no center unless it is
+ * the center's).
+ */
 export interface RoleSet {
   readonly devices: ReadonlyMap<string, DeviceRole>;
   readonly aggregators: ReadonlyMap<string, AggregatorRole>;
-  readonly center: CenterRole;
+  readonly center?: CenterRole;
 }
 
 /** The addressee's answer, or undefined when no such role (or it takes nothing). */
@@ -70,7 +74,7 @@ export function deliverTo(
   nowMs: number,
   rng: RandomSource,
 ): Answer | undefined {
-  if (to.role === 'center') return roles.center.receive(m, nowMs);
+  if (to.role === 'center') return roles.center?.receive(m, nowMs);
   const k = addressKey(to);
   if (to.role === 'aggregator') return roles.aggregators.get(k)?.receive(m, nowMs, rng);
   if (to.role === 'device') return roles.devices.get(k)?.receive?.(m, nowMs, rng);

@@ -36,15 +36,33 @@ function linesOf(e: PrivaggError): string[] {
   return e.message.replace(/^[A-Z_]+: /, '').split('\n');
 }
 
-describe('scheme.id', () => {
-  it('defaults to maas; another registered scheme is refused for up with where it does run; an unknown one lists them', () => {
-    expect(() => parse('name: a\nscheme: { id: maas }\n')).not.toThrow();
-    expect(linesOf(refused('name: a\nscheme: { id: joye-libert }\n'))).toEqual([
-      "deployment.yaml: scheme.id: privagg up runs only the 'maas' scheme so far (the multi-process runtime is not yet on the scheme seam); run 'joye-libert' with privagg demo --scheme joye-libert",
-    ]);
+describe('scheme.id and scheme.params', () => {
+  it('defaults to maas; another registered scheme takes its params; an unknown one lists them', () => {
+    expect(parse('name: a\nscheme: { id: maas }\n').scheme.id).toBe('maas');
+    const jl = parse('name: a\nscheme: { id: joye-libert, params: { modulusBits: 1024 } }\n');
+    expect(jl.scheme).toMatchObject({ id: 'joye-libert', params: { modulusBits: 1024 } });
+    expect(parse('name: a\nscheme: { id: tree-test }\n').scheme.params).toBeUndefined();
     expect(linesOf(refused('name: a\nscheme: { id: paillier }\n'))[0]).toMatch(
       /^deployment\.yaml: scheme\.id: unknown scheme "paillier"; registered: maas, joye-libert, plain-sum, tree-test$/,
     );
+  });
+
+  it("the scheme's own schema names each bad parameter under scheme.params", () => {
+    expect(
+      linesOf(refused('name: a\nscheme: { id: tree-test, params: { leaves: 0, colour: red } }\n')),
+    ).toEqual([
+      expect.stringMatching(/^deployment\.yaml: scheme\.params\.leaves: .*>=.*1/),
+      expect.stringMatching(/^deployment\.yaml: scheme\.params: .*colour/),
+    ]);
+    expect(linesOf(refused('name: a\nscheme: { id: tree-test, params: 3 }\n'))).toEqual([
+      'deployment.yaml: scheme.params: must be a mapping of the scheme’s parameters, got 3',
+    ]);
+  });
+
+  it('maas refuses scheme.params: its parameters are the scheme.* fields', () => {
+    expect(linesOf(refused('name: a\nscheme: { params: { gateways: 3 } }\n'))).toEqual([
+      'deployment.yaml: scheme.params: maas takes its parameters as scheme.* fields (gateways, threshold, ldp, modes, …), not scheme.params',
+    ]);
   });
 });
 
@@ -110,6 +128,7 @@ describe('defaults', () => {
       name: 'tiny',
       stateDir: join(BASE, 'state'),
       scheme: {
+        id: 'maas',
         ians: 4,
         devicesPerIan: 25,
         gateways: 5,
@@ -393,7 +412,7 @@ describe('errors name the file and the field', () => {
     expect(linesOf(e)).toEqual([
       'deployment.yaml: scheme.ians: must be ≥ 1, got 0',
       'deployment.yaml: scheme.gateways: expected an integer, got 1.5',
-      'deployment.yaml: scheme.typo: unknown key (known: id, ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, inputValidity, modes)',
+      'deployment.yaml: scheme.typo: unknown key (known: id, params, ians, devicesPerIan, gateways, threshold, maxLyingGateways, workload, data, dimensions, ldp, inputValidity, modes)',
       'deployment.yaml: broker.url: expected a string, got 7',
     ]);
   });

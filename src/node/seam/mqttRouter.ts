@@ -42,6 +42,12 @@ export interface MqttRouterOptions {
   maxPacketBytes: number;
   /** settle() gives up after this long without progress (a message lost by the broker). Default 30 s. */
   stallMs?: number;
+  /**
+   * True (default): every addressee is in this router, and settle() waits until each envelope
+   * is handled. False (a role process of a networked run, whose addressees are elsewhere):
+   * an envelope is done once the broker has acknowledged it.
+   */
+  awaitDelivery?: boolean;
 }
 
 export class MqttRouter implements Router {
@@ -111,11 +117,13 @@ export class MqttRouter implements Router {
     }
     // Counted before the first await: a fast answer must not see the count reach zero early.
     this.inFlight += out.length;
+    const local = this.o.awaitDelivery ?? true;
     await Promise.all(
       out.map((m) =>
         link.publish(m.topic, m.bytes).then(
           () => {
-            this.progress++;
+            if (local) this.progress++;
+            else this.finished();
           },
           () => {
             this.count('PUBLISH_FAILED');
@@ -204,7 +212,7 @@ export class MqttRouter implements Router {
       if (answer.out.length > 0)
         this.send(t.to, answer.out).catch(() => this.count('PUBLISH_FAILED'));
     } finally {
-      this.finished();
+      if (this.o.awaitDelivery ?? true) this.finished();
     }
   }
 }

@@ -37,7 +37,7 @@ describe('the seam over MQTT (embedded broker, TLS, per-identity certificates)',
         deviceSilent: (g: number, i: number, r: number) => g === 1 && i === 2 && r === 1,
       };
       const inMemory = await runScheme({ config, workload: w, seed: 's', faults });
-      const broker = await startSeamBroker({ run: `t-${id}`, config, topology: config.topology });
+      const broker = await startSeamBroker({ run: `t-${id}`, config });
       try {
         const overMqtt = await runScheme({
           config,
@@ -59,7 +59,7 @@ describe('the seam over MQTT (embedded broker, TLS, per-identity certificates)',
   it('the broker refuses a client without a certificate, a sender it may not claim, a retained message and a foreign inbox', async () => {
     const w = workload();
     const config = configureScheme('plain-sum', {}, populationOf(w));
-    const broker = await startSeamBroker({ run: 'refuse', config, topology: config.topology });
+    const broker = await startSeamBroker({ run: 'refuse', config });
     try {
       await expect(
         connectMqtt(broker.url, {

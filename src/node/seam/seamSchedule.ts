@@ -1,0 +1,66 @@
+/**
+ * When each role of a networked scheme run acts, from one epoch and round length every
+ * process shares. The simulator's driver (sim/schemeRunner.ts) steps through the same order
+ * with a clock it controls; here each process reads the wall clock:
+ *
+ *   0        aggregators open the round
+ *   0.10 R   devices report
+ *   0.35 R … 0.60 R   aggregators close in the topology's order (children first), each in
+ *            its own slot so a parent closes after its children's partials have arrived
+ *   0.70 R   the center recovers each group; each pending phase (a reconcile request, a
+ *            failure announcement) gets 0.05 R for its answers before the center tries again
+ */
+export interface SeamSchedule {
+  /** Start of round 0, ms since the Unix epoch. */
+  readonly epochMs: number;
+  readonly roundMs: number;
+  /** Rounds to run; 0: until stopped. */
+  readonly rounds: number;
+}
+
+export const SEAM_TIMING = {
+  report: 0.1,
+  closeFrom: 0.35,
+  closeTo: 0.6,
+  recover: 0.7,
+  phase: 0.05,
+} as const;
+
+export function roundStart(s: SeamSchedule, round: number): number {
+  return s.epochMs + round * s.roundMs;
+}
+
+export function reportAt(s: SeamSchedule, round: number): number {
+  return roundStart(s, round) + Math.floor(SEAM_TIMING.report * s.roundMs);
+}
+
+/** The close of the aggregator at `position` of `count` in its group's closing order. */
+export function closeAt(s: SeamSchedule, round: number, position: number, count: number): number {
+  const span = SEAM_TIMING.closeTo - SEAM_TIMING.closeFrom;
+  return (
+    roundStart(s, round) +
+    Math.floor((SEAM_TIMING.closeFrom + (span * position) / count) * s.roundMs)
+  );
+}
+
+/** Phase 0 is the first recovery; phase k ≥ 1 the retry after the k-th pending phase. */
+export function recoverAt(s: SeamSchedule, round: number, phase = 0): number {
+  return (
+    roundStart(s, round) + Math.floor((SEAM_TIMING.recover + phase * SEAM_TIMING.phase) * s.roundMs)
+  );
+}
+
+/**
+ * The first round a process that starts at `nowMs` can take part in whole: a round whose
+ * reports are already due is left to the others (a late aggregator would miss reports,
+ * a late device would report after its aggregators opened… or not at all).
+ */
+export function firstRoundAt(s: SeamSchedule, nowMs: number): number {
+  if (nowMs <= s.epochMs) return 0;
+  return Math.ceil((nowMs - s.epochMs) / s.roundMs);
+}
+
+/** True when `round` is past the run's last round. */
+export function isPastEnd(s: SeamSchedule, round: number): boolean {
+  return s.rounds > 0 && round >= s.rounds;
+}
