@@ -24,6 +24,8 @@ import {
   recoverAt,
   reportAt,
   roundStart,
+  runEndsAt,
+  SEAM_MAX_PHASES,
   type SeamSchedule,
 } from './seamSchedule.js';
 import { WallTimer } from './wallTimer.js';
@@ -53,8 +55,6 @@ export interface SeamRoleOptions {
   readonly ledgerFile?: string;
   /** A device that sends nothing this round (fault injection: a device that died). */
   readonly silent?: (group: number, index: number, round: number) => boolean;
-  /** Pending phases per group-round before it counts as failed. Default 4. */
-  readonly maxPhases?: number;
   readonly onEvent: (event: Record<string, unknown>) => void;
   readonly logger?: LinkLogger;
   readonly now?: () => number;
@@ -172,7 +172,6 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
   }
 
   async function recoverRounds(center: SchemeLedger): Promise<void> {
-    const maxPhases = o.maxPhases ?? 4;
     for (let r = first; !isPastEnd(s, r); r++) {
       let open = Array.from({ length: config.topology.groups }, (_, g) => g);
       for (let phase = 0; open.length > 0; phase++) {
@@ -180,7 +179,7 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
         const still: number[] = [];
         for (const g of open) {
           const rec = center.recover(g, r, now());
-          if (rec.status === 'pending' && phase < maxPhases) {
+          if (rec.status === 'pending' && phase < SEAM_MAX_PHASES) {
             await router.send(CENTER, rec.next);
             still.push(g);
           } else
@@ -211,8 +210,13 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
     first = firstRoundAt(s, now());
     emit({ event: 'epoch', epochMs, firstRound: first });
     if (ledger) await recoverRounds(ledger);
-    else if (aggregator) await aggregate(aggregator);
-    else await fleet();
+    else {
+      if (aggregator) await aggregate(aggregator);
+      else await fleet();
+      // The last round's later phases may still need this role (a failure announcement to
+      // the devices, a reconcile request to the aggregators).
+      if (s.rounds > 0) await timer.until(runEndsAt(s));
+    }
   };
   const loop = run();
   const stop = async () => {

@@ -64,3 +64,14 @@ export function firstRoundAt(s: SeamSchedule, nowMs: number): number {
 export function isPastEnd(s: SeamSchedule, round: number): boolean {
   return s.rounds > 0 && round >= s.rounds;
 }
+
+/** Pending phases per group-round before the center counts it failed. */
+export const SEAM_MAX_PHASES = 4;
+
+/**
+ * When every role of a run with a known number of rounds may leave: after the last
+ * round's last possible phase, so devices and aggregators still answer it.
+ */
+export function runEndsAt(s: SeamSchedule): number {
+  return recoverAt(s, Math.max(0, s.rounds - 1), SEAM_MAX_PHASES + 1);
+}
