@@ -7,7 +7,8 @@ import {
 import { SEAM_TIMING } from '../node/seam/seamSchedule.js';
 import { seamUp } from '../node/seam/seamUp.js';
 import { findScheme } from '../schemes/registry.js';
-import { addressKey } from '../schemes/scheme.js';
+import { roundStatusOf } from '../schemes/roundStatus.js';
+import { addressKey, type Recovery } from '../schemes/scheme.js';
 import type { SchemeRunResult } from '../sim/schemeResults.js';
 import { formatTable } from './table.js';
 
@@ -73,15 +74,10 @@ export async function upSeam(
       } else if (ev.event === 'previous-ledger')
         say(`  the previous run's ledger was moved to ${ev.movedTo}`);
       else if (ev.event === 'recovery') {
-        const r = ev.recovery as {
-          status: string;
-          group: number;
-          round: number;
-          reason?: string;
-          notes: string[];
-        };
-        const why = [...r.notes, ...(r.reason ? [r.reason] : [])].join('; ');
-        say(`  round ${r.round} IAN ${r.group}: ${r.status}${why ? ` — ${why}` : ''}`);
+        // The one status mapping the simulator and the summary use.
+        const st = roundStatusOf(ev.recovery as Recovery, spec.scheme.devicesPerIan);
+        const why = st.reasons.join('; ');
+        say(`  round ${st.round} IAN ${st.group}: ${st.status}${why ? ` — ${why}` : ''}`);
       } else if (ev.event === 'restarting')
         say(`  ${ev.role} exited: restarting in ${ev.delayMs} ms`);
       else if (ev.event === 'gave-up') say(`  ${ev.role} kept exiting: not restarted`);

@@ -66,6 +66,17 @@ describe('scheme.id and scheme.params', () => {
   });
 });
 
+describe('the example files of schemes on the seam', () => {
+  it('name their scheme and its parameters, and validate them with its schema', () => {
+    const tree = loadDeploymentFile(join(EXAMPLES, 'deployment.tree-test.yaml'));
+    expect(tree.scheme).toMatchObject({ id: 'tree-test', params: { leaves: 2 }, ians: 2 });
+    expect(tree.broker.url).toBe('embedded');
+    const jl = loadDeploymentFile(join(EXAMPLES, 'deployment.joye-libert.yaml'));
+    expect(jl.scheme).toMatchObject({ id: 'joye-libert', params: { modulusBits: 1024 } });
+    expect(jl.stateDir).toBe(join(EXAMPLES, 'state-joye-libert'));
+  });
+});
+
 describe('the example files', () => {
   const yaml = loadDeploymentFile(join(EXAMPLES, 'deployment.yaml'));
   const json = loadDeploymentFile(join(EXAMPLES, 'deployment.json'));
