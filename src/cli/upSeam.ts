@@ -69,7 +69,7 @@ export async function upSeam(
       if (ev.event === 'reported' && ev.late === true && !warnedLate) {
         warnedLate = true;
         say(
-          `  ${role} took ${ev.tookMs} ms to send round ${ev.round}'s ${ev.devices} reports, past the aggregators' close at ${Math.round((SEAM_TIMING.closeFrom - SEAM_TIMING.report) * spec.rounds.durationMs)} ms after the reports are due: later reports are refused; lengthen rounds.durationMs`,
+          `  ${role} took ${ev.tookMs} ms to send round ${ev.round}'s ${ev.devices} reports, past the aggregators' close at ${Math.round(((SEAM_TIMING.closeFrom - SEAM_TIMING.report) * spec.rounds.durationMs) / 1000)} ms after the reports are due: later reports are refused; lengthen rounds.durationMs`,
         );
       } else if (ev.event === 'previous-ledger')
         say(`  the previous run's ledger was moved to ${ev.movedTo}`);

@@ -274,11 +274,19 @@ export function connectMqtt(url: string, opts: MqttConnectOptions): Promise<Mqtt
   client.on('close', () => {
     // Closed before any CONNACK and without an error: e.g. a TLS port reached with mqtt://.
     if (!everConnected && !opts.waitForBroker && failFirstConnection) {
+      // Over TLS with no error, the handshake went through and the broker hung up: it
+      // refused this client (Node's TLS server sends no alert for a certificate it rejects).
+      // Retrying with the same certificate cannot help, so it is a refusal, not a transient.
+      if (!lastError && secure) {
+        failFirstConnection(
+          `MQTT broker at ${url} refused this client: the broker closed the connection before answering CONNECT; most likely it did not accept this client's certificate (a client certificate from the deployment CA is needed)`,
+          ErrorCode.BROKER_REFUSED,
+        );
+        return;
+      }
       const reason = lastError
         ? describeConnectError(lastError, secure).reason
-        : secure
-          ? "the broker closed the connection before answering CONNECT; most likely it did not accept this client's certificate (a client certificate from the deployment CA is needed)"
-          : 'the connection closed before the broker answered (a TLS port reached with mqtt://? use mqtts://)';
+        : 'the connection closed before the broker answered (a TLS port reached with mqtt://? use mqtts://)';
       failFirstConnection(`MQTT broker at ${url} unreachable: ${reason}`);
     }
   });

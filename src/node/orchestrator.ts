@@ -16,7 +16,7 @@ import { type IssuedCredentials, issueCredentials } from './credentials/issue.js
 import type { ParsedDeploymentSpec } from './deploymentFile.js';
 import { moveLedgerAside } from './ledgerAside.js';
 import { startManagedMosquitto } from './managedMosquitto.js';
-import { spawnRoleChild, stopChildren } from './roleChild.js';
+import { RestartBackoff, spawnRoleChild, stopChildren } from './roleChild.js';
 import { acquireStateDirLock, assertLedgerFileFree } from './stateLock.js';
 
 /**
@@ -63,13 +63,7 @@ export interface UpOptions {
   fleets?: readonly (readonly { ian: number; device: number }[])[];
 }
 
-/** Backoff of supervised restarts: 250 ms doubling to 10 s; a process that ran 30 s resets it. */
-export const RESTART_BACKOFF = {
-  firstMs: 250,
-  maxMs: 10_000,
-  healthyAfterMs: 30_000,
-  maxInARow: 8,
-};
+export { RESTART_BACKOFF } from './roleChild.js';
 
 /** How long `up` keeps trying to hand a supervision note to the ledger. */
 const NOTE_DEADLINE_MS = 10_000;
@@ -230,8 +224,7 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     return ready;
   };
 
-  /** Consecutive quick restarts per role (reset once a process stays up long enough). */
-  const inARow = new Map<string, number>();
+  const backoff = new RestartBackoff();
   const supervise = (
     role: string,
     startedAt: number,
@@ -241,15 +234,12 @@ async function startLocked(o: UpOptions): Promise<RunningDeployment> {
     if (stopping || o.supervise === false) return;
     // The ledger is done driving the rounds: a child that exits now is not a failure.
     if (code === 0) return;
-    const ranMs = Date.now() - startedAt;
-    const n = ranMs >= RESTART_BACKOFF.healthyAfterMs ? 1 : (inARow.get(role) ?? 0) + 1;
-    inARow.set(role, n);
-    if (n > RESTART_BACKOFF.maxInARow) {
+    const { attempt: n, delayMs, gaveUp } = backoff.next(role, startedAt);
+    if (gaveUp) {
       o.onEvent?.('up', { event: 'gave-up', role, restarts: n - 1 });
       tellLedger(`process ${role} kept exiting; not restarted after ${n - 1} attempts`);
       return;
     }
-    const delayMs = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (n - 1));
     o.onEvent?.('up', { event: 'restarting', role, code, signal, delayMs, attempt: n });
     setTimeout(() => {
       if (stopping) return;

@@ -98,3 +98,31 @@ export async function stopChildren(children: Iterable<ChildProcess>): Promise<vo
     );
   await Promise.all(exits);
 }
+
+/** Backoff of supervised restarts: 250 ms doubling to 10 s; a process that ran 30 s resets it. */
+export const RESTART_BACKOFF = {
+  firstMs: 250,
+  maxMs: 10_000,
+  healthyAfterMs: 30_000,
+  maxInARow: 8,
+};
+
+/**
+ * Consecutive quick restarts per role: the next attempt's number and delay, or undefined
+ * once a role has exited quickly too many times in a row (then it is left down).
+ */
+export class RestartBackoff {
+  private readonly inARow = new Map<string, number>();
+
+  next(
+    role: string,
+    startedAt: number,
+    nowMs = Date.now(),
+  ): { attempt: number; delayMs: number; gaveUp: boolean } {
+    const ranMs = nowMs - startedAt;
+    const attempt = ranMs >= RESTART_BACKOFF.healthyAfterMs ? 1 : (this.inARow.get(role) ?? 0) + 1;
+    this.inARow.set(role, attempt);
+    const delayMs = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (attempt - 1));
+    return { attempt, delayMs, gaveUp: attempt > RESTART_BACKOFF.maxInARow };
+  }
+}

@@ -18,20 +18,29 @@ export interface SeamSchedule {
   readonly rounds: number;
 }
 
+/** Fractions of a round, in thousandths (integers: no float sum lands a millisecond early). */
 export const SEAM_TIMING = {
-  report: 0.1,
-  closeFrom: 0.35,
-  closeTo: 0.6,
-  recover: 0.7,
-  phase: 0.05,
+  report: 100,
+  closeFrom: 350,
+  closeTo: 600,
+  recover: 700,
+  phase: 50,
 } as const;
+
+/** The shortest round the schedule keeps in order for `aggregators` closing one after another. */
+export function minRoundMs(aggregators: number): number {
+  return Math.max(40, 8 * aggregators);
+}
 
 export function roundStart(s: SeamSchedule, round: number): number {
   return s.epochMs + round * s.roundMs;
 }
 
+const at = (s: SeamSchedule, round: number, thousandths: number) =>
+  roundStart(s, round) + Math.floor((thousandths * s.roundMs) / 1000);
+
 export function reportAt(s: SeamSchedule, round: number): number {
-  return roundStart(s, round) + Math.floor(SEAM_TIMING.report * s.roundMs);
+  return at(s, round, SEAM_TIMING.report);
 }
 
 /** The close of the aggregator at `position` of `count` in its group's closing order. */
@@ -39,21 +48,19 @@ export function closeAt(s: SeamSchedule, round: number, position: number, count:
   const span = SEAM_TIMING.closeTo - SEAM_TIMING.closeFrom;
   return (
     roundStart(s, round) +
-    Math.floor((SEAM_TIMING.closeFrom + (span * position) / count) * s.roundMs)
+    Math.floor(((SEAM_TIMING.closeFrom * count + span * position) * s.roundMs) / (1000 * count))
   );
 }
 
 /** Phase 0 is the first recovery; phase k ≥ 1 the retry after the k-th pending phase. */
 export function recoverAt(s: SeamSchedule, round: number, phase = 0): number {
-  return (
-    roundStart(s, round) + Math.floor((SEAM_TIMING.recover + phase * SEAM_TIMING.phase) * s.roundMs)
-  );
+  return at(s, round, SEAM_TIMING.recover + phase * SEAM_TIMING.phase);
 }
 
 /**
- * The first round a process that starts at `nowMs` can take part in whole: a round whose
- * reports are already due is left to the others (a late aggregator would miss reports,
- * a late device would report after its aggregators opened… or not at all).
+ * The first round a process that starts at `nowMs` can take part in whole: a round that has
+ * already started is left to the others (an aggregator that opens late misses reports, and
+ * a device's report may meet aggregators that already closed).
  */
 export function firstRoundAt(s: SeamSchedule, nowMs: number): number {
   if (nowMs <= s.epochMs) return 0;

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorCode, PrivaggError } from '../../errors.js';
+import { configureScheme } from '../../schemes/registry.js';
 import type { Population, Recovery } from '../../schemes/scheme.js';
 import {
   groupResult,
@@ -10,10 +12,10 @@ import {
 } from '../../sim/schemeResults.js';
 import type { Workload } from '../../sim/workload.js';
 import { moveLedgerAside } from '../ledgerAside.js';
-import { RESTART_BACKOFF } from '../orchestrator.js';
-import { spawnRoleChild, stopChildren } from '../roleChild.js';
+import { RestartBackoff, spawnRoleChild, stopChildren } from '../roleChild.js';
 import { acquireStateDirLock, assertLedgerFileFree } from '../stateLock.js';
 import { startSeamBroker } from './seamBroker.js';
+import { minRoundMs } from './seamSchedule.js';
 import { issueSeamRun } from './seamTa.js';
 import type { SeamIdentity } from './seamTopics.js';
 
@@ -85,6 +87,16 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
   };
   try {
     assertLedgerFileFree(o.ledgerFile);
+    // Too short a round and a parent would close in the same millisecond as its children.
+    const topology = configureScheme(o.scheme.id, o.scheme.params, o.population).topology;
+    let widest = 1;
+    for (let g = 0; g < topology.groups; g++)
+      widest = Math.max(widest, topology.aggregators(g).length);
+    if (o.roundMs < minRoundMs(widest))
+      throw new PrivaggError(
+        ErrorCode.INVALID_ARGUMENT,
+        `rounds.durationMs ${o.roundMs} is too short for ${widest} aggregator(s) closing one after another: at least ${minRoundMs(widest)} ms`,
+      );
     const aside = moveLedgerAside(o.ledgerFile);
     if (aside) o.onEvent?.('up', { event: 'previous-ledger', movedTo: aside });
     const issued = issueSeamRun({
@@ -109,7 +121,7 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
     finished.catch(() => undefined);
     let epochMs: number | undefined;
     const argsOf = new Map<string, string[]>();
-    const inARow = new Map<string, number>();
+    const backoff = new RestartBackoff();
 
     const start = (id: SeamIdentity, args: string[]) => {
       argsOf.set(id.name, args);
@@ -148,15 +160,12 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
       code: number | null,
       signal: NodeJS.Signals | null,
     ) => {
-      const ranMs = Date.now() - startedAt;
-      const n = ranMs >= RESTART_BACKOFF.healthyAfterMs ? 1 : (inARow.get(id.name) ?? 0) + 1;
-      inARow.set(id.name, n);
-      if (o.supervise === false || n > RESTART_BACKOFF.maxInARow) {
+      const { attempt: n, delayMs, gaveUp } = backoff.next(id.name, startedAt);
+      if (o.supervise === false || gaveUp) {
         o.onEvent?.('up', { event: 'gave-up', role: id.name, restarts: n - 1 });
         if (id.role === 'ledger') centerGone(new Error(`the center exited (${signal ?? code})`));
         return;
       }
-      const delayMs = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (n - 1));
       o.onEvent?.('up', { event: 'restarting', role: id.name, code, signal, delayMs, attempt: n });
       setTimeout(() => {
         if (stopping) return;

@@ -80,6 +80,17 @@ function chainOf(fx: ReturnType<typeof deployment>, d: RunningSeamDeployment) {
 }
 
 describe('privagg up with a scheme on the seam (role processes)', () => {
+  it('refuses a round too short for its aggregators to close in order, before anything starts, and leaves the state directory free', async () => {
+    const fx = deployment('seam-short', { id: 'tree-test', params: { leaves: 3 } }, 2, 30);
+    const attempt = () => start(fx);
+    await expect(attempt()).rejects.toThrow(
+      /INVALID_ARGUMENT: rounds.durationMs 30 is too short for 4 aggregator\(s\).*at least 40 ms/,
+    );
+    // The lock was released: a second attempt meets the same refusal, not STATE_LOCKED.
+    await expect(attempt()).rejects.toThrow(/INVALID_ARGUMENT/);
+    rmSync(fx.dir, { recursive: true, force: true });
+  });
+
   it('tree-test: a silent device costs a second phase across processes, a killed leaf is restarted and rejoins, every sum is exact and the chain replays', async () => {
     const fx = deployment('seam-tree', { id: 'tree-test', params: { leaves: 2 } }, 7, 2000);
     const run = runNameOf(fx.spec.name);
