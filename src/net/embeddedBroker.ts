@@ -27,8 +27,10 @@ import { peerIdentity } from './pki.js';
  * (its parser buffers whatever remaining length a PUBLISH announces, up to MQTT's
  * 256 MB), so each connection's bytes pass a framing guard (`packetSizeGuard`) that
  * reads the fixed headers as aedes consumes them and drops the connection the moment a
- * packet announces more than `maxPacketBytes`, before its body is buffered. Over TLS the
- * guard reads the decrypted stream aedes reads. Connections are capped too
+ * packet announces more than `maxPacketBytes`, before its body is buffered: the chunk
+ * that carries the violation is withheld from aedes, so a packet just over the limit that
+ * arrives in one read is not delivered either. Over TLS the guard reads the decrypted
+ * stream aedes reads. Connections are capped too
  * (`maxConnections`), and a TLS handshake must finish within `handshakeTimeoutMs`.
  */
 export interface EmbeddedBrokerOptions {
@@ -211,19 +213,25 @@ export async function startEmbeddedBroker(
     if (secure) track(stream); // the raw socket is tracked from 'connection'; this is its TLS layer
     broker.handle(stream);
     const guard = packetSizeGuard(maxPacketBytes);
-    // aedes consumes with 'readable' + read(); a 'data' listener then sees every chunk
-    // read() returns, just before aedes parses it, without changing the flow. On a
-    // TLSSocket these are the decrypted bytes.
-    stream.on('data', (chunk: Buffer) => {
+    // aedes consumes with 'readable' + read(): every chunk passes the guard here, before
+    // aedes parses it; a chunk with a violation is withheld (null), never parsed.
+    const read = stream.read.bind(stream);
+    let dropped = false;
+    stream.read = ((size?: number) => {
+      if (dropped) return null;
+      const chunk = read(size) as Buffer | null;
+      if (chunk === null) return chunk;
       const violation = guard(chunk);
-      if (violation === null) return;
+      if (violation === null) return chunk;
+      dropped = true;
       counts.rejectedOversized++;
       log.warn(
         { remote: `${stream.remoteAddress}:${stream.remotePort}`, ...violation, maxPacketBytes },
         'MQTT connection dropped: oversized or malformed packet',
       );
       stream.destroy();
-    });
+      return null;
+    }) as typeof stream.read;
   };
 
   let server: Server;

@@ -249,6 +249,29 @@ describe('embedded broker (aedes) with the MQTT.js link', () => {
     expect(received).toEqual([60 * 1024, 10]);
   });
 
+  it('a packet just over the limit that arrives in one read is not delivered either', async () => {
+    const b = await broker({ maxPacketBytes: 1024, logger: memoryLogger().logger });
+    const good = await link(b.url, 'good', { maxPacketBytes: 1024 });
+    const received: number[] = [];
+    await good.subscribe('edge/#', (_t, p) => received.push(p.length));
+    const rogue = rawMqttConnect(b.url, {
+      clientId: 'rogue',
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    rogue.on('error', () => {});
+    await new Promise<void>((resolve) => rogue.once('connect', () => resolve()));
+    // A remaining length of 1025 (topic, packet id, payload): one write, one read on the broker's side.
+    rogue.publish('edge/x', Buffer.alloc(1025 - 2 - 'edge/x'.length - 2), { qos: 1 });
+    await waitFor(() => b.stats().rejectedOversized === 1, 'the rogue to be dropped');
+    rogue.end(true);
+    // A marker sent afterwards arrives; the oversized packet before it never did.
+    await good.publish('edge/marker', new Uint8Array(7));
+    await waitFor(() => received.includes(7), 'the marker');
+    expect(received).toEqual([7]);
+    expect(b.stats().published).toBe(1);
+  });
+
   it("a handler's exception or rejection is caught and logged; the client keeps running", async () => {
     const b = await broker();
     const { logger, lines } = memoryLogger();

@@ -122,10 +122,13 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
     let epochMs: number | undefined;
     const argsOf = new Map<string, string[]>();
     const backoff = new RestartBackoff();
+    let launches = 0;
 
     const start = (id: SeamIdentity, args: string[]) => {
       argsOf.set(id.name, args);
       const startedAt = Date.now();
+      // A restarted process counts from zero again: its counts are kept apart from its predecessor's.
+      const instance = `${id.name}#${++launches}`;
       const epoch = epochMs !== undefined ? ['--epoch', String(epochMs)] : [];
       const { child, ready } = spawnRoleChild({
         role: id.name,
@@ -139,7 +142,7 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
             const r = ev.recovery as Recovery;
             recoveries.set(`${r.round}/${r.group}`, { recovery: r, phases: Number(ev.phases) });
           }
-          if (ev.rejections) rejections.set(id.name, ev.rejections as Record<string, number>);
+          if (ev.rejections) rejections.set(instance, ev.rejections as Record<string, number>);
           if (ev.event === 'done' && id.role === 'ledger') finish();
           o.onEvent?.(id.name, ev);
         },
