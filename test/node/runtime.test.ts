@@ -63,7 +63,10 @@ describe('networked runtime (one process, MQTT over TLS with ACLs, HTTPS, no mas
     const rt = {
       spec: s,
       brokerUrl: broker.url,
-      epochMs: Date.now() + 1500,
+      // Room for the ledger, ten gateways and the fleet's warm-up on a busy machine: a fleet
+      // ready after round 0's first quarter would skip it (deviceFleet.ts) and the test
+      // would see a round with no devices.
+      epochMs: Date.now() + 5000,
       logger: pino({ level: 'silent' }),
     };
     const ledger = await runLedger(rt);

@@ -92,7 +92,7 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
   });
 
   it('tree-test: a silent device costs a second phase across processes, a killed leaf is restarted and rejoins, every sum is exact and the chain replays', async () => {
-    const fx = deployment('seam-tree', { id: 'tree-test', params: { leaves: 2 } }, 7, 2000);
+    const fx = deployment('seam-tree', { id: 'tree-test', params: { leaves: 2 } }, 7, 2500);
     const run = runNameOf(fx.spec.name);
     const leaf = `${run}.agg.0.2`; // leaf 2 takes devices 1 and 3 (i mod 2 = 1)
     let killed = false;
