@@ -11,7 +11,7 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 /** `privagg demo` as a user runs it: a separate process, its stdout, its files. */
 describe('privagg demo (child process)', () => {
   it('--epsilon off --json: totals equal the CSV truth exactly; writes JSON and HTML', async () => {
-    const ROUNDS = 8;
+    const ROUNDS = 6;
     const out = mkdtempSync(join(tmpdir(), 'privagg-demo-'));
     const { stdout } = await run(
       process.execPath,
