@@ -23,7 +23,6 @@ const MAAS_ONLY_DEMO_FLAGS = [
   'maxLyingGateways',
   'epsilon',
   'delta',
-  'lyingGateways',
   'paperMode',
   'inputValidity',
   'ledger',
@@ -140,7 +139,10 @@ program
           'INVALID_ARGUMENT',
           `${given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: MaaS flags; with --scheme ${opts.scheme} give the scheme's parameters as --scheme-params '{…}' (privagg schemes lists them)`,
         );
-      const summary = await runSchemeDemo({ ...opts, attacks });
+      // --lying-gateways: MaaS's default (1) is its own; another scheme's liars are asked for.
+      const lying =
+        command.getOptionValueSource('lyingGateways') === 'cli' ? opts.lyingGateways : '0';
+      const summary = await runSchemeDemo({ ...opts, attacks, lyingGateways: lying });
       if (opts.json) console.log(JSON.stringify(summary, null, 2));
       else printSchemeDemo(summary);
       return;

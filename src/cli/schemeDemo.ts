@@ -40,6 +40,8 @@ export interface SchemeDemoOptions {
   rounds: string;
   failDevices: string;
   failGateways: string;
+  /** Aggregators that lie about their sums every round (+1 in every dimension, signed as ever). */
+  lyingGateways?: string;
   attacks: string;
   seed: string;
   workload: string;
@@ -63,7 +65,15 @@ export interface SchemeDemoSummary {
     rounds: number;
     dimensions: string[];
   };
-  faults: { devicesSilentPerRound: number; aggregatorsDown: string[]; attacks: boolean };
+  faults: {
+    devicesSilentPerRound: number;
+    aggregatorsDown: string[];
+    /** Aggregators lying by +1 in every dimension, every round (the fault model's lie). */
+    aggregatorsLying: string[];
+    attacks: boolean;
+  };
+  /** What the scheme says a lying aggregator meets (`privagg schemes`). */
+  lyingAggregator: string;
   totals: { name: string; estimate: number; standardError: number; truth: number }[];
   statusCounts: SchemeRunResult['statusCounts'];
   statuses: { group: number; round: number; status: string; reasons: readonly string[] }[];
@@ -128,6 +138,20 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
     down.push(choices[uniformInt(srng, choices.length)]!);
   }
   const downKeys = new Set(down.map(addressKey));
+  // Liars among the aggregators still up, from the first group on (downs go from the last).
+  const lying: Address[] = [];
+  const liars = int('lying-gateways', o.lyingGateways ?? '0', 0);
+  for (let k = 0; k < liars; k++) {
+    const g = k % ians;
+    const choices = config.topology
+      .aggregators(g)
+      .filter(
+        (a) => !downKeys.has(addressKey(a)) && !lying.some((l) => addressKey(l) === addressKey(a)),
+      );
+    if (choices.length === 0) break;
+    lying.push(choices[uniformInt(srng, choices.length)]!);
+  }
+  const lyingKeys = new Set(lying.map(addressKey));
   const attacks = o.attacks !== 'none';
 
   const outDir = resolve(o.out);
@@ -171,6 +195,7 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
       faults: {
         deviceSilent: (g, i, r) => silent.has(`${g}/${i}/${r}`),
         down: (who) => downKeys.has(addressKey(who)),
+        lying: (who) => (lyingKeys.has(addressKey(who)) ? { shift: 1 } : undefined),
       },
       ...(router ? { router } : {}),
       center: (center, setup) => {
@@ -217,7 +242,13 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
         rounds,
         dimensions: [...workload.dimensionNames],
       },
-      faults: { devicesSilentPerRound: p, aggregatorsDown: down.map(addressKey), attacks },
+      faults: {
+        devicesSilentPerRound: p,
+        aggregatorsDown: down.map(addressKey),
+        aggregatorsLying: lying.map(addressKey),
+        attacks,
+      },
+      lyingAggregator: config.properties.lyingAggregator,
       totals: run.totals.map((t) => ({ ...t })),
       statusCounts: run.statusCounts,
       statuses: run.rounds.flatMap((r) =>
@@ -256,8 +287,12 @@ export function printSchemeDemo(s: SchemeDemoSummary): void {
   const out: string[] = [];
   out.push(`${s.title} (${s.status}) — ${s.transport}`);
   out.push(
-    `${s.workload.ians} IANs × ${s.workload.devicesPerIan} devices × ${s.workload.rounds} rounds of ${s.workload.name}; devices silent with probability ${s.faults.devicesSilentPerRound} per round; aggregators down: ${s.faults.aggregatorsDown.join(', ') || 'none'}; insider replay and forgery ${s.faults.attacks ? 'on' : 'off'}`,
+    `${s.workload.ians} IANs × ${s.workload.devicesPerIan} devices × ${s.workload.rounds} rounds of ${s.workload.name}; devices silent with probability ${s.faults.devicesSilentPerRound} per round; aggregators down: ${s.faults.aggregatorsDown.join(', ') || 'none'}; lying (+1 a dimension): ${s.faults.aggregatorsLying.join(', ') || 'none'}; insider replay and forgery ${s.faults.attacks ? 'on' : 'off'}`,
   );
+  if (s.faults.aggregatorsLying.length > 0)
+    out.push(
+      `A lying aggregator in ${s.scheme} is ${s.lyingAggregator}${s.lyingAggregator === 'undetected' ? ': the totals below carry the lie, and nobody is named' : ''}.`,
+    );
   out.push('');
   out.push(
     'Totals over every recovered IAN-round, beside the truth of exactly the devices that entered:',

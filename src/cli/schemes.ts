@@ -46,6 +46,7 @@ export interface SchemeRow {
   aggregatorFaults: string;
   dp: string;
   exact: boolean;
+  lyingAggregator: string;
   sizes: Record<string, number>;
 }
 
@@ -64,13 +65,22 @@ export function schemeRows(pop: Population): SchemeRow[] {
 }
 
 export function formatSchemes(rows: readonly SchemeRow[], pop: Population): string {
-  const head = ['scheme', 'status', 'exact', 'report B', 'partial B', 'other channels'];
+  const head = [
+    'scheme',
+    'status',
+    'exact',
+    'lying aggregator',
+    'report B',
+    'partial B',
+    'other channels',
+  ];
   const table = formatTable(
     head,
     rows.map((r) => [
       r.id,
       r.status,
       r.exact ? 'yes' : 'no',
+      r.lyingAggregator,
       r.sizes.report ?? '—',
       r.sizes.partial ?? '—',
       Object.entries(r.sizes)

@@ -35,8 +35,13 @@ export function registerSeamRoleCommand(program: Command): void {
       '--silent-devices <list>',
       'fault injection for a fleet: device indices (comma list) that send nothing',
     )
+    .option(
+      '--lie <shift>',
+      'fault injection for an aggregator: add <shift> to every dimension of its sums, signed as ever',
+    )
     .action(
       async (o: {
+        lie?: string;
         deployment: string;
         identity: string;
         broker: string;
@@ -69,6 +74,12 @@ export function registerSeamRoleCommand(program: Command): void {
               return n;
             }),
         );
+        const lie = o.lie === undefined ? undefined : Number(o.lie);
+        if (lie !== undefined && (!Number.isSafeInteger(lie) || lie < 1))
+          throw new PrivaggError(
+            ErrorCode.INVALID_ARGUMENT,
+            `--lie must be an integer ≥ 1, got "${o.lie}"`,
+          );
         const isCenter = bundle.identity.role === 'ledger';
         const ledgerLock = isCenter ? acquireLedgerFileLock(spec.ledger.file) : undefined;
         const epochMs = o.epoch !== undefined ? Number(o.epoch) : undefined;
@@ -88,6 +99,7 @@ export function registerSeamRoleCommand(program: Command): void {
           ...(bundle.identity.role === 'devices' ? { workload: workloadFor(spec) } : {}),
           ...(isCenter ? { ledgerFile: spec.ledger.file } : {}),
           ...(silent.size > 0 ? { silent: (_g: number, i: number) => silent.has(i) } : {}),
+          ...(lie !== undefined ? { lie: { shift: lie } } : {}),
           onEvent: (ev) => emit(String(ev.event), ev),
         }).catch((e: unknown) => {
           ledgerLock?.release();

@@ -124,10 +124,21 @@ export interface AggregatorRole {
   open(round: number, nowMs: number): void;
   /** Never throws: bad bytes are a verdict with a code, counted, and leave the round intact. */
   receive(m: Inbound, nowMs: number, rng: RandomSource): Answer;
-  /** The round's deadline: what the aggregator sends up (or down, to ask for more). */
-  close(round: number, nowMs: number, rng: RandomSource): readonly Envelope[];
+  /**
+   * The round's deadline: what the aggregator sends up (or down, to ask for more). With
+   * `lie`, what a compromised aggregator sends instead: its sum moved by `lie.shift` in
+   * every dimension, authenticated with its own keys as an honest partial is — the fault
+   * model's "lie", which a scheme corrects, detects or cannot see
+   * (`SchemeProperties.lyingAggregator`).
+   */
+  close(round: number, nowMs: number, rng: RandomSource, lie?: Lie): readonly Envelope[];
   /** Rejections and other counts since the start, by name (a code's name for rejections). */
   counters(): Readonly<Record<string, number>>;
+}
+
+/** A compromised aggregator's lie: `shift` (reading units, an integer ≥ 1) added to every dimension of its sum. */
+export interface Lie {
+  readonly shift: number;
 }
 
 /** A role named as having lied or misbehaved, and why (shown to the operator). */
@@ -213,6 +224,13 @@ export interface SchemeProperties {
   readonly dp: string;
   /** Whether the recovered sums are exact (no noise) in this configuration. */
   readonly exact: boolean;
+  /**
+   * What one aggregator that lies about its sum (signed with its own keys) meets:
+   * 'corrected' — the center recovers the true sum and names it; 'detected' — the round
+   * fails or the liar is named, never a wrong sum unnoticed; 'undetected' — the center
+   * recovers the lie (the scheme trusts its aggregators for integrity).
+   */
+  readonly lyingAggregator: 'corrected' | 'detected' | 'undetected';
 }
 
 export interface SchemeRoles {

@@ -7,6 +7,7 @@ import {
   type DeviceRole,
   deviceAt,
   type Envelope,
+  type Lie,
   type Population,
   type Recovery,
   type SchemeConfig,
@@ -79,6 +80,8 @@ export interface RunFaults {
   /** The role is down for the whole round: it neither receives nor sends. */
   readonly down?: (who: Address, round: number) => boolean;
   readonly router?: (round: number) => RouterFaults;
+  /** The aggregator is compromised this round: it lies about its sum (authenticated as ever). */
+  readonly lying?: (who: Address, round: number) => Lie | undefined;
 }
 
 export function populationOf(w: Workload): Population {
@@ -162,7 +165,7 @@ export async function runScheme(o: SchemeRunOptions): Promise<SchemeRunResult> {
       for (const group of aggregators) {
         for (const a of group) {
           if (isDown(a.address)) continue;
-          const out = a.close(round, now, rng);
+          const out = a.close(round, now, rng, o.faults?.lying?.(a.address, round));
           trace?.({ kind: 'close', at: a.address, round, nowMs: now, out });
           await router.send(a.address, out);
           await router.settle();

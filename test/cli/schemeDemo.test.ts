@@ -82,6 +82,37 @@ describe('privagg demo --scheme <id>', () => {
     expect(s.statusCounts.degraded + s.statusCounts.failed).toBeGreaterThan(0);
   });
 
+  it('--lying-gateways: a scheme that cannot see the lie says so, and its totals carry it; MaaS corrects it', async () => {
+    const tree = await runSchemeDemo({
+      ...base,
+      scheme: 'tree-test',
+      failDevices: '0',
+      attacks: 'none',
+      lyingGateways: '1',
+      out: join(dir, 'tree-lie'),
+      inProcess: true,
+    });
+    expect(tree.lyingAggregator).toBe('undetected');
+    expect(tree.faults.aggregatorsLying).toHaveLength(1);
+    expect(tree.flagged).toEqual([]);
+    // +1 in every dimension, once per round of the liar's group.
+    for (const t of tree.totals) expect(t.estimate - t.truth).toBe(3);
+    const maas = await runSchemeDemo({
+      ...base,
+      scheme: 'maas',
+      schemeParams: JSON.stringify({ ldp: 'off', gateways: 7, threshold: 3 }),
+      failDevices: '0',
+      attacks: 'none',
+      lyingGateways: '1',
+      out: join(dir, 'maas-lie'),
+      inProcess: true,
+    });
+    expect(maas.lyingAggregator).toBe('corrected');
+    expectExact(maas);
+    expect(maas.flagged.length).toBe(3);
+    expect(new Set(maas.flagged.map((f) => f.why))).toEqual(new Set(['lied and was corrected']));
+  });
+
   it('as a user runs it: --json over a child process, and a bad --scheme-params is one line', () => {
     const out = execFileSync(
       CLI[0],

@@ -9,6 +9,7 @@ import {
   addressKey,
   CENTER,
   type DeviceRole,
+  type Lie,
   type Recovery,
   sameAddress,
 } from '../../schemes/scheme.js';
@@ -55,6 +56,8 @@ export interface SeamRoleOptions {
   readonly ledgerFile?: string;
   /** A device that sends nothing this round (fault injection: a device that died). */
   readonly silent?: (group: number, index: number, round: number) => boolean;
+  /** An aggregator compromised for the run: it lies about its sums (fault injection). */
+  readonly lie?: Lie;
   readonly onEvent: (event: Record<string, unknown>) => void;
   readonly logger?: LinkLogger;
   readonly now?: () => number;
@@ -166,7 +169,7 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
       if (!(await timer.until(roundStart(s, r)))) return;
       a.open(r, now());
       if (!(await timer.until(closeAt(s, r, position, order.length)))) return;
-      await router.send(a.address, a.close(r, now(), systemRandom));
+      await router.send(a.address, a.close(r, now(), systemRandom, o.lie));
       emit({ event: 'closed', round: r, rejections: { ...router.rejections } });
     }
   }

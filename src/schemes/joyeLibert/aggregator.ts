@@ -92,7 +92,7 @@ export function joyeLibertAggregator(
         return [];
       });
     },
-    close(roundNumber, nowMs) {
+    close(roundNumber, nowMs, _rng, lie) {
       const round = rounds.get(roundNumber);
       rounds.delete(roundNumber);
       // A round never opened has nothing to say; an open one with no report still sends
@@ -105,7 +105,14 @@ export function joyeLibertAggregator(
           round: roundNumber,
           timestampMs: Math.max(0, Math.floor(nowMs)),
           contributors: [...round.contributors].sort((a, b) => a - b),
-          products: round.products,
+          // A lie: (1 + c·N) adds c to the plaintext sum, as an encryption of c without a key would.
+          products: lie
+            ? round.products.map(
+                (y) =>
+                  (y * (1n + BigInt(Math.round(lie.shift * dep.params.scale)) * dep.modulus)) %
+                  dep.modulusSquared,
+              )
+            : round.products,
         },
         dep.shape,
       );

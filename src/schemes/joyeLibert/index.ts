@@ -68,6 +68,9 @@ function configureJoyeLibert(p: JoyeLibertParams, pop: Population): SchemeConfig
       aggregatorFaults: 'none (one aggregator)',
       dp: 'none',
       exact: true,
+      // The center checks the aggregator's signature, not its arithmetic: a product times
+      // (1 + c·N) decrypts to the sum plus c.
+      lyingAggregator: 'undetected',
     },
     sizes: {
       report: reportBytes(p.modulusBits, w),

@@ -228,5 +228,14 @@ export function maasProperties(params: MaasParams): SchemeProperties {
       ? `(ε = ${ldp.epsilon}, δ = ${ldp.delta})-LDP per reading and dimension (square wave, docs/SCHEMES.md §11); query noise is outside the seam`
       : 'none',
     exact: ldp === null,
+    // Berlekamp–Welch over all m partials corrects up to τ liars; with f ≥ 1 a lie beyond τ
+    // is still seen (the round fails); the paper's restore interpolates whatever it gets.
+    lyingAggregator: paperRestore
+      ? 'undetected'
+      : tau >= 1
+        ? 'corrected'
+        : f >= 1
+          ? 'detected'
+          : 'undetected',
   };
 }

@@ -67,6 +67,7 @@ function configurePlainSum(p: PlainSumParams, pop: Population): SchemeConfig {
       aggregatorFaults: 'none (one aggregator per group)',
       dp: 'none',
       exact: true,
+      lyingAggregator: 'undetected',
     },
     sizes: { report: frameBytes(w), partial: frameBytes(w + 1 + Math.ceil(n / 64)) },
     setup(rng: RandomSource) {
@@ -178,7 +179,7 @@ function plainAggregator(
         return [];
       });
     },
-    close(round, nowMs) {
+    close(round, nowMs, _rng, lie) {
       const got = open.get(round);
       open.delete(round);
       if (!got) return [];
@@ -189,6 +190,7 @@ function plainAggregator(
           sums[j]! += x;
         });
       }
+      if (lie) for (let j = 0; j < w; j++) sums[j]! += BigInt(Math.round(lie.shift * p.scale));
       const words = [BigInt(got.size), ...bitmap, ...sums];
       const bytes = encodeFrame(
         { kind: PARTIAL, group: at.group, sender: at.index, round, timestampMs: nowMs, words },

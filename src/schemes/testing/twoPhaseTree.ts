@@ -84,6 +84,7 @@ function configureTree(p: TwoPhaseTreeParams, pop: Population): SchemeConfig {
       aggregatorFaults: 'none: a leaf down loses its devices, the root down fails the group',
       dp: 'none',
       exact: true,
+      lyingAggregator: 'undetected',
     },
     sizes: {
       report: frameBytes(w),

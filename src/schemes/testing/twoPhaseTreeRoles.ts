@@ -182,11 +182,14 @@ export function treeAggregator(
         return [];
       });
     },
-    close(round, nowMs): Envelope[] {
+    close(round, nowMs, _rng, lie): Envelope[] {
       const r = rounds.get(round);
       rounds.delete(round);
       if (!r) return [];
-      const words = [BigInt(r.members.size), ...bitmapWords(r.members, n), ...r.sums];
+      const sums = lie
+        ? r.sums.map((x) => mod(x + BigInt(Math.round(lie.shift * p.scale))))
+        : r.sums;
+      const words = [BigInt(r.members.size), ...bitmapWords(r.members, n), ...sums];
       const f = {
         kind: PARTIAL,
         group: at.group,

@@ -19,7 +19,7 @@ import { type RunningSeamDeployment, runNameOf, seamUp } from '../../../src/node
  */
 const ENTRY = { command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };
 
-function deployment(prefix: string, scheme: unknown, rounds: number, durationMs: number) {
+function deployment(prefix: string, scheme: unknown, rounds: number, durationMs: number, ians = 1) {
   const dir = mkdtempSync(join(tmpdir(), `privagg-${prefix}-`));
   const name = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
   const file = join(dir, 'deployment.json');
@@ -28,7 +28,7 @@ function deployment(prefix: string, scheme: unknown, rounds: number, durationMs:
     JSON.stringify({
       name,
       stateDir: dir,
-      scheme: { ...(scheme as object), ians: 1, devicesPerIan: 4, workload: 'synthetic' },
+      scheme: { ...(scheme as object), ians, devicesPerIan: 4, workload: 'synthetic' },
       rounds: { count: rounds, durationMs },
     }),
   );
@@ -143,22 +143,36 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
     rmSync(fx.dir, { recursive: true, force: true });
   }, 90_000);
 
-  it('joye-libert: every device reports, the one aggregator and the center (holding s0) recover exact sums', async () => {
-    const fx = deployment('seam-jl', { id: 'joye-libert', params: { modulusBits: 1024 } }, 2, 4000);
-    const { d } = await start(fx);
+  it("joye-libert: the center (holding s0) recovers exact sums from the one aggregator's product; a lying aggregator's process moves its group's sum, unseen, as `privagg schemes` says", async () => {
+    const fx = deployment(
+      'seam-jl',
+      { id: 'joye-libert', params: { modulusBits: 1024 } },
+      2,
+      4000,
+      2,
+    );
+    const run = runNameOf(fx.spec.name);
+    const { d } = await start(fx, {
+      roleArgs: (id, args) => (id.name === `${run}.agg.1.0` ? [...args, '--lie', '2'] : args),
+    });
     try {
       await d.finished;
     } finally {
       await d.stop();
     }
     const result = d.result();
-    expect(result.rounds.flatMap((r) => r.groups).length).toBe(2);
-    expectExact(d);
+    const groups = result.rounds.flatMap((r) => r.groups);
+    expect(groups.length).toBe(4);
     // A busy machine can make a round lose a device (JL then fails it, honestly); the rest
-    // recover every device's reading.
-    const recovered = result.rounds.flatMap((r) => r.groups).filter((g) => g.values);
+    // recover every device's reading: exactly in group 0, +2 a dimension in group 1.
+    const recovered = groups.filter((g) => g.values);
     expect(recovered.length).toBeGreaterThan(0);
-    for (const g of recovered) expect(g.contributors).toEqual([0, 1, 2, 3]);
+    for (const g of recovered) {
+      expect(g.contributors).toEqual([0, 1, 2, 3]);
+      const lie = g.group === 1 ? 2 : 0;
+      expect(g.values!.map((v) => v.estimate)).toEqual(g.truth!.map((t) => t + lie));
+      expect(g.flagged).toEqual([]);
+    }
     expect(chainOf(fx, d).ok).toBe(true);
     rmSync(fx.dir, { recursive: true, force: true });
   }, 90_000);

@@ -27,6 +27,7 @@ import {
 } from '../../../src/schemes/scheme.js';
 import { lyingPartial } from '../../../src/sim/maasAttacks.js';
 import { runMaas } from '../../../src/sim/maasRunner.js';
+import { runScheme } from '../../../src/sim/schemeRunner.js';
 import { SyntheticWorkload } from '../../../src/sim/syntheticWorkload.js';
 import { encodeSignedControl } from '../../../src/wire/control.js';
 
@@ -577,4 +578,45 @@ describe('maasScheme: parameters, topology, sizes', () => {
       expect(sizes.reconcile).toBe(118 + 1 + 1);
     },
   );
+});
+
+describe("maasScheme: the fault model's lying gateway, as `privagg schemes` states it", () => {
+  const workload = workloadOf(1, 'lie');
+  const liar = aggregatorAt(0, 1);
+  const run = (given: Record<string, unknown>) => {
+    const config = configureMaas(
+      maasScheme.params.parse({ deployment: 'test', ldp: 'off', ...given }),
+      populationOf(workload),
+    );
+    return runScheme({
+      config,
+      workload,
+      rounds: 1,
+      seed: 'lie',
+      faults: {
+        lying: (who) => (who.index === liar.index && who.group === 0 ? { shift: 5 } : undefined),
+      },
+    }).then((r) => ({ property: config.properties.lyingAggregator, g: r.rounds[0]!.groups[0]! }));
+  };
+
+  it('f = 1 at m = 5, k = 3: corrected, exact, the liar named', async () => {
+    const { property, g } = await run({ maxLyingGateways: 1 });
+    expect(property).toBe('corrected');
+    expect(g.values!.map((v) => v.estimate)).toEqual(g.truth);
+    expect(g.flagged).toEqual([{ who: liar, why: 'lied and was corrected' }]);
+  });
+
+  it('f = 2 at m = 5, k = 3 (τ = 0): detected, the round fails rather than recover the lie', async () => {
+    const { property, g } = await run({});
+    expect(property).toBe('detected');
+    expect(g.status).toBe('failed');
+    expect(g.values).toBeNull();
+  });
+
+  it("the paper's restore: undetected, a wrong sum and nobody named", async () => {
+    const { property, g } = await run({ modes: { restore: 'paper' }, maxLyingGateways: 0 });
+    expect(property).toBe('undetected');
+    expect(g.values!.map((v) => v.estimate)).not.toEqual(g.truth);
+    expect(g.flagged).toEqual([]);
+  });
 });

@@ -96,6 +96,51 @@ for (const scheme of registeredSchemes()) {
       expect(run.rounds[0]!.groups[0]!.status).toBe('complete');
     });
 
+    it('a lying aggregator meets what the scheme says: corrected and named, detected, or recovered as the lie', async () => {
+      const w = workload('contract/lie');
+      const config = configured(scheme.id, populationOf(w));
+      const liar = config.topology.aggregators(0)[0]!;
+      const SHIFT = 3;
+      const run = await runScheme({
+        config,
+        workload: w,
+        seed: 'lie',
+        faults: {
+          lying: (who, r) =>
+            r === 1 && who.group === liar.group && who.index === liar.index
+              ? { shift: SHIFT }
+              : undefined,
+        },
+      });
+      const g0 = run.rounds[1]!.groups[0]!;
+      const named = g0.flagged.some(
+        (f) => f.who.role === 'aggregator' && f.who.index === liar.index,
+      );
+      const kind = config.properties.lyingAggregator;
+      if (kind === 'corrected') {
+        expect(g0.values!.map((v) => v.estimate)).toEqual(g0.truth);
+        expect(named).toBe(true);
+      } else if (kind === 'detected') {
+        // Never a wrong sum unnoticed: the round fails, or the liar is named.
+        if (g0.values)
+          expect(named || g0.values.every((v, j) => v.estimate === g0.truth![j])).toBe(true);
+      } else {
+        // The scheme cannot see it: the center recovers a wrong sum and names nobody — which
+        // is why `privagg schemes` says so. (A sum scheme moves by exactly the shift.)
+        expect(g0.values!.map((v) => v.estimate)).not.toEqual(g0.truth);
+        if (scheme.id !== 'maas')
+          expect(g0.values!.map((v) => v.estimate)).toEqual(g0.truth!.map((t) => t + SHIFT));
+        expect(named).toBe(false);
+      }
+      // Only that group-round: the honest ones around it are exact.
+      expect(run.rounds[0]!.groups[0]!.values!.map((v) => v.estimate)).toEqual(
+        run.rounds[0]!.groups[0]!.truth,
+      );
+      expect(run.rounds[1]!.groups[1]!.values!.map((v) => v.estimate)).toEqual(
+        run.rounds[1]!.groups[1]!.truth,
+      );
+    });
+
     it('bad bytes are refused with a code; a replay is REPLAY; the genuine report still counts', async () => {
       const w = workload('contract/bytes');
       const config = configured(scheme.id, populationOf(w));
