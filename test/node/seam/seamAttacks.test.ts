@@ -1,23 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { macKey } from '../../../src/crypto/mac.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { connectMqtt, type MqttClientLink } from '../../../src/net/mqttClient.js';
-import {
-  loadDeploymentFile,
-  populationOfSpec,
-  workloadFor,
-} from '../../../src/node/deploymentFile.js';
 import { loadSeamBundle, type SeamRoleBundle } from '../../../src/node/seam/roleBundle.js';
 import { seamPacketLimit } from '../../../src/node/seam/seamPki.js';
 import { envelopeTopic, inboxFilter } from '../../../src/node/seam/seamTopics.js';
-import { type RunningSeamDeployment, runNameOf, seamUp } from '../../../src/node/seam/seamUp.js';
+import { type RunningSeamDeployment, runNameOf } from '../../../src/node/seam/seamUp.js';
 import { configureScheme } from '../../../src/schemes/registry.js';
 import { type Address, aggregatorAt, CENTER, deviceAt } from '../../../src/schemes/scheme.js';
 import { encodeFrame } from '../../../src/schemes/testing/frame.js';
+import { seamDeployment, startSeam } from './seamFixture.js';
 
 /**
  * An insider with the device fleet's stolen bundle (its certificate, its devices' keys)
@@ -35,50 +30,6 @@ import { encodeFrame } from '../../../src/schemes/testing/frame.js';
  * Every wait is for an event (a role's event line, the attacker's connection lost), never
  * a fixed delay.
  */
-const ENTRY = { command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };
-
-function deployment(prefix: string, scheme: unknown, rounds: number, durationMs: number) {
-  const dir = mkdtempSync(join(tmpdir(), `privagg-${prefix}-`));
-  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
-  const file = join(dir, 'deployment.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      stateDir: dir,
-      scheme: { ...(scheme as object), ians: 1, devicesPerIan: 4, workload: 'synthetic' },
-      rounds: { count: rounds, durationMs },
-    }),
-  );
-  return { dir, file, spec: loadDeploymentFile(file) };
-}
-
-type Event = { role: string; ev: Record<string, unknown> };
-
-async function start(
-  fx: ReturnType<typeof deployment>,
-  o: { onEvent?: (e: Event) => void } = {},
-): Promise<{ d: RunningSeamDeployment; events: Event[] }> {
-  const events: Event[] = [];
-  const d = await seamUp({
-    name: fx.spec.name,
-    stateDir: fx.spec.stateDir,
-    ledgerFile: fx.spec.ledger.file,
-    scheme: { id: fx.spec.scheme.id, params: fx.spec.scheme.params ?? {} },
-    population: populationOfSpec(fx.spec),
-    workload: workloadFor(fx.spec),
-    rounds: fx.spec.rounds.count,
-    roundMs: fx.spec.rounds.durationMs,
-    deploymentFile: fx.file,
-    entry: ENTRY,
-    startupMs: 1500,
-    onEvent: (role, ev) => {
-      events.push({ role, ev });
-      o.onEvent?.({ role, ev });
-    },
-  });
-  return { d, events };
-}
 
 /** A connection as the fleet; `lost` resolves the first time the broker drops it. */
 async function connectAs(
@@ -113,7 +64,7 @@ const garbage = () => randomBytes(13); // no frame of this scheme is 13 bytes lo
 
 describe('privagg up on the seam under attack by an insider with the fleet’s bundle', () => {
   it('tree-test: garbage, oversized packets and forged senders are refused or rejected and counted; every process stays up and every round is exact with every genuine report', async () => {
-    const fx = deployment('seam-attack', { id: 'tree-test', params: { leaves: 2 } }, 4, 2000);
+    const fx = seamDeployment('seam-attack', { id: 'tree-test', params: { leaves: 2 } }, 4, 2000);
     const run = runNameOf(fx.spec.name);
     const leaf1 = `${run}.agg.0.1`; // takes devices 0 and 2
     const leaf2 = `${run}.agg.0.2`; // takes devices 1 and 3
@@ -239,7 +190,7 @@ describe('privagg up on the seam under attack by an insider with the fleet’s b
       a.catch(() => undefined);
       attacks.push(a);
     };
-    const { d, events } = await start(fx, {
+    const { d, events } = await startSeam(fx, {
       onEvent: ({ role, ev }) => {
         // Round 1: as soon as leaf 1 has closed round 0, so it lands before round 1's reports.
         if (role === leaf1 && ev.event === 'closed' && ev.round === 0) launch(1);

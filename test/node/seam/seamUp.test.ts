@@ -1,14 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSchemeAuditorKeys, verifySchemeChain } from '../../../src/ledger/scheme/index.js';
-import {
-  loadDeploymentFile,
-  populationOfSpec,
-  workloadFor,
-} from '../../../src/node/deploymentFile.js';
-import { type RunningSeamDeployment, runNameOf, seamUp } from '../../../src/node/seam/seamUp.js';
+import { type RunningSeamDeployment, runNameOf } from '../../../src/node/seam/seamUp.js';
+import { type SeamFixture, seamDeployment, startSeam } from './seamFixture.js';
 
 /**
  * `privagg up` for schemes on the seam, as real processes: the center (in its scheme
@@ -17,51 +11,6 @@ import { type RunningSeamDeployment, runNameOf, seamUp } from '../../../src/node
  * leave room for a busy machine, and the assertions hold whichever round a late process
  * joins: every recovered sum is exact over the devices the center says entered.
  */
-const ENTRY = { command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts'] };
-
-function deployment(prefix: string, scheme: unknown, rounds: number, durationMs: number, ians = 1) {
-  const dir = mkdtempSync(join(tmpdir(), `privagg-${prefix}-`));
-  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
-  const file = join(dir, 'deployment.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      stateDir: dir,
-      scheme: { ...(scheme as object), ians, devicesPerIan: 4, workload: 'synthetic' },
-      rounds: { count: rounds, durationMs },
-    }),
-  );
-  return { dir, file, spec: loadDeploymentFile(file) };
-}
-
-type Event = { role: string; ev: Record<string, unknown> };
-
-async function start(
-  fx: ReturnType<typeof deployment>,
-  o: { roleArgs?: Parameters<typeof seamUp>[0]['roleArgs']; onEvent?: (e: Event) => void } = {},
-): Promise<{ d: RunningSeamDeployment; events: Event[] }> {
-  const events: Event[] = [];
-  const d = await seamUp({
-    name: fx.spec.name,
-    stateDir: fx.spec.stateDir,
-    ledgerFile: fx.spec.ledger.file,
-    scheme: { id: fx.spec.scheme.id, params: fx.spec.scheme.params ?? {} },
-    population: populationOfSpec(fx.spec),
-    workload: workloadFor(fx.spec),
-    rounds: fx.spec.rounds.count,
-    roundMs: fx.spec.rounds.durationMs,
-    deploymentFile: fx.file,
-    entry: ENTRY,
-    startupMs: 1500,
-    ...(o.roleArgs ? { roleArgs: o.roleArgs } : {}),
-    onEvent: (role, ev) => {
-      events.push({ role, ev });
-      o.onEvent?.({ role, ev });
-    },
-  });
-  return { d, events };
-}
 
 /** Every recovered group-round: the sum equals the truth of exactly its contributors. */
 function expectExact(d: RunningSeamDeployment): void {
@@ -70,7 +19,7 @@ function expectExact(d: RunningSeamDeployment): void {
       if (g.values) expect(g.values.map((v) => v.estimate)).toEqual(g.truth);
 }
 
-function chainOf(fx: ReturnType<typeof deployment>, d: RunningSeamDeployment) {
+function chainOf(fx: SeamFixture, d: RunningSeamDeployment) {
   const keys = readSchemeAuditorKeys(d.auditorKeysFile);
   return verifySchemeChain(fx.spec.ledger.file, {
     contentKey: keys.contentKey,
@@ -81,8 +30,8 @@ function chainOf(fx: ReturnType<typeof deployment>, d: RunningSeamDeployment) {
 
 describe('privagg up with a scheme on the seam (role processes)', () => {
   it('refuses a round too short for its aggregators to close in order, before anything starts, and leaves the state directory free', async () => {
-    const fx = deployment('seam-short', { id: 'tree-test', params: { leaves: 3 } }, 2, 30);
-    const attempt = () => start(fx);
+    const fx = seamDeployment('seam-short', { id: 'tree-test', params: { leaves: 3 } }, 2, 30);
+    const attempt = () => startSeam(fx);
     await expect(attempt()).rejects.toThrow(
       /INVALID_ARGUMENT: rounds.durationMs 30 is too short for 4 aggregator\(s\).*at least 40 ms/,
     );
@@ -92,7 +41,7 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
   });
 
   it('tree-test: a silent device costs a second phase across processes, a killed leaf is restarted and rejoins, every sum is exact and the chain replays', async () => {
-    const fx = deployment('seam-tree', { id: 'tree-test', params: { leaves: 2 } }, 7, 2500);
+    const fx = seamDeployment('seam-tree', { id: 'tree-test', params: { leaves: 2 } }, 7, 2500);
     const run = runNameOf(fx.spec.name);
     const leaf = `${run}.agg.0.2`; // leaf 2 takes devices 1 and 3 (i mod 2 = 1)
     let killed = false;
@@ -100,7 +49,7 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
     const rejoined = new Promise<void>((r) => {
       restarted = r;
     });
-    const { d, events } = await start(fx, {
+    const { d, events } = await startSeam(fx, {
       // Device 3 is dead for the whole run: its pairwise masks never cancel by themselves.
       roleArgs: (id, args) =>
         id.name === `${run}.dev.0` ? [...args, '--silent-devices', '3'] : args,
@@ -144,7 +93,7 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
   }, 90_000);
 
   it("joye-libert: the center (holding s0) recovers exact sums from the one aggregator's product; a lying aggregator's process moves its group's sum, unseen, as `privagg schemes` says", async () => {
-    const fx = deployment(
+    const fx = seamDeployment(
       'seam-jl',
       { id: 'joye-libert', params: { modulusBits: 1024 } },
       2,
@@ -152,7 +101,7 @@ describe('privagg up with a scheme on the seam (role processes)', () => {
       2,
     );
     const run = runNameOf(fx.spec.name);
-    const { d } = await start(fx, {
+    const { d } = await startSeam(fx, {
       roleArgs: (id, args) => (id.name === `${run}.agg.1.0` ? [...args, '--lie', '2'] : args),
     });
     try {
