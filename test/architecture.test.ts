@@ -112,6 +112,7 @@ const NOT_YET_ON_THE_SEAM = new Set([
   'ledger/auditChecks.ts',
   'ledger/deploymentConfig.ts',
   'ledger/embeddedLedger.ts',
+  'ledger/maasLedgerNode.ts',
   'ledger/fabric/fabricLedgerClient.ts',
   'ledger/fabric/ledgerClient.ts',
   'ledger/fabric/addPartial.ts',
