@@ -10,7 +10,7 @@ export function registerUpCommand(program: Command): void {
   program
     .command('up <deployment>')
     .description(
-      'Start a whole deployment locally — broker (embedded or external), ledger, m gateways per IAN, the device fleet — run its rounds, query, stop (SIGINT stops early); with scheme.id other than maas, the scheme\'s roles as processes on its own TLS broker',
+      "Start a whole deployment locally — broker (embedded or external), ledger, m gateways per IAN, the device fleet — run its rounds, query, stop (SIGINT stops early); with scheme.id other than maas, the scheme's roles as processes on its own TLS broker",
     )
     .option('--json', 'print the final summary as JSON')
     .action(async (file: string, o: { json?: boolean }) => {
