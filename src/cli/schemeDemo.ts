@@ -20,7 +20,7 @@ import { inMemory } from '../sim/memoryRouter.js';
 import { populationOf, runScheme, type SchemeRunResult } from '../sim/schemeRunner.js';
 import { demoWorkload } from './demoWorkload.js';
 import { progressPrinter } from './progress.js';
-import { formatTable } from './table.js';
+import { flaggedLine, totalsTable } from './schemeTotals.js';
 
 /**
  * `privagg demo --scheme <id>` for every scheme on the seam: the same data as the MaaS demo
@@ -127,30 +127,32 @@ export async function runSchemeDemo(o: SchemeDemoOptions): Promise<SchemeDemoSum
     for (let g = 0; g < ians; g++)
       for (let i = 0; i < devices; i++)
         if (uniformInt(srng, 1_000_000) < p * 1_000_000) silent.add(`${g}/${i}/${r}`);
-  const down: Address[] = [];
-  const wanted = int('fail-gateways', o.failGateways, 0);
-  for (let k = 0; k < wanted; k++) {
-    const g = ians - 1 - (k % ians);
-    const choices = config.topology
-      .aggregators(g)
-      .filter((a) => !down.some((d) => addressKey(d) === addressKey(a)));
-    if (choices.length === 0) break;
-    down.push(choices[uniformInt(srng, choices.length)]!);
-  }
+  /** `count` aggregators, the k-th from group `groupOf(k)`, none of them already `taken`. */
+  const pick = (count: number, groupOf: (k: number) => number, taken: Set<string>) => {
+    const picked: Address[] = [];
+    for (let k = 0; k < count; k++) {
+      const choices = config.topology
+        .aggregators(groupOf(k))
+        .filter((a) => !taken.has(addressKey(a)));
+      if (choices.length === 0) break;
+      const a = choices[uniformInt(srng, choices.length)]!;
+      picked.push(a);
+      taken.add(addressKey(a));
+    }
+    return picked;
+  };
+  const down = pick(
+    int('fail-gateways', o.failGateways, 0),
+    (k) => ians - 1 - (k % ians),
+    new Set(),
+  );
   const downKeys = new Set(down.map(addressKey));
   // Liars among the aggregators still up, from the first group on (downs go from the last).
-  const lying: Address[] = [];
-  const liars = int('lying-gateways', o.lyingGateways ?? '0', 0);
-  for (let k = 0; k < liars; k++) {
-    const g = k % ians;
-    const choices = config.topology
-      .aggregators(g)
-      .filter(
-        (a) => !downKeys.has(addressKey(a)) && !lying.some((l) => addressKey(l) === addressKey(a)),
-      );
-    if (choices.length === 0) break;
-    lying.push(choices[uniformInt(srng, choices.length)]!);
-  }
+  const lying = pick(
+    int('lying-gateways', o.lyingGateways ?? '0', 0),
+    (k) => k % ians,
+    new Set(downKeys),
+  );
   const lyingKeys = new Set(lying.map(addressKey));
   const attacks = o.attacks !== 'none';
 
@@ -297,12 +299,7 @@ export function printSchemeDemo(s: SchemeDemoSummary): void {
   out.push(
     'Totals over every recovered IAN-round, beside the truth of exactly the devices that entered:',
   );
-  out.push(
-    formatTable(
-      ['dimension', 'estimate', '± SE', 'truth', 'error'],
-      s.totals.map((t) => [t.name, t.estimate, t.standardError, t.truth, t.estimate - t.truth]),
-    ),
-  );
+  out.push(totalsTable(s.totals));
   out.push('');
   const c = s.statusCounts;
   out.push(`IAN-rounds: ${c.complete} complete, ${c.degraded} degraded, ${c.failed} failed`);
@@ -311,9 +308,7 @@ export function printSchemeDemo(s: SchemeDemoSummary): void {
     for (const r of st.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   for (const [r, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 8))
     out.push(`  ${n} × ${r}`);
-  out.push(
-    `Flagged: ${s.flagged.length === 0 ? 'nobody' : s.flagged.map((f) => `${f.who} in round ${f.round} (${f.why})`).join('; ')}`,
-  );
+  out.push(flaggedLine(s.flagged));
   const rej = Object.entries(s.rejections);
   out.push(
     `Refused on the way: ${rej.length === 0 ? 'nothing' : rej.map(([k, v]) => `${k} ${v}`).join(', ')}`,

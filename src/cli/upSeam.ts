@@ -10,7 +10,7 @@ import { findScheme } from '../schemes/registry.js';
 import { roundStatusOf } from '../schemes/roundStatus.js';
 import { addressKey, type Recovery } from '../schemes/scheme.js';
 import type { SchemeRunResult } from '../sim/schemeResults.js';
-import { formatTable } from './table.js';
+import { flaggedLine, totalsTable } from './schemeTotals.js';
 
 /**
  * `privagg up` for a scheme on the seam: every role its own process on the run's own
@@ -119,18 +119,11 @@ export async function upSeam(
   }
   const c = r.statusCounts;
   say(`\nIAN-rounds: ${c.complete} complete, ${c.degraded} degraded, ${c.failed} failed`);
-  say(
-    formatTable(
-      ['dimension', 'estimate', '± SE', 'truth', 'error'],
-      r.totals.map((t) => [t.name, t.estimate, t.standardError, t.truth, t.estimate - t.truth]),
-    ),
-  );
+  say(totalsTable(r.totals));
   say(
     '  truth: the readings of exactly the devices the center says entered each recovered IAN-round.',
   );
-  say(
-    `Flagged: ${summary.flagged.length === 0 ? 'nobody' : summary.flagged.map((f) => `${f.who} in round ${f.round} (${f.why})`).join('; ')}`,
-  );
+  say(flaggedLine(summary.flagged));
   say(
     `\nLedger file ${spec.ledger.file} (check it: privagg ledger verify ${spec.ledger.file} --scheme-keys ${d.auditorKeysFile})`,
   );

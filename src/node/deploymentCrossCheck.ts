@@ -1,6 +1,6 @@
 import { checkDeploymentName } from '../net/topics.js';
 import { DEFAULT_MODES } from '../schemes/maas/params.js';
-import { registeredSchemes } from '../schemes/registry.js';
+import { registeredSchemes, schemeParamIssues } from '../schemes/registry.js';
 import { AI4I_FAILURE_TYPES } from '../sim/ai4i.js';
 import { type Issue, show } from './deploymentIssues.js';
 import type { FileContent } from './deploymentSchema.js';
@@ -33,9 +33,8 @@ export function crossCheck(f: FileContent): Issue[] {
     );
   } else if (s.id !== 'maas') {
     // The scheme's own schema, each problem under scheme.params.<field>.
-    const parsed = scheme.params.safeParse(s.params ?? {});
-    if (!parsed.success)
-      for (const i of parsed.error.issues) add(['scheme', 'params', ...i.path], i.message);
+    for (const i of schemeParamIssues(s.id, s.params))
+      add(['scheme', 'params', ...i.path], i.message);
   }
 
   try {

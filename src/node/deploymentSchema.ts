@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PAPER_MODES } from '../schemes/maas/params.js';
+import { MODE_FIELDS } from '../schemes/maas/schemeParams.js';
 
 /**
  * The deployment file's schema (zod): every key, its type, default and shorthand. Unknown
@@ -71,14 +72,7 @@ const InputValidity = z.preprocess(
 
 const ModesShape = strict(
   'scheme.modes',
-  {
-    mac: z.enum(['hmac', 'paper-hash']).optional(),
-    batch: z.enum(['each', 'paper-sum']).optional(),
-    aead: z.boolean().optional(),
-    layout: z.enum(['vector', 'per-dimension']).optional(),
-    restore: z.enum(['reconcile', 'paper']).optional(),
-    queryNoise: z.enum(['derived', 'paper-fresh']).optional(),
-  },
+  MODE_FIELDS,
   mappingError('must be "default", "paper" or a mapping overriding some of the default modes'),
 );
 /** `modes: default | paper`, or a mapping of overrides of DEFAULT_MODES. */

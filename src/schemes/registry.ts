@@ -44,7 +44,7 @@ export function configureScheme(id: string, raw: unknown, population: Population
   const scheme = findScheme(id);
   const parsed = scheme.params.safeParse(raw ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
+    const problems = paramIssues(parsed.error).map(
       (i) => `${['params', ...i.path.map(String)].join('.')}: ${i.message}`,
     );
     throw new PrivaggError(ErrorCode.INVALID_ARGUMENT, `scheme '${id}': ${problems.join('; ')}`, {
@@ -53,4 +53,21 @@ export function configureScheme(id: string, raw: unknown, population: Population
     });
   }
   return scheme.configure(parsed.data, population);
+}
+
+export interface ParamIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** What the scheme's own schema says of raw parameters, each problem with its path ([] when fine). */
+export function schemeParamIssues(id: string, raw: unknown): ParamIssue[] {
+  const parsed = findScheme(id).params.safeParse(raw ?? {});
+  return parsed.success ? [] : paramIssues(parsed.error);
+}
+
+function paramIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): ParamIssue[] {
+  return error.issues.map((i) => ({ path: i.path, message: i.message }));
 }

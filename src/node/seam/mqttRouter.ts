@@ -61,7 +61,11 @@ export class MqttRouter implements Router {
   /** Publishes and deliveries since start (progress, for the stall check). */
   private progress = 0;
 
+  /** Every addressee is in this router: an envelope is done when handled, not when acknowledged. */
+  private readonly local: boolean;
+
   private constructor(private readonly o: MqttRouterOptions) {
+    this.local = o.awaitDelivery ?? true;
     this.hostOf = (a) => o.identities.find((id) => speaksFor(id, a));
   }
 
@@ -117,12 +121,11 @@ export class MqttRouter implements Router {
     }
     // Counted before the first await: a fast answer must not see the count reach zero early.
     this.inFlight += out.length;
-    const local = this.o.awaitDelivery ?? true;
     await Promise.all(
       out.map((m) =>
         link.publish(m.topic, m.bytes).then(
           () => {
-            if (local) this.progress++;
+            if (this.local) this.progress++;
             else this.finished();
           },
           () => {
@@ -212,7 +215,7 @@ export class MqttRouter implements Router {
       if (answer.out.length > 0)
         this.send(t.to, answer.out).catch(() => this.count('PUBLISH_FAILED'));
     } finally {
-      if (this.o.awaitDelivery ?? true) this.finished();
+      if (this.local) this.finished();
     }
   }
 }

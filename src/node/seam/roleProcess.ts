@@ -143,6 +143,8 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
 
   async function fleet(): Promise<void> {
     const w = o.workload!;
+    // The first close of the fleet's group: reports after it are refused as late.
+    const closers = config.topology.aggregators(devices[0]?.address.group ?? 0).length;
     for (let r = first; !isPastEnd(s, r); r++) {
       if (!(await timer.until(reportAt(s, r)))) return;
       let sent = 0;
@@ -156,8 +158,7 @@ export async function startSeamRole(o: SeamRoleOptions): Promise<RunningSeamRole
       // Reports still going out after the first aggregator closed are refused as late: the
       // operator is told, with what a round of reports takes here, not left to guess.
       const tookMs = now() - reportAt(s, r);
-      const count = config.topology.aggregators(devices[0]?.address.group ?? 0).length;
-      const late = now() > closeAt(s, r, 0, count);
+      const late = now() > closeAt(s, r, 0, closers);
       emit({ event: 'reported', round: r, devices: sent, tookMs, late });
     }
   }

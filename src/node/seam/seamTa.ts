@@ -6,11 +6,12 @@ import { type RandomSource, systemRandom } from '../../math/random.js';
 import { configureScheme } from '../../schemes/registry.js';
 import {
   type Address,
-  addressKey,
+  aggregatorAt,
   CENTER,
   deviceAt,
   type Population,
   type SchemeConfig,
+  sameAddress,
 } from '../../schemes/scheme.js';
 import { SEAM_BUNDLE_FORMAT, type SeamRoleBundle, writeSeamBundle } from './roleBundle.js';
 import { issueSeamPki, type SeamPki } from './seamPki.js';
@@ -40,12 +41,14 @@ export function issueSeamRun(o: {
   run: string;
   scheme: { id: string; params: unknown };
   population: Population;
+  /** The scheme configured from `scheme` and `population`, when the caller has it already. */
+  config?: SchemeConfig;
   dir: string;
   ledgerFile: string;
   rng?: RandomSource;
 }): IssuedSeamRun {
   const run = checkRunName(o.run);
-  const config = configureScheme(o.scheme.id, o.scheme.params, o.population);
+  const config = o.config ?? configureScheme(o.scheme.id, o.scheme.params, o.population);
   const rng = o.rng ?? systemRandom;
   const setup = config.setup(rng);
   const { identities } = seamPolicy(run, config.topology);
@@ -92,12 +95,9 @@ export function issueSeamRun(o: {
 /** The addresses a process speaks for: the center, one aggregator, or a group's devices. */
 export function addressesOf(id: SeamIdentity, config: SchemeConfig): Address[] {
   if (id.role === 'ledger') return [CENTER];
-  if (id.role === 'gateway')
-    return config.topology
-      .aggregators(id.group)
-      .filter(
-        (a) =>
-          addressKey(a) === addressKey({ role: 'aggregator', group: id.group, index: id.index }),
-      );
+  if (id.role === 'gateway') {
+    const at = aggregatorAt(id.group, id.index);
+    return config.topology.aggregators(id.group).some((a) => sameAddress(a, at)) ? [at] : [];
+  }
   return Array.from({ length: config.topology.devices(id.group) }, (_, i) => deviceAt(id.group, i));
 }

@@ -88,7 +88,8 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
   try {
     assertLedgerFileFree(o.ledgerFile);
     // Too short a round and a parent would close in the same millisecond as its children.
-    const topology = configureScheme(o.scheme.id, o.scheme.params, o.population).topology;
+    const config = configureScheme(o.scheme.id, o.scheme.params, o.population);
+    const { topology } = config;
     let widest = 1;
     for (let g = 0; g < topology.groups; g++)
       widest = Math.max(widest, topology.aggregators(g).length);
@@ -104,6 +105,7 @@ export async function seamUp(o: SeamUpOptions): Promise<RunningSeamDeployment> {
       run: runNameOf(o.name),
       scheme: o.scheme,
       population: o.population,
+      config,
       dir: join(o.stateDir, 'seam'),
       ledgerFile: o.ledgerFile,
     });

@@ -45,18 +45,21 @@ const InputValidity = z.preprocess(
   z.strictObject({ proofs: z.int().min(1).max(8).default(3) }).nullable(),
 );
 
+/** Each mode a deployment may override, and its choices (the deployment file's schema uses these too). */
+export const MODE_FIELDS = {
+  mac: z.enum(['hmac', 'paper-hash']).optional(),
+  batch: z.enum(['each', 'paper-sum']).optional(),
+  aead: z.boolean().optional(),
+  layout: z.enum(['vector', 'per-dimension']).optional(),
+  restore: z.enum(['reconcile', 'paper']).optional(),
+  queryNoise: z.enum(['derived', 'paper-fresh']).optional(),
+};
+
 /** `modes: default | paper`, or a mapping of overrides of DEFAULT_MODES (the file's shorthand). */
 const Modes = z
   .preprocess(
     (v) => (v === 'default' ? {} : v === 'paper' ? { ...PAPER_MODES } : v),
-    z.strictObject({
-      mac: z.enum(['hmac', 'paper-hash']).optional(),
-      batch: z.enum(['each', 'paper-sum']).optional(),
-      aead: z.boolean().optional(),
-      layout: z.enum(['vector', 'per-dimension']).optional(),
-      restore: z.enum(['reconcile', 'paper']).optional(),
-      queryNoise: z.enum(['derived', 'paper-fresh']).optional(),
-    }),
+    z.strictObject(MODE_FIELDS),
   )
   .transform((m): MaasModes => {
     const out: MaasModes = { ...DEFAULT_MODES };
